@@ -1,0 +1,131 @@
+//! `CurrentUser` and `AdminUser`: authentication as extractors. The token's signature and
+//! expiry are checked, then the user is loaded, so a deleted user's token stops working
+//! at once and a promotion or demotion takes effect without waiting for the token to expire.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use mongodb::bson::doc;
+use oms_contracts::{Role, UserId};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Clone, Debug)]
+pub struct CurrentUser {
+    pub id: UserId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+}
+
+impl CurrentUser {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// A signed-in administrator; anyone else gets 403 (or 401 when not signed in).
+#[derive(Clone, Debug)]
+pub struct AdminUser(pub CurrentUser);
+
+/// A signed-in user for server-sent event streams: `EventSource` cannot send headers,
+/// so these routes also accept the access token as `?access_token=`.
+#[derive(Clone, Debug)]
+pub struct StreamUser(pub CurrentUser);
+
+fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    let Some(value) = parts.headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::unauthenticated("invalid_token", "the Authorization header is not valid"))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Ok(Some(token.trim()))
+        }
+        _ => Err(ApiError::unauthenticated(
+            "invalid_token",
+            "the Authorization header must be `Bearer <access token>`",
+        )),
+    }
+}
+
+async fn authenticate(state: &AppState, token: &str) -> Result<CurrentUser, ApiError> {
+    let claims = state.tokens.verify_access(token)?;
+    let user = state
+        .store
+        .users()
+        .find_one(doc! { "_id": &claims.sub })
+        .await?
+        .ok_or_else(|| ApiError::unauthenticated("invalid_token", "the account no longer exists"))?;
+    let id = UserId::parse(&user.id)
+        .map_err(|_| ApiError::unauthenticated("invalid_token", "the access token is not valid"))?;
+    Ok(CurrentUser {
+        id,
+        email: user.email,
+        name: user.name,
+        role: user.role,
+    })
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(user) = parts.extensions.get::<CurrentUser>() {
+            return Ok(user.clone());
+        }
+        let token = bearer(parts)?
+            .ok_or_else(|| ApiError::unauthenticated("unauthenticated", "sign in to do this"))?;
+        let user = authenticate(state, token).await?;
+        parts.extensions.insert(user.clone());
+        Ok(user)
+    }
+}
+
+impl FromRequestParts<AppState> for AdminUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let user = CurrentUser::from_request_parts(parts, state).await?;
+        if user.is_admin() {
+            Ok(AdminUser(user))
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for StreamUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if bearer(parts)?.is_some() {
+            return CurrentUser::from_request_parts(parts, state)
+                .await
+                .map(StreamUser);
+        }
+        let token = form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+            .find(|(k, _)| k == "access_token")
+            .map(|(_, v)| v.into_owned())
+            .ok_or_else(|| ApiError::unauthenticated("unauthenticated", "sign in to do this"))?;
+        authenticate(state, &token).await.map(StreamUser)
+    }
+}
+
+/// Routes open to everyone that show more to admins: no token means anonymous, a bad
+/// token is still refused.
+impl axum::extract::OptionalFromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, ApiError> {
+        if bearer(parts)?.is_none() {
+            return Ok(None);
+        }
+        <CurrentUser as FromRequestParts<AppState>>::from_request_parts(parts, state)
+            .await
+            .map(Some)
+    }
+}

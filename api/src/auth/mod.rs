@@ -1,0 +1,322 @@
+//! Accounts and sessions: register, login, refresh (rotating, with reuse detection),
+//! logout, me; the admin bootstrap and `oms user promote`.
+
+pub mod extract;
+pub mod password;
+pub mod tokens;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use mongodb::bson::{self, doc};
+use oms_contracts::domain::{Email, Password, PersonName};
+use oms_contracts::{Role, UserId};
+use oms_platform::Store;
+use oms_platform::config::AdminBootstrap;
+use oms_platform::store::{RefreshTokenDoc, UserDoc};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+
+pub use extract::{AdminUser, CurrentUser, StreamUser};
+
+use crate::error::{ApiError, conflict_on_duplicate};
+use crate::extract::ApiJson;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/register", post(register))
+        .route("/api/auth/login", post(login))
+        .route("/api/auth/refresh", post(refresh))
+        .route("/api/auth/logout", post(logout))
+        .route("/api/auth/me", get(me))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterIn {
+    email: String,
+    password: String,
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginIn {
+    email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshIn {
+    refresh_token: String,
+}
+
+#[derive(Serialize)]
+pub struct UserOut {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+}
+
+impl From<&UserDoc> for UserOut {
+    fn from(user: &UserDoc) -> Self {
+        Self {
+            id: user.id.clone(),
+            email: user.email.clone(),
+            name: user.name.clone(),
+            role: user.role,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct SessionOut {
+    user: UserOut,
+    access_token: String,
+    refresh_token: String,
+    token_type: &'static str,
+    /// Seconds until the access token expires.
+    expires_in: i64,
+}
+
+async fn register(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RegisterIn>,
+) -> Result<impl IntoResponse, ApiError> {
+    let email = Email::parse(&body.email).map_err(|e| ApiError::invalid("email", e))?;
+    let password = Password::parse(&body.password).map_err(|e| ApiError::invalid("password", e))?;
+    let name = PersonName::parse(&body.name).map_err(|e| ApiError::invalid("name", e))?;
+    let user = create_user(&state.store, &email, &password, name.as_str(), Role::User)
+        .await
+        .map_err(|e| match e {
+            CreateUserError::Taken => ApiError::Conflict {
+                code: "email_taken",
+                message: "an account with this e-mail address already exists".into(),
+                field: Some("email".into()),
+            },
+            CreateUserError::Other(e) => e,
+        })?;
+    let session = start_session(&state, &user, None).await?;
+    tracing::info!(user_id = %user.id, "user registered");
+    Ok((StatusCode::CREATED, Json(session)))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LoginIn>,
+) -> Result<Json<SessionOut>, ApiError> {
+    let invalid =
+        || ApiError::unauthenticated("invalid_credentials", "the e-mail address or password is wrong");
+    let user = match Email::parse(&body.email) {
+        Ok(email) => {
+            state
+                .store
+                .users()
+                .find_one(doc! { "email": email.as_str() })
+                .await?
+        }
+        Err(_) => None,
+    };
+    // Unknown users cost the same Argon2 work as known ones.
+    let ok = password::verify(body.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    match user {
+        Some(user) if ok => {
+            tracing::info!(user_id = %user.id, "user signed in");
+            Ok(Json(start_session(&state, &user, None).await?))
+        }
+        _ => Err(invalid()),
+    }
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RefreshIn>,
+) -> Result<Json<SessionOut>, ApiError> {
+    let invalid = || {
+        ApiError::unauthenticated(
+            "invalid_refresh_token",
+            "the refresh token is not valid; sign in again",
+        )
+    };
+    let hash = tokens::refresh_token_hash(&body.refresh_token);
+    let tokens_coll = state.store.refresh_tokens();
+    let Some(token) = tokens_coll.find_one(doc! { "_id": &hash }).await? else {
+        return Err(invalid());
+    };
+    if token.revoked || token.used_at.is_some() {
+        revoke_family(&state.store, &token.family_id).await?;
+        tracing::warn!(user_id = %token.user_id, family_id = %token.family_id, "spent refresh token reused; family revoked");
+        return Err(ApiError::unauthenticated(
+            "refresh_token_reused",
+            "this refresh token was already used; every session it belongs to has been signed out",
+        ));
+    }
+    if token.expires_at < bson::DateTime::now() {
+        return Err(invalid());
+    }
+    // Spend it: only one of two concurrent refreshes with the same token can win.
+    let spent = tokens_coll
+        .update_one(
+            doc! { "_id": &hash, "used_at": null, "revoked": false },
+            doc! { "$set": { "used_at": bson::DateTime::now() } },
+        )
+        .await?;
+    if spent.modified_count != 1 {
+        revoke_family(&state.store, &token.family_id).await?;
+        return Err(ApiError::unauthenticated(
+            "refresh_token_reused",
+            "this refresh token was already used; every session it belongs to has been signed out",
+        ));
+    }
+    let Some(user) = state
+        .store
+        .users()
+        .find_one(doc! { "_id": &token.user_id })
+        .await?
+    else {
+        return Err(invalid());
+    };
+    Ok(Json(start_session(&state, &user, Some(token.family_id)).await?))
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<RefreshIn>,
+) -> Result<StatusCode, ApiError> {
+    let hash = tokens::refresh_token_hash(&body.refresh_token);
+    if let Some(token) = state
+        .store
+        .refresh_tokens()
+        .find_one(doc! { "_id": &hash })
+        .await?
+        && token.user_id == user.id.as_str()
+    {
+        revoke_family(&state.store, &token.family_id).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn me(user: CurrentUser) -> Json<UserOut> {
+    Json(UserOut {
+        id: user.id.to_string(),
+        email: user.email,
+        name: user.name,
+        role: user.role,
+    })
+}
+
+async fn start_session(
+    state: &AppState,
+    user: &UserDoc,
+    family_id: Option<String>,
+) -> Result<SessionOut, ApiError> {
+    let access_token = state.tokens.issue_access(&user.id, user.role)?;
+    let (refresh_token, hash) = tokens::new_refresh_token();
+    let now = chrono::Utc::now();
+    state
+        .store
+        .refresh_tokens()
+        .insert_one(RefreshTokenDoc {
+            hash,
+            user_id: user.id.clone(),
+            family_id: family_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            created_at: oms_platform::store::from_chrono(now),
+            expires_at: oms_platform::store::from_chrono(now + state.tokens.refresh_ttl),
+            used_at: None,
+            revoked: false,
+        })
+        .await?;
+    Ok(SessionOut {
+        user: UserOut::from(user),
+        access_token,
+        refresh_token,
+        token_type: "Bearer",
+        expires_in: state.tokens.access_ttl.num_seconds(),
+    })
+}
+
+async fn revoke_family(store: &Store, family_id: &str) -> Result<(), ApiError> {
+    store
+        .refresh_tokens()
+        .update_many(
+            doc! { "family_id": family_id },
+            doc! { "$set": { "revoked": true } },
+        )
+        .await?;
+    Ok(())
+}
+
+pub enum CreateUserError {
+    Taken,
+    Other(ApiError),
+}
+
+pub async fn create_user(
+    store: &Store,
+    email: &Email,
+    password: &Password,
+    name: &str,
+    role: Role,
+) -> Result<UserDoc, CreateUserError> {
+    let password_hash = password::hash(password.expose().to_string())
+        .await
+        .map_err(CreateUserError::Other)?;
+    let now = bson::DateTime::now();
+    let user = UserDoc {
+        id: UserId::new().to_string(),
+        email: email.as_str().to_string(),
+        name: name.to_string(),
+        password_hash,
+        role,
+        created_at: now,
+        updated_at: now,
+    };
+    match store.users().insert_one(&user).await {
+        Ok(_) => Ok(user),
+        Err(e) if oms_platform::store::is_duplicate_key(&e) => Err(CreateUserError::Taken),
+        Err(e) => Err(CreateUserError::Other(conflict_on_duplicate(
+            e,
+            "email_taken",
+            "",
+            "email",
+        ))),
+    }
+}
+
+/// Makes sure the configured admin exists and is an admin. An existing account keeps its
+/// password (so a changed `OMS_ADMIN_PASSWORD` does not silently reset it).
+pub async fn ensure_admin(store: &Store, admin: &AdminBootstrap) -> anyhow::Result<()> {
+    let email = Email::parse(&admin.email).map_err(|e| anyhow::anyhow!("OMS_ADMIN_EMAIL: {e}"))?;
+    if promote(store, &email).await? {
+        return Ok(());
+    }
+    let password = Password::parse(admin.password.expose_secret())
+        .map_err(|e| anyhow::anyhow!("OMS_ADMIN_PASSWORD: {e}"))?;
+    match create_user(store, &email, &password, "Administrator", Role::Admin).await {
+        Ok(user) => {
+            tracing::info!(user_id = %user.id, email = %email, "admin account created");
+            Ok(())
+        }
+        // Another process created it meanwhile.
+        Err(CreateUserError::Taken) => promote(store, &email).await.map(|_| ()),
+        Err(CreateUserError::Other(e)) => Err(anyhow::anyhow!("creating the admin failed: {e}")),
+    }
+}
+
+/// Gives `email` the admin role. `false` when there is no such account.
+pub async fn promote(store: &Store, email: &Email) -> anyhow::Result<bool> {
+    let result = store
+        .users()
+        .update_one(
+            doc! { "email": email.as_str() },
+            doc! { "$set": { "role": "admin", "updated_at": bson::DateTime::now() } },
+        )
+        .await?;
+    Ok(result.matched_count == 1)
+}

@@ -1,0 +1,233 @@
+//! The one API error type and its JSON envelope:
+//! `{"error": {"code": "...", "message": "...", "field": "..."}}`.
+//! Server-side failures are logged here, once, and reach the client only as a generic message.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use oms_contracts::{Invalid, TransitionError};
+use oms_platform::BrokerError;
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the body is not JSON (or not parseable at all).
+    #[error("{0}")]
+    Malformed(String),
+    /// 400: a request that makes no sense on its own (e.g. a bad header).
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    /// 422: well-formed but invalid; names the field at fault.
+    #[error("{field}: {message}")]
+    Invalid {
+        code: &'static str,
+        field: String,
+        message: String,
+    },
+    /// 401.
+    #[error("{message}")]
+    Unauthenticated { code: &'static str, message: String },
+    /// 403.
+    #[error("this action needs an administrator")]
+    Forbidden,
+    /// 404 (also for resources that exist but belong to someone else).
+    #[error("{0}")]
+    NotFound(String),
+    /// 405.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// 409.
+    #[error("{message}")]
+    Conflict {
+        code: &'static str,
+        message: String,
+        field: Option<String>,
+    },
+    /// 413.
+    #[error("{0}")]
+    TooLarge(String),
+    /// 415.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 429.
+    #[error("too many attempts; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// 503: a dependency is down and the request had no effect.
+    #[error("{0} is unavailable")]
+    Unavailable(&'static str),
+    /// 500: a bug or an unexpected failure; details go to the log only.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: Body<'a>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl ApiError {
+    pub fn invalid(field: impl Into<String>, invalid: Invalid) -> Self {
+        ApiError::Invalid {
+            code: "validation_failed",
+            field: field.into(),
+            message: invalid.0,
+        }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        ApiError::NotFound(format!("no such {what}"))
+    }
+
+    pub fn unauthenticated(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Unauthenticated {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Malformed(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Malformed(_) => "malformed_request",
+            ApiError::BadRequest { code, .. }
+            | ApiError::Invalid { code, .. }
+            | ApiError::Unauthenticated { code, .. }
+            | ApiError::Conflict { code, .. } => code,
+            ApiError::Forbidden => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::TooLarge(_) => "payload_too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Unavailable(_) => "service_unavailable",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            ApiError::Invalid { field, .. } => Some(field),
+            ApiError::Conflict { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = match &self {
+            ApiError::Internal(err) => {
+                tracing::error!(error = ?err, "request failed");
+                "something went wrong on our side; the request may be retried".to_string()
+            }
+            ApiError::Unavailable(what) => {
+                tracing::warn!(dependency = what, "request refused: dependency unavailable");
+                format!("{what} is unavailable; the request had no effect, retry later")
+            }
+            other => other.to_string(),
+        };
+        let body = Envelope {
+            error: Body {
+                code: self.code(),
+                message,
+                field: self.field(),
+            },
+        };
+        let mut response = (status, Json(body)).into_response();
+        match &self {
+            ApiError::RateLimited { retry_after_secs } => {
+                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    response.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+            }
+            ApiError::Unavailable(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            ApiError::Unauthenticated { .. } => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<mongodb::error::Error> for ApiError {
+    fn from(err: mongodb::error::Error) -> Self {
+        if oms_platform::store::is_transient(&err) {
+            tracing::warn!(error = %err, "store error");
+            ApiError::Unavailable("the store")
+        } else {
+            ApiError::Internal(anyhow::Error::new(err).context("store operation failed"))
+        }
+    }
+}
+
+impl From<BrokerError> for ApiError {
+    fn from(err: BrokerError) -> Self {
+        match err {
+            BrokerError::Unroutable(_) => ApiError::Internal(anyhow::Error::new(err)),
+            other => {
+                tracing::warn!(error = %other, "broker error");
+                ApiError::Unavailable("the message broker")
+            }
+        }
+    }
+}
+
+impl From<TransitionError> for ApiError {
+    fn from(err: TransitionError) -> Self {
+        ApiError::Conflict {
+            code: "invalid_transition",
+            message: err.to_string(),
+            field: Some("status".to_string()),
+        }
+    }
+}
+
+/// Maps a duplicate-key error to a 409 with `code`, anything else through `From`.
+pub fn conflict_on_duplicate(
+    err: mongodb::error::Error,
+    code: &'static str,
+    message: &str,
+    field: &str,
+) -> ApiError {
+    if oms_platform::store::is_duplicate_key(&err) {
+        ApiError::Conflict {
+            code,
+            message: message.to_string(),
+            field: Some(field.to_string()),
+        }
+    } else {
+        err.into()
+    }
+}

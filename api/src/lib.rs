@@ -1,0 +1,65 @@
+//! The OMS HTTP API. [`Application::build`] binds and wires everything; tests build it on
+//! `127.0.0.1:0` and ask for the port.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod products;
+pub mod state;
+mod web;
+
+use std::net::SocketAddr;
+
+use oms_platform::{Broker, Config, Store};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use error::ApiError;
+pub use state::AppState;
+
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+}
+
+impl Application {
+    /// Binds `config.http_addr` (port 0 picks a free one) and builds the router.
+    pub async fn build(config: Config, store: Store, broker: Broker) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(config.http_addr).await?;
+        let state = AppState::new(config, store, broker);
+        Ok(Self {
+            listener,
+            router: web::router(state),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    /// Serves until `shutdown` is cancelled, then finishes in-flight requests.
+    pub async fn run_until(self, shutdown: CancellationToken) -> std::io::Result<()> {
+        tracing::info!(addr = %self.local_addr(), "API listening");
+        axum::serve(
+            self.listener,
+            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
+    }
+}
+
+/// Start-up work every API process does once: the configured admin exists.
+pub async fn bootstrap(config: &Config, store: &Store) -> anyhow::Result<()> {
+    if let Some(admin) = &config.admin {
+        auth::ensure_admin(store, admin).await?;
+    }
+    Ok(())
+}

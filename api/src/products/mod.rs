@@ -1,0 +1,687 @@
+//! The catalogue: list and read (public), create with an image, patch, replace the image,
+//! and read the stock ledger (admin).
+
+pub mod upload;
+
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::TryStreamExt;
+use mongodb::bson::{self, Document, doc};
+use oms_contracts::domain::{Currency, Description, Paging, Price, ProductName, Sku, StockLevel};
+use oms_contracts::messages::{Envelope, ImageCommand};
+use oms_contracts::routing::IMAGES_QUEUE;
+use oms_contracts::{Money, ProductId};
+use oms_platform::broker::Outgoing;
+use oms_platform::store::{self, ImageDoc, ImageStatus, LedgerDoc, LedgerKind, LedgerOutcome, ProductDoc};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{AdminUser, CurrentUser};
+use crate::error::{ApiError, conflict_on_duplicate};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::state::AppState;
+use upload::ValidImage;
+
+pub fn router(max_image_bytes: usize) -> Router<AppState> {
+    // Multipart routes may carry an image plus a little text; everything else is small JSON.
+    let upload_limit = DefaultBodyLimit::max(max_image_bytes + 256 * 1024);
+    Router::new()
+        .route(
+            "/api/products",
+            get(list_products).post(create_product).layer(upload_limit),
+        )
+        .route("/api/products/{id}", get(get_product).patch(patch_product))
+        .route(
+            "/api/products/{id}/image",
+            post(replace_image).layer(upload_limit),
+        )
+        .route("/api/products/{id}/ledger", get(list_ledger))
+}
+
+#[derive(Serialize)]
+pub struct ImageOut {
+    pub status: ImageStatus,
+    pub url: Option<String>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub error: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct ProductOut {
+    pub id: String,
+    pub sku: String,
+    pub name: String,
+    pub description: String,
+    pub price: Money,
+    pub stock: i64,
+    pub active: bool,
+    pub low_stock: bool,
+    pub low_stock_threshold: i64,
+    pub image: ImageOut,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl ProductOut {
+    pub fn new(p: ProductDoc, default_threshold: i64) -> Self {
+        let threshold = p.low_stock_threshold.unwrap_or(default_threshold);
+        Self {
+            low_stock: p.stock <= threshold,
+            low_stock_threshold: threshold,
+            id: p.id,
+            sku: p.sku,
+            name: p.name,
+            description: p.description,
+            price: p.price,
+            stock: p.stock,
+            active: p.active,
+            image: ImageOut {
+                status: p.image.status,
+                url: p.image.url,
+                width: p.image.width,
+                height: p.image.height,
+                error: p.image.error,
+            },
+            created_at: store::to_chrono(p.created_at),
+            updated_at: store::to_chrono(p.updated_at),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub page: u64,
+    pub per_page: u64,
+    pub total: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    q: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+    in_stock: Option<bool>,
+    /// Admins only: include deactivated products.
+    include_inactive: Option<bool>,
+}
+
+fn paging(page: Option<i64>, per_page: Option<i64>) -> Result<Paging, ApiError> {
+    Paging::parse(page, per_page).map_err(|(field, e)| ApiError::Invalid {
+        code: "invalid_query",
+        field: field.to_string(),
+        message: e.0,
+    })
+}
+
+/// Escapes a user's search text for use inside a regular expression.
+fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+async fn list_products(
+    State(state): State<AppState>,
+    user: Option<CurrentUser>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<Page<ProductOut>>, ApiError> {
+    let paging = paging(query.page, query.per_page)?;
+    let mut filter = Document::new();
+    if query.include_inactive == Some(true) {
+        if !user.as_ref().is_some_and(CurrentUser::is_admin) {
+            return Err(ApiError::Forbidden);
+        }
+    } else {
+        filter.insert("active", true);
+    }
+    if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        if q.chars().count() > 100 {
+            return Err(ApiError::Invalid {
+                code: "invalid_query",
+                field: "q".into(),
+                message: "must be at most 100 characters".into(),
+            });
+        }
+        let pattern = regex_escape(q);
+        filter.insert(
+            "$or",
+            vec![
+                doc! { "name": { "$regex": &pattern, "$options": "i" } },
+                doc! { "sku": { "$regex": &pattern, "$options": "i" } },
+            ],
+        );
+    }
+    if query.in_stock == Some(true) {
+        filter.insert("stock", doc! { "$gt": 0 });
+    }
+    let products = state.store.products();
+    let total = products.count_documents(filter.clone()).await?;
+    let items: Vec<ProductDoc> = products
+        .find(filter)
+        .sort(doc! { "created_at": -1, "_id": -1 })
+        .skip(paging.skip())
+        .limit(paging.per_page as i64)
+        .await?
+        .try_collect()
+        .await?;
+    let threshold = state.config.low_stock_threshold;
+    Ok(Json(Page {
+        items: items.into_iter().map(|p| ProductOut::new(p, threshold)).collect(),
+        page: paging.page,
+        per_page: paging.per_page,
+        total,
+    }))
+}
+
+pub fn parse_product_id(raw: &str) -> Result<ProductId, ApiError> {
+    ProductId::parse(raw).map_err(|_| ApiError::not_found("product"))
+}
+
+async fn get_product(
+    State(state): State<AppState>,
+    user: Option<CurrentUser>,
+    Path(id): Path<String>,
+) -> Result<Json<ProductOut>, ApiError> {
+    let id = parse_product_id(&id)?;
+    let product = state
+        .store
+        .products()
+        .find_one(doc! { "_id": id.as_str() })
+        .await?
+        .filter(|p| p.active || user.as_ref().is_some_and(CurrentUser::is_admin))
+        .ok_or_else(|| ApiError::not_found("product"))?;
+    Ok(Json(ProductOut::new(product, state.config.low_stock_threshold)))
+}
+
+/// The fields of `POST /api/products`, parsed.
+struct NewProduct {
+    sku: Sku,
+    name: ProductName,
+    description: Description,
+    price: Money,
+    stock: StockLevel,
+    image: Option<ValidImage>,
+}
+
+async fn read_new_product(mut multipart: Multipart, max_image_bytes: usize) -> Result<NewProduct, ApiError> {
+    let mut text: std::collections::HashMap<&'static str, String> = Default::default();
+    let mut image = None;
+    let mut image_seen = false;
+    while let Some(field) = multipart.next_field().await.map_err(upload::multipart_error)? {
+        let name = field.name().unwrap_or("").to_string();
+        let key: &'static str = match name.as_str() {
+            "name" => "name",
+            "description" => "description",
+            "sku" => "sku",
+            "price" => "price",
+            "currency" => "currency",
+            "stock" => "stock",
+            "image" => {
+                if image_seen {
+                    return Err(duplicate_field("image"));
+                }
+                image_seen = true;
+                let bytes = upload::read_limited(field, max_image_bytes, "image").await?;
+                if !bytes.is_empty() {
+                    image = Some(upload::validate(bytes).await?);
+                }
+                continue;
+            }
+            _ => {
+                return Err(ApiError::Invalid {
+                    code: "unknown_field",
+                    field: name,
+                    message: "is not a product field".into(),
+                });
+            }
+        };
+        let value = upload::read_text(field, 16 * 1024, key).await?;
+        if text.insert(key, value).is_some() {
+            return Err(duplicate_field(key));
+        }
+    }
+    let required = |key: &'static str| {
+        text.get(key).cloned().ok_or_else(|| ApiError::Invalid {
+            code: "validation_failed",
+            field: key.to_string(),
+            message: "is required".into(),
+        })
+    };
+    let integer = |key: &'static str, raw: String| {
+        raw.trim().parse::<i64>().map_err(|_| ApiError::Invalid {
+            code: "validation_failed",
+            field: key.to_string(),
+            message: "must be a whole number".into(),
+        })
+    };
+    let sku = Sku::parse(&required("sku")?).map_err(|e| ApiError::invalid("sku", e))?;
+    let name = ProductName::parse(&required("name")?).map_err(|e| ApiError::invalid("name", e))?;
+    let description = Description::parse(text.get("description").map(String::as_str).unwrap_or(""))
+        .map_err(|e| ApiError::invalid("description", e))?;
+    let price =
+        Price::parse(integer("price", required("price")?)?).map_err(|e| ApiError::invalid("price", e))?;
+    let currency = match text.get("currency") {
+        Some(raw) => Currency::parse(raw).map_err(|e| ApiError::invalid("currency", e))?,
+        None => Currency::USD,
+    };
+    let stock = StockLevel::parse(integer("stock", required("stock")?)?)
+        .map_err(|e| ApiError::invalid("stock", e))?;
+    Ok(NewProduct {
+        sku,
+        name,
+        description,
+        price: Money {
+            amount: price.minor_units(),
+            currency,
+        },
+        stock,
+        image,
+    })
+}
+
+fn duplicate_field(name: &str) -> ApiError {
+    ApiError::Invalid {
+        code: "validation_failed",
+        field: name.to_string(),
+        message: "is given more than once".into(),
+    }
+}
+
+async fn create_product(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let multipart = multipart.map_err(upload::multipart_rejection)?;
+    let new = read_new_product(multipart, state.config.max_image_bytes).await?;
+    let id = ProductId::new();
+    let now = bson::DateTime::now();
+
+    let mut image = ImageDoc::none();
+    if let Some(valid) = &new.image {
+        image.status = ImageStatus::Pending;
+        image.staged_id = Some(upload::stage(&state.store, valid).await?);
+        image.upload_id = Some(uuid::Uuid::now_v7().to_string());
+        image.content_type = Some(valid.content_type.to_string());
+        image.width = Some(valid.width);
+        image.height = Some(valid.height);
+    }
+    let product = ProductDoc {
+        id: id.to_string(),
+        sku: new.sku.as_str().to_string(),
+        name: new.name.into_inner(),
+        description: new.description.into_inner(),
+        price: new.price,
+        stock: new.stock.units(),
+        active: true,
+        image,
+        low_stock_threshold: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let initial = LedgerDoc {
+        op_key: LedgerDoc::initial_key(id.as_str()),
+        product_id: id.to_string(),
+        kind: LedgerKind::Initial,
+        outcome: LedgerOutcome::Applied,
+        delta: product.stock,
+        balance_after: product.stock,
+        order_id: None,
+        actor: admin.id.to_string(),
+        reason: Some("initial stock".into()),
+        unit_price: None,
+        product_name: None,
+        at: now,
+    };
+
+    // The product and its first ledger entry exist together or not at all.
+    let inserted = insert_product_with_ledger(&state.store, &product, &initial).await;
+    if let Err(err) = inserted {
+        if let Some(staged) = &product.image.staged_id {
+            upload::unstage(&state.store, staged).await;
+        }
+        return Err(conflict_on_duplicate(
+            err,
+            "sku_taken",
+            "a product with this SKU already exists",
+            "sku",
+        ));
+    }
+    tracing::info!(product_id = %id, sku = %product.sku, admin_id = %admin.id, "product created");
+    dispatch_image_upload(&state, &product).await;
+    let out = ProductOut::new(product, state.config.low_stock_threshold);
+    Ok((
+        StatusCode::CREATED,
+        [(axum::http::header::LOCATION, format!("/api/products/{}", out.id))],
+        Json(out),
+    ))
+}
+
+async fn insert_product_with_ledger(
+    store: &oms_platform::Store,
+    product: &ProductDoc,
+    initial: &LedgerDoc,
+) -> mongodb::error::Result<()> {
+    let mut session = store.client().start_session().await?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        session.start_transaction().await?;
+        let mut result = store
+            .products()
+            .insert_one(product)
+            .session(&mut session)
+            .await
+            .map(|_| ());
+        if result.is_ok() {
+            result = store
+                .ledger()
+                .insert_one(initial)
+                .session(&mut session)
+                .await
+                .map(|_| ());
+        }
+        let result = match result {
+            Ok(()) => session.commit_transaction().await,
+            Err(err) => {
+                let _ = session.abort_transaction().await;
+                Err(err)
+            }
+        };
+        match result {
+            Err(err) if err.contains_label(mongodb::error::TRANSIENT_TRANSACTION_ERROR) && attempt < 5 => {
+                continue;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Hands a staged image to the image workers. A failure here is not the client's: the
+/// product is stored and its image stays `pending`, and is sent again on the next
+/// `POST /api/products/{id}/image` (which re-uses the staged blob).
+async fn dispatch_image_upload(state: &AppState, product: &ProductDoc) -> bool {
+    let (Some(staged_id), Some(upload_id), Some(content_type)) = (
+        product.image.staged_id.clone(),
+        product.image.upload_id.clone(),
+        product.image.content_type.clone(),
+    ) else {
+        return false;
+    };
+    let envelope = Envelope::new(
+        product.id.clone(),
+        upload_id.clone(),
+        ImageCommand::UploadProductImage {
+            product_id: ProductId::parse(&product.id).unwrap_or_default(),
+            upload_id,
+            staged_id,
+            content_type,
+        },
+    );
+    match state
+        .broker
+        .publish(Outgoing::command(IMAGES_QUEUE, &envelope))
+        .await
+    {
+        Ok(()) => true,
+        Err(err) => {
+            tracing::warn!(product_id = %product.id, error = %err, "image upload not dispatched; it stays pending");
+            false
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductPatch {
+    name: Option<String>,
+    description: Option<String>,
+    price: Option<i64>,
+    currency: Option<String>,
+    active: Option<bool>,
+    /// `null` goes back to the default threshold.
+    #[serde(default, deserialize_with = "double_option")]
+    low_stock_threshold: Option<Option<i64>>,
+}
+
+fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
+async fn patch_product(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<ProductPatch>,
+) -> Result<Json<ProductOut>, ApiError> {
+    let id = parse_product_id(&id)?;
+    let mut set = Document::new();
+    if let Some(name) = &patch.name {
+        set.insert(
+            "name",
+            ProductName::parse(name)
+                .map_err(|e| ApiError::invalid("name", e))?
+                .into_inner(),
+        );
+    }
+    if let Some(description) = &patch.description {
+        set.insert(
+            "description",
+            Description::parse(description)
+                .map_err(|e| ApiError::invalid("description", e))?
+                .into_inner(),
+        );
+    }
+    if let Some(price) = patch.price {
+        set.insert(
+            "price.amount",
+            Price::parse(price)
+                .map_err(|e| ApiError::invalid("price", e))?
+                .minor_units(),
+        );
+    }
+    if let Some(currency) = &patch.currency {
+        set.insert(
+            "price.currency",
+            Currency::parse(currency)
+                .map_err(|e| ApiError::invalid("currency", e))?
+                .as_str(),
+        );
+    }
+    if let Some(active) = patch.active {
+        set.insert("active", active);
+    }
+    if let Some(threshold) = patch.low_stock_threshold {
+        match threshold {
+            Some(t) if !(0..=oms_contracts::domain::MAX_STOCK).contains(&t) => {
+                return Err(ApiError::Invalid {
+                    code: "validation_failed",
+                    field: "low_stock_threshold".into(),
+                    message: "must be between 0 and 1000000000".into(),
+                });
+            }
+            Some(t) => set.insert("low_stock_threshold", t),
+            None => set.insert("low_stock_threshold", bson::Bson::Null),
+        };
+    }
+    if set.is_empty() {
+        return Err(ApiError::Invalid {
+            code: "validation_failed",
+            field: String::new(),
+            message: "name at least one field to change".into(),
+        });
+    }
+    set.insert("updated_at", bson::DateTime::now());
+    let updated = state
+        .store
+        .products()
+        .find_one_and_update(doc! { "_id": id.as_str() }, doc! { "$set": set })
+        .return_document(mongodb::options::ReturnDocument::After)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product"))?;
+    tracing::info!(product_id = %id, admin_id = %admin.id, "product updated");
+    Ok(Json(ProductOut::new(updated, state.config.low_stock_threshold)))
+}
+
+/// Replaces the image, or (with no `image` part) retries the staged one.
+async fn replace_image(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    Path(id): Path<String>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = parse_product_id(&id)?;
+    let mut multipart = multipart.map_err(upload::multipart_rejection)?;
+    let mut image = None;
+    while let Some(field) = multipart.next_field().await.map_err(upload::multipart_error)? {
+        match field.name() {
+            Some("image") if image.is_none() => {
+                let bytes = upload::read_limited(field, state.config.max_image_bytes, "image").await?;
+                image = Some(upload::validate(bytes).await?);
+            }
+            Some("image") => return Err(duplicate_field("image")),
+            other => {
+                return Err(ApiError::Invalid {
+                    code: "unknown_field",
+                    field: other.unwrap_or("").to_string(),
+                    message: "only an `image` part is expected".into(),
+                });
+            }
+        }
+    }
+    let products = state.store.products();
+    let current = products
+        .find_one(doc! { "_id": id.as_str() })
+        .await?
+        .ok_or_else(|| ApiError::not_found("product"))?;
+    let upload_id = uuid::Uuid::now_v7().to_string();
+    let set = match &image {
+        Some(valid) => {
+            let staged_id = upload::stage(&state.store, valid).await?;
+            doc! {
+                "image.status": "pending", "image.error": null, "image.staged_id": &staged_id,
+                "image.upload_id": &upload_id, "image.content_type": valid.content_type,
+                "image.width": valid.width as i64, "image.height": valid.height as i64,
+                "updated_at": bson::DateTime::now(),
+            }
+        }
+        None => {
+            if current.image.staged_id.is_none() || current.image.status == ImageStatus::Ready {
+                return Err(ApiError::Invalid {
+                    code: "validation_failed",
+                    field: "image".into(),
+                    message: "send an image (there is no staged upload to retry)".into(),
+                });
+            }
+            doc! {
+                "image.status": "pending", "image.error": null, "image.upload_id": &upload_id,
+                "updated_at": bson::DateTime::now(),
+            }
+        }
+    };
+    let updated = products
+        .find_one_and_update(doc! { "_id": id.as_str() }, doc! { "$set": set })
+        .return_document(mongodb::options::ReturnDocument::After)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product"))?;
+    // The previous staged blob, if it was replaced, is no longer anyone's.
+    if image.is_some()
+        && let Some(old) = &current.image.staged_id
+        && updated.image.staged_id.as_ref() != Some(old)
+    {
+        upload::unstage(&state.store, old).await;
+    }
+    tracing::info!(product_id = %id, admin_id = %admin.id, upload_id, "product image upload requested");
+    if !dispatch_image_upload(&state, &updated).await {
+        return Err(ApiError::Unavailable("the message broker"));
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(ProductOut::new(updated, state.config.low_stock_threshold)),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerQuery {
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+#[derive(Serialize)]
+pub struct LedgerEntryOut {
+    pub id: String,
+    pub product_id: String,
+    pub kind: LedgerKind,
+    pub delta: i64,
+    pub balance_after: i64,
+    pub order_id: Option<String>,
+    pub actor: String,
+    pub reason: Option<String>,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+async fn list_ledger(
+    State(state): State<AppState>,
+    AdminUser(_admin): AdminUser,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<LedgerQuery>,
+) -> Result<Json<Page<LedgerEntryOut>>, ApiError> {
+    let id = parse_product_id(&id)?;
+    let paging = paging(query.page, query.per_page)?;
+    if state
+        .store
+        .products()
+        .find_one(doc! { "_id": id.as_str() })
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found("product"));
+    }
+    // Only entries that changed stock; refusals are kept for idempotency, not for the ledger.
+    let filter = doc! { "product_id": id.as_str(), "outcome": "applied" };
+    let ledger = state.store.ledger();
+    let total = ledger.count_documents(filter.clone()).await?;
+    let entries: Vec<LedgerDoc> = ledger
+        .find(filter)
+        .sort(doc! { "at": -1, "_id": -1 })
+        .skip(paging.skip())
+        .limit(paging.per_page as i64)
+        .await?
+        .try_collect()
+        .await?;
+    Ok(Json(Page {
+        items: entries
+            .into_iter()
+            .map(|e| LedgerEntryOut {
+                id: e.op_key,
+                product_id: e.product_id,
+                kind: e.kind,
+                delta: e.delta,
+                balance_after: e.balance_after,
+                order_id: e.order_id,
+                actor: e.actor,
+                reason: e.reason,
+                at: store::to_chrono(e.at),
+            })
+            .collect(),
+        page: paging.page,
+        per_page: paging.per_page,
+        total,
+    }))
+}

@@ -1,0 +1,13 @@
+//! The shared language of OMS: identifiers, validated domain values, message envelopes,
+//! commands and events, routing (exchange and queue names, the partition function) and
+//! the order state machine. Nothing in this crate performs I/O.
+
+pub mod domain;
+pub mod ids;
+pub mod messages;
+pub mod order;
+pub mod routing;
+
+pub use domain::{Invalid, Money, Role};
+pub use ids::{MessageId, OrderId, ProductId, UserId};
+pub use order::{Actor, OrderStatus, TransitionError};

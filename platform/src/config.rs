@@ -1,0 +1,561 @@
+//! Configuration, read once at start-up from the environment (and `.env` when present)
+//! into typed values. A missing or invalid variable stops start-up with one line naming it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// A variable that is missing or does not parse.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {var}: {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(var: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            var,
+            problem: problem.into(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    /// Local development: dev defaults for secrets are allowed.
+    Dev,
+    Production,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Where product images end up.
+#[derive(Clone, Debug)]
+pub enum ImageStoreConfig {
+    /// Files under `media_dir`, served by the API at `/media/`.
+    Local,
+    Cloudinary(CloudinaryConfig),
+}
+
+#[derive(Clone, Debug)]
+pub struct CloudinaryConfig {
+    pub cloud_name: String,
+    pub api_key: String,
+    pub api_secret: SecretString,
+    /// `https://api.cloudinary.com` in production; a stand-in in tests.
+    pub api_base: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct AdminBootstrap {
+    pub email: String,
+    pub password: SecretString,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub environment: Environment,
+    pub http_addr: SocketAddr,
+    pub amqp_url: SecretString,
+    /// RabbitMQ's management API (for the ops view), derived from the AMQP URL by default.
+    pub rabbit_management_url: SecretString,
+    pub mongo_uri: SecretString,
+    pub mongo_db: String,
+    pub jwt_secret: SecretString,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+    pub partitions: u32,
+    pub image_store: ImageStoreConfig,
+    pub media_dir: PathBuf,
+    pub max_image_bytes: usize,
+    pub admin: Option<AdminBootstrap>,
+    pub log_format: LogFormat,
+    /// The built SPA, served at `/`.
+    pub client_dir: PathBuf,
+    /// Origins allowed by CORS; empty means same-origin only.
+    pub cors_origins: Vec<String>,
+    /// A `PENDING` order older than this is republished by the reconciler.
+    pub reconcile_after: Duration,
+    /// Default low-stock threshold for products that do not set their own.
+    pub low_stock_threshold: i64,
+}
+
+/// The secret used when `OMS_ENV=dev` and no `OMS_JWT_SECRET` is set. Never valid elsewhere.
+const DEV_JWT_SECRET: &str = "oms-dev-only-secret-do-not-use-in-production-0123456789";
+
+impl Config {
+    /// Reads `.env` (if present) and the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a malformed one is a configuration error.
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(e) if e.not_found() => {}
+            Err(e) => return Err(ConfigError::new(".env", e.to_string())),
+        }
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the configuration from any variable source (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let environment = match get("OMS_ENV").as_deref() {
+            None | Some("production") | Some("prod") => Environment::Production,
+            Some("dev") | Some("development") => Environment::Dev,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "OMS_ENV",
+                    format!("unknown environment {other:?} (expected dev or production)"),
+                ));
+            }
+        };
+
+        let http_addr = parse_or("OMS_HTTP_ADDR", get("OMS_HTTP_ADDR"), "127.0.0.1:8080", |v| {
+            v.parse::<SocketAddr>().map_err(|e| e.to_string())
+        })?;
+        let amqp_url =
+            get("OMS_AMQP_URL").unwrap_or_else(|| "amqp://guest:guest@127.0.0.1:5672/%2f".to_string());
+        if !(amqp_url.starts_with("amqp://") || amqp_url.starts_with("amqps://")) {
+            return Err(ConfigError::new(
+                "OMS_AMQP_URL",
+                "must start with amqp:// or amqps://",
+            ));
+        }
+        let rabbit_management_url = match get("OMS_RABBIT_MANAGEMENT_URL") {
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => url,
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "OMS_RABBIT_MANAGEMENT_URL",
+                    "must start with http:// or https://",
+                ));
+            }
+            None => management_url_from_amqp(&amqp_url),
+        };
+        let mongo_uri = get("OMS_MONGO_URI")
+            .unwrap_or_else(|| "mongodb://127.0.0.1:27017/?directConnection=true".to_string());
+        if !(mongo_uri.starts_with("mongodb://") || mongo_uri.starts_with("mongodb+srv://")) {
+            return Err(ConfigError::new(
+                "OMS_MONGO_URI",
+                "must start with mongodb:// or mongodb+srv://",
+            ));
+        }
+        let mongo_db = get("OMS_MONGO_DB").unwrap_or_else(|| "oms".to_string());
+        let db_name_ok = !mongo_db.is_empty()
+            && mongo_db.len() <= 63
+            && mongo_db
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !db_name_ok {
+            return Err(ConfigError::new(
+                "OMS_MONGO_DB",
+                "must be 1-63 characters of letters, digits, '_' or '-'",
+            ));
+        }
+
+        let jwt_secret = match (get("OMS_JWT_SECRET"), environment) {
+            (Some(secret), _) if secret.len() >= 32 => secret,
+            (Some(_), _) => return Err(ConfigError::new("OMS_JWT_SECRET", "must be at least 32 bytes")),
+            (None, Environment::Dev) => DEV_JWT_SECRET.to_string(),
+            (None, Environment::Production) => {
+                return Err(ConfigError::new(
+                    "OMS_JWT_SECRET",
+                    "is required (at least 32 bytes) unless OMS_ENV=dev",
+                ));
+            }
+        };
+
+        let access_ttl = parse_or("OMS_ACCESS_TTL", get("OMS_ACCESS_TTL"), "15m", parse_duration)?;
+        let refresh_ttl = parse_or("OMS_REFRESH_TTL", get("OMS_REFRESH_TTL"), "30d", parse_duration)?;
+        if access_ttl.is_zero() || access_ttl > Duration::from_secs(24 * 3600) {
+            return Err(ConfigError::new("OMS_ACCESS_TTL", "must be between 1s and 24h"));
+        }
+        if refresh_ttl <= access_ttl {
+            return Err(ConfigError::new(
+                "OMS_REFRESH_TTL",
+                "must be longer than OMS_ACCESS_TTL",
+            ));
+        }
+
+        let partitions = parse_or(
+            "OMS_STOCK_PARTITIONS",
+            get("OMS_STOCK_PARTITIONS"),
+            "8",
+            |v| match v.parse::<u32>() {
+                Ok(n) if (1..=256).contains(&n) => Ok(n),
+                _ => Err("must be a whole number from 1 to 256".to_string()),
+            },
+        )?;
+
+        let media_dir = PathBuf::from(get("OMS_MEDIA_DIR").unwrap_or_else(|| ".oms-data/media".to_string()));
+        let max_image_bytes = parse_or(
+            "OMS_MAX_IMAGE_BYTES",
+            get("OMS_MAX_IMAGE_BYTES"),
+            "5242880",
+            |v| match v.parse::<usize>() {
+                Ok(n) if (1024..=100 * 1024 * 1024).contains(&n) => Ok(n),
+                _ => Err("must be a number of bytes from 1024 to 104857600".to_string()),
+            },
+        )?;
+        let image_store = match get("OMS_IMAGE_STORE").as_deref() {
+            None | Some("local") => ImageStoreConfig::Local,
+            Some("cloudinary") => ImageStoreConfig::Cloudinary(cloudinary_from(&get)?),
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "OMS_IMAGE_STORE",
+                    format!("unknown store {other:?} (expected local or cloudinary)"),
+                ));
+            }
+        };
+
+        let admin = match (get("OMS_ADMIN_EMAIL"), get("OMS_ADMIN_PASSWORD")) {
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError::new(
+                    "OMS_ADMIN_PASSWORD",
+                    "is required when OMS_ADMIN_EMAIL is set",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::new(
+                    "OMS_ADMIN_EMAIL",
+                    "is required when OMS_ADMIN_PASSWORD is set",
+                ));
+            }
+            (Some(email), Some(password)) => {
+                let email = oms_contracts::domain::Email::parse(&email)
+                    .map_err(|e| ConfigError::new("OMS_ADMIN_EMAIL", e.to_string()))?;
+                oms_contracts::domain::Password::parse(&password)
+                    .map_err(|e| ConfigError::new("OMS_ADMIN_PASSWORD", e.to_string()))?;
+                Some(AdminBootstrap {
+                    email: email.as_str().to_string(),
+                    password: password.into(),
+                })
+            }
+        };
+
+        let log_format = match get("OMS_LOG_FORMAT").as_deref() {
+            None | Some("text") | Some("pretty") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "OMS_LOG_FORMAT",
+                    format!("unknown format {other:?} (expected text or json)"),
+                ));
+            }
+        };
+
+        let client_dir = PathBuf::from(get("OMS_CLIENT_DIR").unwrap_or_else(|| "client/dist".to_string()));
+        let cors_origins = get("OMS_CORS_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(|o| o.trim().to_string())
+                    .filter(|o| !o.is_empty())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        if let Some(bad) = cors_origins
+            .iter()
+            .find(|o| !(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with('/'))
+        {
+            return Err(ConfigError::new(
+                "OMS_CORS_ORIGINS",
+                format!("{bad:?} is not an origin like https://shop.example.com"),
+            ));
+        }
+        let reconcile_after = parse_or(
+            "OMS_RECONCILE_AFTER",
+            get("OMS_RECONCILE_AFTER"),
+            "30s",
+            parse_duration,
+        )?;
+        let low_stock_threshold = parse_or(
+            "OMS_LOW_STOCK_THRESHOLD",
+            get("OMS_LOW_STOCK_THRESHOLD"),
+            "5",
+            |v| match v.parse::<i64>() {
+                Ok(n) if n >= 0 => Ok(n),
+                _ => Err("must be a whole number ≥ 0".to_string()),
+            },
+        )?;
+
+        Ok(Self {
+            environment,
+            http_addr,
+            amqp_url: amqp_url.into(),
+            rabbit_management_url: rabbit_management_url.into(),
+            mongo_uri: mongo_uri.into(),
+            mongo_db,
+            jwt_secret: jwt_secret.into(),
+            access_ttl,
+            refresh_ttl,
+            partitions,
+            image_store,
+            media_dir,
+            max_image_bytes,
+            admin,
+            log_format,
+            client_dir,
+            cors_origins,
+            reconcile_after,
+            low_stock_threshold,
+        })
+    }
+}
+
+fn parse_or<T>(
+    var: &'static str,
+    value: Option<String>,
+    default: &str,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<T, ConfigError> {
+    let raw = value.unwrap_or_else(|| default.to_string());
+    parse(raw.trim()).map_err(|problem| ConfigError::new(var, format!("{problem} (got {raw:?})")))
+}
+
+/// `500ms`, `90s`, `15m`, `2h`, `30d`.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let split = raw
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| "needs a unit: ms, s, m, h or d".to_string())?;
+    let (number, unit) = raw.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| "must be a whole number followed by ms, s, m, h or d".to_string())?;
+    let secs = |mult: u64| {
+        n.checked_mul(mult)
+            .map(Duration::from_secs)
+            .ok_or_else(|| "is too long".to_string())
+    };
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => secs(1),
+        "m" => secs(60),
+        "h" => secs(3600),
+        "d" => secs(86_400),
+        _ => Err("unit must be ms, s, m, h or d".to_string()),
+    }
+}
+
+fn cloudinary_from(get: &impl Fn(&str) -> Option<String>) -> Result<CloudinaryConfig, ConfigError> {
+    let api_base = get("CLOUDINARY_API_BASE").unwrap_or_else(|| "https://api.cloudinary.com".to_string());
+    if let Some(url) = get("CLOUDINARY_URL") {
+        // cloudinary://<api_key>:<api_secret>@<cloud_name>
+        let rest = url.strip_prefix("cloudinary://").ok_or_else(|| {
+            ConfigError::new("CLOUDINARY_URL", "must look like cloudinary://KEY:SECRET@CLOUD")
+        })?;
+        let (credentials, cloud_name) = rest.rsplit_once('@').ok_or_else(|| {
+            ConfigError::new("CLOUDINARY_URL", "must look like cloudinary://KEY:SECRET@CLOUD")
+        })?;
+        let (api_key, api_secret) = credentials.split_once(':').ok_or_else(|| {
+            ConfigError::new("CLOUDINARY_URL", "must look like cloudinary://KEY:SECRET@CLOUD")
+        })?;
+        if api_key.is_empty() || api_secret.is_empty() || cloud_name.is_empty() {
+            return Err(ConfigError::new(
+                "CLOUDINARY_URL",
+                "must look like cloudinary://KEY:SECRET@CLOUD",
+            ));
+        }
+        return Ok(CloudinaryConfig {
+            cloud_name: cloud_name.to_string(),
+            api_key: api_key.to_string(),
+            api_secret: api_secret.to_string().into(),
+            api_base,
+        });
+    }
+    let require = |var: &'static str| {
+        get(var).ok_or_else(|| {
+            ConfigError::new(
+                var,
+                "is required when OMS_IMAGE_STORE=cloudinary (or set CLOUDINARY_URL)",
+            )
+        })
+    };
+    Ok(CloudinaryConfig {
+        cloud_name: require("CLOUDINARY_CLOUD_NAME")?,
+        api_key: require("CLOUDINARY_API_KEY")?,
+        api_secret: require("CLOUDINARY_API_SECRET")?.into(),
+        api_base,
+    })
+}
+
+/// `amqp://user:pass@host:5672/vhost` → `http://user:pass@host:15672`.
+fn management_url_from_amqp(amqp: &str) -> String {
+    let (scheme, rest) = match amqp.split_once("://") {
+        Some(("amqps", rest)) => ("https", rest),
+        Some((_, rest)) => ("http", rest),
+        None => ("http", amqp),
+    };
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let (userinfo, hostport) = match authority.rsplit_once('@') {
+        Some((u, h)) => (Some(u), h),
+        None => (None, authority),
+    };
+    let host = match hostport.rsplit_once(':') {
+        Some((h, _)) => h,
+        None => hostport,
+    };
+    match userinfo {
+        Some(u) => format!("{scheme}://{u}@{host}:15672"),
+        None => format!("{scheme}://guest:guest@{host}:15672"),
+    }
+}
+
+impl Config {
+    /// The AMQP vhost named by the URL (`/` when none).
+    pub fn amqp_vhost(&self) -> String {
+        let url = self.amqp_url.expose_secret();
+        let after_scheme = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+        match after_scheme.split_once('/') {
+            Some((_, path)) => {
+                let path = path.split('?').next().unwrap_or("");
+                if path.is_empty() {
+                    "/".to_string()
+                } else {
+                    percent_decode(path)
+                }
+            }
+            None => "/".to_string(),
+        }
+    }
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    (b as char).to_digit(16).map(|d| d as u8)
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(hi), Some(lo)) = (hex_value(bytes[i + 1]), hex_value(bytes[i + 2]))
+        {
+            out.push(hi * 16 + lo);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn dev_runs_on_defaults() {
+        let config = config(&[("OMS_ENV", "dev")]).expect("dev defaults");
+        assert_eq!(config.http_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.partitions, 8);
+        assert_eq!(config.access_ttl, Duration::from_secs(900));
+        assert_eq!(config.refresh_ttl, Duration::from_secs(30 * 86_400));
+        assert_eq!(config.mongo_db, "oms");
+        assert_eq!(config.max_image_bytes, 5 * 1024 * 1024);
+        assert_eq!(config.amqp_vhost(), "/");
+        assert_eq!(
+            config.rabbit_management_url.expose_secret(),
+            "http://guest:guest@127.0.0.1:15672"
+        );
+    }
+
+    #[test]
+    fn production_requires_a_jwt_secret() {
+        let err = config(&[]).expect_err("no secret");
+        assert_eq!(err.var, "OMS_JWT_SECRET");
+        let err = config(&[("OMS_JWT_SECRET", "short")]).expect_err("short secret");
+        assert_eq!(err.var, "OMS_JWT_SECRET");
+        assert!(config(&[("OMS_JWT_SECRET", &"k".repeat(32))]).is_ok());
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let cases = [
+            ("OMS_HTTP_ADDR", "localhost"),
+            ("OMS_AMQP_URL", "http://x"),
+            ("OMS_MONGO_URI", "postgres://x"),
+            ("OMS_MONGO_DB", "a.b"),
+            ("OMS_ACCESS_TTL", "15"),
+            ("OMS_REFRESH_TTL", "1x"),
+            ("OMS_STOCK_PARTITIONS", "0"),
+            ("OMS_IMAGE_STORE", "s3"),
+            ("OMS_LOG_FORMAT", "xml"),
+            ("OMS_MAX_IMAGE_BYTES", "-1"),
+            ("OMS_CORS_ORIGINS", "example.com"),
+            ("OMS_ENV", "staging"),
+        ];
+        for (var, value) in cases {
+            let err = config(&[("OMS_ENV", "dev"), (var, value)]).expect_err(var);
+            assert_eq!(err.var, var, "{var}={value}");
+            assert!(err.to_string().contains(var));
+        }
+    }
+
+    #[test]
+    fn cloudinary_settings_come_from_parts_or_url() {
+        let err = config(&[("OMS_ENV", "dev"), ("OMS_IMAGE_STORE", "cloudinary")]).expect_err("missing");
+        assert_eq!(err.var, "CLOUDINARY_CLOUD_NAME");
+        let config = config(&[
+            ("OMS_ENV", "dev"),
+            ("OMS_IMAGE_STORE", "cloudinary"),
+            ("CLOUDINARY_URL", "cloudinary://123:abc@demo"),
+        ])
+        .expect("url");
+        let ImageStoreConfig::Cloudinary(c) = config.image_store else {
+            panic!("not cloudinary");
+        };
+        assert_eq!((c.cloud_name.as_str(), c.api_key.as_str()), ("demo", "123"));
+        assert_eq!(c.api_secret.expose_secret(), "abc");
+    }
+
+    #[test]
+    fn admin_bootstrap_needs_both_parts() {
+        let err = config(&[("OMS_ENV", "dev"), ("OMS_ADMIN_EMAIL", "a@b.co")]).expect_err("no password");
+        assert_eq!(err.var, "OMS_ADMIN_PASSWORD");
+        let c = config(&[
+            ("OMS_ENV", "dev"),
+            ("OMS_ADMIN_EMAIL", "Admin@B.co"),
+            ("OMS_ADMIN_PASSWORD", "long enough"),
+        ])
+        .expect("admin");
+        assert_eq!(c.admin.expect("set").email, "admin@b.co");
+    }
+
+    #[test]
+    fn vhost_and_management_url_follow_the_amqp_url() {
+        let c = config(&[
+            ("OMS_ENV", "dev"),
+            ("OMS_AMQP_URL", "amqp://u:p@rabbit:5672/oms-test-1"),
+        ])
+        .expect("url");
+        assert_eq!(c.amqp_vhost(), "oms-test-1");
+        assert_eq!(c.rabbit_management_url.expose_secret(), "http://u:p@rabbit:15672");
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert!(parse_duration("h").is_err());
+        assert!(parse_duration("10y").is_err());
+    }
+}

@@ -1,0 +1,212 @@
+//! MongoDB: connecting with retry, the collections, their documents and indexes, and the
+//! error classification every writer needs (duplicate key, transient).
+//!
+//! Everything here works on MongoDB (a single-node replica set) and on SecantusDB alike:
+//! plain CRUD, unique indexes, `find_one_and_update`, multi-document transactions.
+
+use std::time::Duration;
+
+use backoff::ExponentialBackoff;
+use backoff::backoff::Backoff;
+use mongodb::bson::{self, doc};
+use mongodb::error::{ErrorKind, WriteFailure};
+use mongodb::options::{ClientOptions, IndexOptions};
+use mongodb::{Client, Collection, Database, IndexModel};
+use secrecy::{ExposeSecret, SecretString};
+
+pub mod docs;
+
+pub use docs::*;
+
+pub const USERS: &str = "users";
+pub const REFRESH_TOKENS: &str = "refresh_tokens";
+pub const PRODUCTS: &str = "products";
+pub const LEDGER: &str = "stock_ledger";
+pub const ORDERS: &str = "orders";
+/// GridFS bucket holding image uploads until the image worker has stored them.
+pub const STAGED_IMAGES_BUCKET: &str = "staged_images";
+
+/// MongoDB's duplicate-key error code.
+const DUPLICATE_KEY: i32 = 11000;
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    client: Client,
+    db: Database,
+}
+
+impl Store {
+    /// A client for `uri` without waiting for the server: the first operation connects.
+    pub async fn open(uri: &SecretString, db_name: &str, app_name: &str) -> mongodb::error::Result<Self> {
+        let mut options = ClientOptions::parse(uri.expose_secret()).await?;
+        options.app_name = Some(app_name.to_string());
+        // Fail fast when the store is down, so that readiness and requests answer promptly.
+        options.server_selection_timeout = Some(Duration::from_secs(3));
+        options.connect_timeout = Some(Duration::from_secs(3));
+        let client = Client::with_options(options)?;
+        Ok(Self {
+            db: client.database(db_name),
+            client,
+        })
+    }
+
+    /// Connects and waits (with backoff, up to `patience`) until the server answers a ping.
+    pub async fn connect(
+        uri: &SecretString,
+        db_name: &str,
+        app_name: &str,
+        patience: Duration,
+    ) -> mongodb::error::Result<Self> {
+        let store = Self::open(uri, db_name, app_name).await?;
+        let mut backoff = ExponentialBackoff {
+            initial_interval: Duration::from_millis(100),
+            max_interval: Duration::from_secs(5),
+            max_elapsed_time: Some(patience),
+            ..ExponentialBackoff::default()
+        };
+        loop {
+            match store.ping().await {
+                Ok(()) => return Ok(store),
+                Err(err) => match backoff.next_backoff() {
+                    Some(wait) => {
+                        tracing::warn!(error = %err, retry_in = ?wait, "cannot reach the store");
+                        tokio::time::sleep(wait).await;
+                    }
+                    None => return Err(err),
+                },
+            }
+        }
+    }
+
+    pub async fn ping(&self) -> mongodb::error::Result<()> {
+        self.db.run_command(doc! { "ping": 1 }).await.map(|_| ())
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn db(&self) -> &Database {
+        &self.db
+    }
+
+    pub fn users(&self) -> Collection<UserDoc> {
+        self.db.collection(USERS)
+    }
+
+    pub fn refresh_tokens(&self) -> Collection<RefreshTokenDoc> {
+        self.db.collection(REFRESH_TOKENS)
+    }
+
+    pub fn products(&self) -> Collection<ProductDoc> {
+        self.db.collection(PRODUCTS)
+    }
+
+    pub fn ledger(&self) -> Collection<LedgerDoc> {
+        self.db.collection(LEDGER)
+    }
+
+    pub fn staged_images(&self) -> mongodb::gridfs::GridFsBucket {
+        self.db.gridfs_bucket(
+            mongodb::options::GridFsBucketOptions::builder()
+                .bucket_name(STAGED_IMAGES_BUCKET.to_string())
+                .build(),
+        )
+    }
+
+    /// Creates every index OMS relies on. Idempotent; every process runs it at start-up.
+    pub async fn ensure_indexes(&self) -> mongodb::error::Result<()> {
+        let unique = || IndexOptions::builder().unique(true).build();
+        self.users()
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "email": 1 })
+                    .options(unique())
+                    .build(),
+            )
+            .await?;
+        self.refresh_tokens()
+            .create_index(IndexModel::builder().keys(doc! { "family_id": 1 }).build())
+            .await?;
+        self.products()
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "sku": 1 })
+                    .options(unique())
+                    .build(),
+            )
+            .await?;
+        self.products()
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "active": 1, "created_at": -1 })
+                    .build(),
+            )
+            .await?;
+        self.ledger()
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "product_id": 1, "at": -1 })
+                    .build(),
+            )
+            .await?;
+        self.ledger()
+            .create_index(IndexModel::builder().keys(doc! { "order_id": 1 }).build())
+            .await?;
+        Ok(())
+    }
+
+    /// Drops the whole database (tests clean up with it).
+    pub async fn drop_database(&self) -> mongodb::error::Result<()> {
+        self.db.drop().await
+    }
+}
+
+/// Whether `err` is a unique-index violation.
+pub fn is_duplicate_key(err: &mongodb::error::Error) -> bool {
+    match err.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == DUPLICATE_KEY,
+        ErrorKind::Command(e) => e.code == DUPLICATE_KEY,
+        ErrorKind::InsertMany(e) => e
+            .write_errors
+            .as_ref()
+            .is_some_and(|errors| errors.iter().any(|e| e.code == DUPLICATE_KEY)),
+        ErrorKind::BulkWrite(e) => e.write_errors.values().any(|e| e.code == DUPLICATE_KEY),
+        _ => false,
+    }
+}
+
+/// Whether `err` may go away by itself (the store is down, restarting, or a transaction
+/// collided with another): worth retrying with backoff rather than failing the message.
+pub fn is_transient(err: &mongodb::error::Error) -> bool {
+    use mongodb::error::{
+        RETRYABLE_WRITE_ERROR, TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT,
+    };
+    if err.contains_label(TRANSIENT_TRANSACTION_ERROR)
+        || err.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT)
+        || err.contains_label(RETRYABLE_WRITE_ERROR)
+    {
+        return true;
+    }
+    match err.kind.as_ref() {
+        ErrorKind::Io(_)
+        | ErrorKind::ServerSelection { .. }
+        | ErrorKind::ConnectionPoolCleared { .. }
+        | ErrorKind::DnsResolve { .. } => true,
+        // WriteConflict, NotWritablePrimary, shutdown in progress, interrupted, and friends.
+        ErrorKind::Command(e) => matches!(
+            e.code,
+            112 | 91 | 189 | 11600 | 11602 | 10107 | 13435 | 13436 | 6 | 7 | 89 | 9001 | 262
+        ),
+        _ => false,
+    }
+}
+
+/// Converts between the store's timestamps and the API's.
+pub fn to_chrono(at: bson::DateTime) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or_default()
+}
+
+pub fn from_chrono(at: chrono::DateTime<chrono::Utc>) -> bson::DateTime {
+    bson::DateTime::from_millis(at.timestamp_millis())
+}

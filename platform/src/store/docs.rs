@@ -1,0 +1,154 @@
+//! The documents OMS stores, one struct per collection. Ids are the contract's UUID strings.
+
+use mongodb::bson::DateTime;
+use oms_contracts::{Money, Role};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct UserDoc {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    pub role: Role,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+/// A refresh token, stored by the SHA-256 of its value (the value itself is never stored).
+/// Tokens descending from one login form a family; reusing a spent token revokes the family.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RefreshTokenDoc {
+    #[serde(rename = "_id")]
+    pub hash: String,
+    pub user_id: String,
+    pub family_id: String,
+    pub created_at: DateTime,
+    pub expires_at: DateTime,
+    /// Set when the token was exchanged for a new pair; a second use is theft.
+    pub used_at: Option<DateTime>,
+    pub revoked: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImageStatus {
+    /// The product has no image.
+    None,
+    /// Staged and waiting for the image worker.
+    Pending,
+    Ready,
+    Failed,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ImageDoc {
+    pub status: ImageStatus,
+    pub url: Option<String>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub error: Option<String>,
+    /// The GridFS id of the staged bytes, while they are staged.
+    pub staged_id: Option<String>,
+    /// One id per upload: a worker applies its result only while it is still current.
+    pub upload_id: Option<String>,
+    pub content_type: Option<String>,
+    /// The image store's id for the stored image (to delete it when replaced).
+    pub store_id: Option<String>,
+}
+
+impl ImageDoc {
+    pub fn none() -> Self {
+        Self {
+            status: ImageStatus::None,
+            url: None,
+            width: None,
+            height: None,
+            error: None,
+            staged_id: None,
+            upload_id: None,
+            content_type: None,
+            store_id: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ProductDoc {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub sku: String,
+    pub name: String,
+    pub description: String,
+    pub price: Money,
+    /// Available stock. Changed only by the stock worker (and product creation), always
+    /// together with a ledger entry: it equals the sum of the product's ledger.
+    pub stock: i64,
+    pub active: bool,
+    pub image: ImageDoc,
+    pub low_stock_threshold: Option<i64>,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerKind {
+    Reserve,
+    Release,
+    Adjust,
+    Initial,
+}
+
+/// What became of a stock operation. Only `applied` entries change stock, but every
+/// decision is recorded under its operation key so that a redelivered command finds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerOutcome {
+    Applied,
+    Rejected,
+    /// A release with nothing to give back (the reservation never happened).
+    Noop,
+}
+
+/// One stock decision, keyed by its operation (`reserve:<order>:<product>`,
+/// `release:<order>:<product>`, `adjust:<id>`, `initial:<product>`): the unique `_id`
+/// is what makes each operation happen at most once.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LedgerDoc {
+    #[serde(rename = "_id")]
+    pub op_key: String,
+    pub product_id: String,
+    pub kind: LedgerKind,
+    pub outcome: LedgerOutcome,
+    pub delta: i64,
+    pub balance_after: i64,
+    pub order_id: Option<String>,
+    /// The admin (for `adjust` and `initial`), or `system`.
+    pub actor: String,
+    pub reason: Option<String>,
+    /// For reservations: the unit price at the moment of reservation.
+    pub unit_price: Option<Money>,
+    pub product_name: Option<String>,
+    pub at: DateTime,
+}
+
+impl LedgerDoc {
+    pub fn reserve_key(order_id: &str, product_id: &str) -> String {
+        format!("reserve:{order_id}:{product_id}")
+    }
+
+    pub fn release_key(order_id: &str, product_id: &str) -> String {
+        format!("release:{order_id}:{product_id}")
+    }
+
+    pub fn adjust_key(adjustment_id: &str) -> String {
+        format!("adjust:{adjustment_id}")
+    }
+
+    pub fn initial_key(product_id: &str) -> String {
+        format!("initial:{product_id}")
+    }
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Runs every test: the Rust workspace (unit, integration and end-to-end tests against real RabbitMQ and a
+# MongoDB-compatible server) and, when client/ has a test script, the SPA's tests.
+# Services already running are used and left running; the ones this run starts are stopped at exit.
+# Extra arguments go to `cargo test`, e.g. scripts/test.sh -- cancel_after_shipping
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+say() { echo "[test] $*"; }
+
+# services.sh records what it starts under .oms-data/started/; what appears there during this run is ours.
+record_of() {
+  case "$1" in
+    rabbitmq) echo .oms-data/started/rabbitmq ;;
+    secantus) echo .oms-data/started/secantus.pid ;;
+  esac
+}
+already_started=()
+for svc in rabbitmq secantus; do
+  [ -e "$(record_of "$svc")" ] && already_started+=("$svc")
+done
+
+stop_ours() {
+  local status=$? svc ours=()
+  for svc in secantus rabbitmq; do
+    [ -e "$(record_of "$svc")" ] || continue
+    [[ " ${already_started[*]} " == *" $svc "* ]] && continue
+    ours+=("$svc")
+  done
+  if [ ${#ours[@]} -gt 0 ]; then
+    say "stopping what this run started: ${ours[*]}"
+    bash scripts/services.sh stop "${ours[@]}" || status=1
+  fi
+  exit "$status"
+}
+trap stop_ours EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+bash scripts/services.sh start
+
+mongo_port=${OMS_MONGO_PORT:-27017}
+export OMS_TEST_MONGO_URI=${OMS_TEST_MONGO_URI:-${OMS_MONGO_URI:-mongodb://127.0.0.1:$mongo_port/?directConnection=true}}
+export OMS_TEST_AMQP_URL=${OMS_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:${OMS_RABBITMQ_PORT:-5672}/%2f}
+export OMS_TEST_RABBIT_MGMT_URL=${OMS_TEST_RABBIT_MGMT_URL:-http://guest:guest@127.0.0.1:${OMS_RABBITMQ_MGMT_PORT:-15672}}
+
+failed=()
+
+say "cargo test --workspace --all-targets $*"
+cargo test --workspace --all-targets "$@" || failed+=("cargo test")
+
+if [ -f client/package.json ]; then
+  if ! command -v npm >/dev/null; then
+    say "installing Node.js and npm with apt-get (needed to test client/)"
+    sudo=(); [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -q >/dev/null && "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm >/dev/null ||
+      failed+=("installing nodejs and npm")
+  fi
+  if ! command -v npm >/dev/null; then
+    failed+=("client tests (no npm)")
+  elif node -e 'process.exit(require("./client/package.json").scripts?.test ? 0 : 1)'; then
+    say "client tests"
+    if [ -f client/package-lock.json ]; then install=(npm ci); else install=(npm install); fi
+    (cd client && "${install[@]}" --no-audit --no-fund && npm test) || failed+=("client tests")
+  else
+    say "client/package.json has no test script; skipping client tests"
+  fi
+fi
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "[test] FAILED: ${failed[*]}" >&2
+  exit 1
+fi
+say "all tests passed"

@@ -1,0 +1,53 @@
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{Management, TestApp};
+
+#[tokio::test]
+async fn ready_when_broker_and_store_answer() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
+    let response = app.get("/readyz", None).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["checks"]["broker"], "up");
+    assert_eq!(body["checks"]["store"], "up");
+}
+
+#[tokio::test]
+async fn readyz_names_an_unreachable_store() {
+    let base = TestApp::spawn().await;
+    // The same API, but pointed at a store nobody listens on.
+    let unreachable = secrecy::SecretString::from(
+        "mongodb://127.0.0.1:9/?directConnection=true&serverSelectionTimeoutMS=500",
+    );
+    let store = oms_platform::Store::open(&unreachable, "nowhere", "oms-test")
+        .await
+        .expect("client");
+    let broker = oms_platform::Broker::connect(
+        base.config.amqp_url.clone(),
+        base.config.partitions,
+        "oms-test",
+        std::time::Duration::from_secs(5),
+    )
+    .await
+    .expect("broker");
+    let vhost = format!("{}-unused", base.vhost);
+    let management = Management::from_env();
+    management.create_vhost(&vhost).await;
+    let app = TestApp::start(base.config.clone(), store, broker, vhost, management).await;
+
+    let response = app.get("/readyz", None).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(body["checks"]["store"], "down");
+    assert_eq!(body["checks"]["broker"], "up");
+    assert_eq!(body["error"]["code"], "service_unavailable");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("store")
+    );
+    assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
+}

@@ -1,0 +1,360 @@
+//! The test harness: each test gets the whole system in-process, on its own port, its own
+//! database and its own RabbitMQ vhost, against the real RabbitMQ and MongoDB-compatible
+//! server that `scripts/test.sh` starts. Dropping the app removes the database and vhost.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use oms_platform::{Config, Store};
+use reqwest::StatusCode;
+use reqwest::multipart::{Form, Part};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+pub const ADMIN_EMAIL: &str = "admin@oms.test";
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_string())
+}
+
+pub fn mongo_uri() -> String {
+    env_or(
+        "OMS_TEST_MONGO_URI",
+        "mongodb://127.0.0.1:27017/?directConnection=true",
+    )
+}
+
+/// The AMQP URL of the default vhost (tests swap in their own vhost).
+pub fn amqp_base() -> String {
+    let url = env_or("OMS_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f");
+    let start = url.find("://").map(|i| i + 3).unwrap_or(0);
+    match url[start..].find('/') {
+        Some(i) => url[..start + i].to_string(),
+        None => url,
+    }
+}
+
+/// RabbitMQ's management API: base URL and credentials.
+#[derive(Clone)]
+pub struct Management {
+    base: String,
+    user: String,
+    password: String,
+    http: reqwest::Client,
+}
+
+impl Management {
+    pub fn from_env() -> Self {
+        let raw = env_or("OMS_TEST_RABBIT_MGMT_URL", "http://guest:guest@127.0.0.1:15672");
+        let (scheme, rest) = raw.split_once("://").unwrap_or(("http", raw.as_str()));
+        let (user, password, host) = match rest.rsplit_once('@') {
+            Some((creds, host)) => {
+                let (u, p) = creds.split_once(':').unwrap_or((creds, ""));
+                (u.to_string(), p.to_string(), host.to_string())
+            }
+            None => ("guest".into(), "guest".into(), rest.to_string()),
+        };
+        Self {
+            base: format!("{scheme}://{}", host.trim_end_matches('/')),
+            user,
+            password,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub async fn create_vhost(&self, vhost: &str) {
+        let put = |path: String, body: Value| {
+            self.http
+                .put(format!("{}{path}", self.base))
+                .basic_auth(&self.user, Some(&self.password))
+                .json(&body)
+                .send()
+        };
+        let response = put(format!("/api/vhosts/{vhost}"), json!({}))
+            .await
+            .expect("management API reachable");
+        assert!(
+            response.status().is_success(),
+            "creating vhost: {}",
+            response.status()
+        );
+        let response = put(
+            format!("/api/permissions/{vhost}/{}", self.user),
+            json!({"configure": ".*", "write": ".*", "read": ".*"}),
+        )
+        .await
+        .expect("management API reachable");
+        assert!(
+            response.status().is_success(),
+            "granting vhost: {}",
+            response.status()
+        );
+    }
+
+    pub async fn delete_vhost(&self, vhost: &str) {
+        let _ = self
+            .http
+            .delete(format!("{}/api/vhosts/{vhost}", self.base))
+            .basic_auth(&self.user, Some(&self.password))
+            .send()
+            .await;
+    }
+
+    /// `GET /api/queues/{vhost}` as JSON.
+    pub async fn queues(&self, vhost: &str) -> Vec<Value> {
+        self.http
+            .get(format!("{}/api/queues/{vhost}", self.base))
+            .basic_auth(&self.user, Some(&self.password))
+            .send()
+            .await
+            .expect("management API reachable")
+            .json()
+            .await
+            .expect("queues JSON")
+    }
+}
+
+/// A signed-in user.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub user_id: String,
+    pub email: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub http: reqwest::Client,
+    pub store: Store,
+    pub config: Config,
+    pub vhost: String,
+    pub management: Management,
+    shutdown: CancellationToken,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Spawns with extra (or overriding) configuration variables.
+    pub async fn spawn_with(vars: &[(&str, &str)]) -> Self {
+        oms_platform::telemetry::init_for_test();
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let vhost = format!("oms-test-{id}");
+        let management = Management::from_env();
+        management.create_vhost(&vhost).await;
+
+        let media = std::env::temp_dir().join(format!("oms-test-media-{id}"));
+        let mut env: HashMap<String, String> = [
+            ("OMS_ENV", "dev".to_string()),
+            ("OMS_HTTP_ADDR", "127.0.0.1:0".to_string()),
+            ("OMS_AMQP_URL", format!("{}/{vhost}", amqp_base())),
+            ("OMS_MONGO_URI", mongo_uri()),
+            ("OMS_MONGO_DB", format!("oms_test_{id}")),
+            ("OMS_STOCK_PARTITIONS", "2".to_string()),
+            ("OMS_MEDIA_DIR", media.display().to_string()),
+            ("OMS_CLIENT_DIR", "does-not-exist".to_string()),
+            ("OMS_ADMIN_EMAIL", ADMIN_EMAIL.to_string()),
+            ("OMS_ADMIN_PASSWORD", ADMIN_PASSWORD.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        for (k, v) in vars {
+            env.insert(k.to_string(), v.to_string());
+        }
+        let config = Config::from_lookup(|name| env.get(name).cloned()).expect("test configuration");
+
+        let (store, broker) = oms_platform::connect(&config, "oms-test")
+            .await
+            .expect("services reachable");
+        oms_api::bootstrap(&config, &store).await.expect("bootstrap");
+        Self::start(config, store, broker, vhost, management).await
+    }
+
+    /// Starts the API on an already connected store and broker.
+    pub async fn start(
+        config: Config,
+        store: Store,
+        broker: oms_platform::Broker,
+        vhost: String,
+        management: Management,
+    ) -> Self {
+        let app = oms_api::Application::build(config.clone(), store.clone(), broker)
+            .await
+            .expect("bind");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let shutdown = CancellationToken::new();
+        tokio::spawn(app.run_until(shutdown.clone()));
+        Self {
+            address,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .expect("client"),
+            store,
+            config,
+            vhost,
+            management,
+            shutdown,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut request = self.http.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request")
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
+        let mut request = self.http.post(self.url(path)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request")
+    }
+
+    pub async fn patch_json(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
+        let mut request = self.http.patch(self.url(path)).json(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request")
+    }
+
+    pub async fn post_multipart(&self, path: &str, token: Option<&str>, form: Form) -> reqwest::Response {
+        let mut request = self.http.post(self.url(path)).multipart(form);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("request")
+    }
+
+    /// Registers a new user with a unique e-mail address.
+    pub async fn register(&self, name: &str) -> Session {
+        let email = format!(
+            "{name}-{}@example.com",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let response = self
+            .post_json(
+                "/api/auth/register",
+                None,
+                &json!({"email": email, "password": "a good password", "name": name}),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        session_from(response.json().await.expect("session JSON"))
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/auth/login",
+            None,
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    pub async fn admin(&self) -> Session {
+        let response = self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        session_from(response.json().await.expect("session JSON"))
+    }
+
+    /// Creates a product through the API and returns its JSON.
+    pub async fn create_product(&self, admin: &Session, sku: &str, price: i64, stock: i64) -> Value {
+        let form = product_form(sku, &format!("Product {sku}"), price, stock);
+        let response = self
+            .post_multipart("/api/products", Some(&admin.access_token), form)
+            .await;
+        let status = response.status();
+        let body: Value = response.json().await.expect("product JSON");
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+        let uri = self.config.mongo_uri.clone();
+        let db = self.config.mongo_db.clone();
+        let vhost = self.vhost.clone();
+        let media = self.config.media_dir.clone();
+        // Drop cannot await, and the test's runtime is blocked here: clean up on a thread with
+        // its own runtime and its own clients (the app's clients belong to the blocked runtime).
+        let cleanup = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            runtime.block_on(async {
+                if let Ok(store) = Store::open(&uri, &db, "oms-test-cleanup").await {
+                    let _ = tokio::time::timeout(Duration::from_secs(10), store.drop_database()).await;
+                }
+                Management::from_env().delete_vhost(&vhost).await;
+            });
+            let _ = std::fs::remove_dir_all(media);
+        });
+        let _ = cleanup.join();
+    }
+}
+
+pub fn session_from(body: Value) -> Session {
+    Session {
+        user_id: body["user"]["id"].as_str().expect("user.id").to_string(),
+        email: body["user"]["email"].as_str().expect("user.email").to_string(),
+        access_token: body["access_token"].as_str().expect("access_token").to_string(),
+        refresh_token: body["refresh_token"].as_str().expect("refresh_token").to_string(),
+    }
+}
+
+/// A multipart form for `POST /api/products` without an image.
+pub fn product_form(sku: &str, name: &str, price: i64, stock: i64) -> Form {
+    Form::new()
+        .text("sku", sku.to_string())
+        .text("name", name.to_string())
+        .text("description", "A thing for tests")
+        .text("price", price.to_string())
+        .text("currency", "USD")
+        .text("stock", stock.to_string())
+}
+
+/// A small valid image in `format`.
+pub fn image_bytes(format: image::ImageFormat) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(16, 9, |x, y| image::Rgb([(x * 15) as u8, (y * 25) as u8, 128]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut out, format)
+        .expect("encode test image");
+    out.into_inner()
+}
+
+pub fn image_part(bytes: Vec<u8>, file_name: &str, mime: &str) -> Part {
+    Part::bytes(bytes)
+        .file_name(file_name.to_string())
+        .mime_str(mime)
+        .expect("mime")
+}
+
+/// Asserts the error envelope and returns it.
+pub async fn assert_error(response: reqwest::Response, status: StatusCode, code: &str) -> Value {
+    let actual = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    assert_eq!(actual, status, "unexpected status; body: {body}");
+    assert_eq!(body["error"]["code"], code, "unexpected error code; body: {body}");
+    assert!(
+        body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "no message: {body}"
+    );
+    body
+}

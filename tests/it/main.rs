@@ -1,0 +1,7 @@
+//! End-to-end tests of OMS against a real RabbitMQ and a real MongoDB-compatible server.
+
+mod auth;
+mod health;
+mod helpers;
+mod http_errors;
+mod products;

@@ -1,0 +1,1 @@
+//! OMS workers. Each kind of worker arrives with its issue; until then it is absent.
