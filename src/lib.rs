@@ -4,16 +4,54 @@ use std::process::ExitCode;
 
 use oms_contracts::domain::Email;
 use oms_platform::Config;
+use oms_workers::{FailPoints, WorkerKind};
 use tokio_util::sync::CancellationToken;
 
-/// Connects, bootstraps and serves the API until `shutdown`.
-pub async fn serve(config: Config, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let (store, broker) = oms_platform::connect(&config, "oms-api").await?;
-    oms_api::bootstrap(&config, &store).await?;
-    let app = oms_api::Application::build(config, store, broker.clone()).await?;
-    let result = app.run_until(shutdown).await;
+/// What one process runs.
+pub struct Roles {
+    pub api: bool,
+    pub workers: Vec<WorkerKind>,
+}
+
+/// Connects, bootstraps and runs `roles` until `shutdown`; in-flight requests and deliveries
+/// finish first.
+pub async fn run(config: Config, roles: Roles, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let name = match (roles.api, roles.workers.is_empty()) {
+        (true, true) => "oms-api",
+        (true, false) => "oms-up",
+        (false, _) => "oms-worker",
+    };
+    let (store, broker) = oms_platform::connect(&config, name).await?;
+    let workers = (!roles.workers.is_empty()).then(|| {
+        let config = config.clone();
+        let (store, broker, shutdown) = (store.clone(), broker.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            oms_workers::run(
+                &config,
+                store,
+                broker,
+                &roles.workers,
+                FailPoints::default(),
+                shutdown,
+            )
+            .await;
+        })
+    });
+    let api = if roles.api {
+        oms_api::bootstrap(&config, &store).await?;
+        let app = oms_api::Application::build(config, store, broker.clone()).await?;
+        app.run_until(shutdown.clone()).await
+    } else {
+        shutdown.cancelled().await;
+        Ok(())
+    };
+    // The API stopping (an error, or the signal) stops the workers too.
+    shutdown.cancel();
+    if let Some(workers) = workers {
+        let _ = workers.await;
+    }
     broker.close().await;
-    result.map_err(Into::into)
+    api.map_err(Into::into)
 }
 
 /// `oms user promote EMAIL`.

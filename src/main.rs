@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use oms::Roles;
 use oms_platform::{Config, telemetry};
+use oms_workers::WorkerKind;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
@@ -23,11 +25,27 @@ enum Command {
     Up,
     /// Run the HTTP API only.
     Api,
+    /// Run workers of one kind, or all of them. Start several processes for fail-over:
+    /// each partition has one active consumer and the others stand by.
+    Worker {
+        #[arg(value_enum)]
+        kind: WorkerArg,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
         command: UserCommand,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum WorkerArg {
+    /// Stock changes (`oms.stock.<k>`).
+    Stock,
+    /// Order process managers (`oms.orders.<k>`) and the reconciler.
+    Orders,
+    /// Every worker kind.
+    All,
 }
 
 #[derive(Subcommand)]
@@ -68,9 +86,29 @@ fn main() -> ExitCode {
 
 async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Up | Command::Api => {
-            let shutdown = shutdown_on_signal();
-            oms::serve(config, shutdown).await?;
+        Command::Up => {
+            let roles = Roles {
+                api: true,
+                workers: WorkerKind::ALL.to_vec(),
+            };
+            oms::run(config, roles, shutdown_on_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Api => {
+            let roles = Roles {
+                api: true,
+                workers: Vec::new(),
+            };
+            oms::run(config, roles, shutdown_on_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Worker { kind } => {
+            let workers = match kind {
+                WorkerArg::Stock => vec![WorkerKind::Stock],
+                WorkerArg::Orders => vec![WorkerKind::Orders],
+                WorkerArg::All => WorkerKind::ALL.to_vec(),
+            };
+            oms::run(config, Roles { api: false, workers }, shutdown_on_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::User {

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod orders;
 pub mod products;
 pub mod state;
 mod web;
@@ -21,6 +22,7 @@ pub use state::AppState;
 pub struct Application {
     listener: TcpListener,
     router: axum::Router,
+    state: AppState,
 }
 
 impl Application {
@@ -30,7 +32,8 @@ impl Application {
         let state = AppState::new(config, store, broker);
         Ok(Self {
             listener,
-            router: web::router(state),
+            router: web::router(state.clone()),
+            state,
         })
     }
 
@@ -47,12 +50,24 @@ impl Application {
     /// Serves until `shutdown` is cancelled, then finishes in-flight requests.
     pub async fn run_until(self, shutdown: CancellationToken) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr(), "API listening");
-        axum::serve(
+        let hub = self
+            .state
+            .events
+            .clone()
+            .run(self.state.broker.clone(), shutdown.clone());
+        let hub = tokio::spawn(hub);
+        let served = axum::serve(
             self.listener,
             self.router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+        .with_graceful_shutdown({
+            let shutdown = shutdown.clone();
+            async move { shutdown.cancelled().await }
+        })
+        .await;
+        shutdown.cancel();
+        let _ = hub.await;
+        served
     }
 }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use oms_platform::{Broker, Config, Store};
 
 use crate::auth::tokens::TokenKeys;
+use crate::orders::events::EventHub;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -12,6 +13,7 @@ pub struct AppState {
     pub store: Store,
     pub broker: Broker,
     pub tokens: Arc<TokenKeys>,
+    pub events: EventHub,
 }
 
 impl AppState {
@@ -22,6 +24,7 @@ impl AppState {
             store,
             broker,
             tokens,
+            events: EventHub::new(),
         }
     }
 }

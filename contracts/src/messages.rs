@@ -123,6 +123,8 @@ pub enum OrderMessage {
         by: UserId,
         reason: Option<String>,
     },
+    /// The reconciler gives up on a `PENDING` order whose reservations never completed.
+    AbandonOrder { order_id: OrderId, reason: String },
     /// Reply from a stock worker: the line is reserved at this price.
     StockReserved {
         order_id: OrderId,
@@ -151,6 +153,7 @@ impl OrderMessage {
             OrderMessage::PlaceOrder { order_id }
             | OrderMessage::CancelOrder { order_id, .. }
             | OrderMessage::TransitionOrder { order_id, .. }
+            | OrderMessage::AbandonOrder { order_id, .. }
             | OrderMessage::StockReserved { order_id, .. }
             | OrderMessage::StockRejected { order_id, .. }
             | OrderMessage::StockReleased { order_id, .. } => order_id,

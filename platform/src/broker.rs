@@ -59,6 +59,20 @@ impl Outgoing {
         )
     }
 
+    /// Rebuilds a message stored as JSON (an order's outbox). `None` for an exchange OMS
+    /// does not publish to.
+    pub fn from_stored(exchange: &str, routing_key: &str, body: &str) -> Option<Self> {
+        let exchange = [
+            routing::COMMANDS_EXCHANGE,
+            routing::EVENTS_EXCHANGE,
+            routing::DEAD_LETTER_EXCHANGE,
+        ]
+        .into_iter()
+        .find(|e| *e == exchange)?;
+        let envelope: Envelope<serde_json::Value> = serde_json::from_str(body).ok()?;
+        Some(Self::new(exchange, routing_key.to_string(), &envelope))
+    }
+
     fn new<M: Serialize>(exchange: &'static str, routing_key: String, envelope: &Envelope<M>) -> Self {
         // Serialising our own types cannot fail: no maps with non-string keys, no floats.
         let value = serde_json::to_value(envelope).unwrap_or(serde_json::Value::Null);

@@ -106,6 +106,10 @@ impl Store {
         self.db.collection(LEDGER)
     }
 
+    pub fn orders(&self) -> Collection<OrderDoc> {
+        self.db.collection(ORDERS)
+    }
+
     pub fn staged_images(&self) -> mongodb::gridfs::GridFsBucket {
         self.db.gridfs_bucket(
             mongodb::options::GridFsBucketOptions::builder()
@@ -152,6 +156,28 @@ impl Store {
             .await?;
         self.ledger()
             .create_index(IndexModel::builder().keys(doc! { "order_id": 1 }).build())
+            .await?;
+        self.orders()
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "idem_key": 1 })
+                    .options(unique())
+                    .build(),
+            )
+            .await?;
+        self.orders()
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "user_id": 1, "created_at": -1 })
+                    .build(),
+            )
+            .await?;
+        self.orders()
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "status": 1, "updated_at": 1 })
+                    .build(),
+            )
             .await?;
         Ok(())
     }

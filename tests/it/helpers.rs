@@ -131,6 +131,8 @@ pub struct TestApp {
     pub config: Config,
     pub vhost: String,
     pub management: Management,
+    pub broker: oms_platform::Broker,
+    pub failpoints: oms_workers::FailPoints,
     shutdown: CancellationToken,
 }
 
@@ -183,12 +185,33 @@ impl TestApp {
         vhost: String,
         management: Management,
     ) -> Self {
-        let app = oms_api::Application::build(config.clone(), store.clone(), broker)
+        let app = oms_api::Application::build(config.clone(), store.clone(), broker.clone())
             .await
             .expect("bind");
         let address = format!("http://127.0.0.1:{}", app.port());
         let shutdown = CancellationToken::new();
         tokio::spawn(app.run_until(shutdown.clone()));
+        let failpoints = oms_workers::FailPoints::default();
+        {
+            let (config, store, broker, failpoints, shutdown) = (
+                config.clone(),
+                store.clone(),
+                broker.clone(),
+                failpoints.clone(),
+                shutdown.clone(),
+            );
+            tokio::spawn(async move {
+                oms_workers::run(
+                    &config,
+                    store,
+                    broker,
+                    &oms_workers::WorkerKind::ALL,
+                    failpoints,
+                    shutdown,
+                )
+                .await;
+            });
+        }
         Self {
             address,
             http: reqwest::Client::builder()
@@ -199,6 +222,8 @@ impl TestApp {
             config,
             vhost,
             management,
+            broker,
+            failpoints,
             shutdown,
         }
     }
@@ -281,6 +306,178 @@ impl TestApp {
         let body: Value = response.json().await.expect("product JSON");
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body
+    }
+}
+
+impl TestApp {
+    /// Places an order; returns the response.
+    pub async fn place_order(
+        &self,
+        user: &Session,
+        items: &[(&str, i64)],
+        key: Option<&str>,
+    ) -> reqwest::Response {
+        let items: Vec<Value> = items
+            .iter()
+            .map(|(product_id, quantity)| json!({"product_id": product_id, "quantity": quantity}))
+            .collect();
+        let mut request = self
+            .http
+            .post(self.url("/api/orders"))
+            .bearer_auth(&user.access_token)
+            .json(&json!({ "items": items }));
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        request.send().await.expect("request")
+    }
+
+    /// Places an order that must be accepted; returns its id.
+    pub async fn order(&self, user: &Session, items: &[(&str, i64)]) -> String {
+        let response = self.place_order(user, items, None).await;
+        let status = response.status();
+        let body: Value = response.json().await.expect("order JSON");
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        body["id"].as_str().expect("id").to_string()
+    }
+
+    /// Polls the order (as `token`) until `done` holds; panics after a generous timeout.
+    pub async fn wait_for_order(&self, id: &str, token: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let order: Value = self
+                .get(&format!("/api/orders/{id}"), Some(token))
+                .await
+                .json()
+                .await
+                .expect("order JSON");
+            if done(&order) {
+                return order;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "order {id} never got there: {order}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the order is in a final status and no line is still being released.
+    pub async fn wait_settled(&self, id: &str, token: &str) -> Value {
+        self.wait_for_order(id, token, |o| {
+            let status = o["status"].as_str().unwrap_or("");
+            let lines_settled = o["items"].as_array().is_some_and(|items| {
+                items
+                    .iter()
+                    .all(|l| l["reservation"] != "pending" && l["reservation"] != "releasing")
+            });
+            matches!(
+                status,
+                "PLACED" | "REJECTED" | "CANCELLED" | "CONFIRMED" | "SHIPPED" | "DELIVERED"
+            ) && lines_settled
+        })
+        .await
+    }
+
+    pub async fn product(&self, id: &str) -> oms_platform::store::ProductDoc {
+        self.store
+            .products()
+            .find_one(mongodb::bson::doc! {"_id": id})
+            .await
+            .expect("query")
+            .expect("product")
+    }
+
+    /// The product's ledger (every decision, applied or not).
+    pub async fn ledger(&self, product_id: &str) -> Vec<oms_platform::store::LedgerDoc> {
+        use futures_util::TryStreamExt;
+        self.store
+            .ledger()
+            .find(mongodb::bson::doc! {"product_id": product_id})
+            .await
+            .expect("query")
+            .try_collect()
+            .await
+            .expect("ledger")
+    }
+
+    /// Asserts the product's stock invariants: never negative, equal to the sum of its ledger.
+    pub async fn assert_stock_consistent(&self, product_id: &str) -> i64 {
+        let product = self.product(product_id).await;
+        let sum: i64 = self.ledger(product_id).await.iter().map(|e| e.delta).sum();
+        assert!(product.stock >= 0, "negative stock for {product_id}");
+        assert_eq!(product.stock, sum, "stock and ledger disagree for {product_id}");
+        product.stock
+    }
+}
+
+/// Reads a server-sent event stream.
+pub struct SseReader {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SseEvent {
+    pub event: String,
+    pub data: Value,
+}
+
+impl SseReader {
+    pub async fn open(app: &TestApp, path: &str, token: &str) -> Self {
+        let response = app
+            .http
+            .get(app.url(path))
+            .bearer_auth(token)
+            .timeout(Duration::from_secs(120))
+            .send()
+            .await
+            .expect("SSE request");
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap_or("")
+                .starts_with("text/event-stream"),
+            "not an event stream"
+        );
+        Self {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event, `None` when the stream ends; panics after `timeout`.
+    pub async fn next(&mut self, timeout: Duration) -> Option<SseEvent> {
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut event = String::from("message");
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        event = v.trim().to_string();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                if data.is_empty() {
+                    continue; // a keep-alive comment
+                }
+                return Some(SseEvent {
+                    event,
+                    data: serde_json::from_str(&data).unwrap_or(Value::String(data)),
+                });
+            }
+            let chunk = tokio::time::timeout(timeout, self.response.chunk())
+                .await
+                .expect("no SSE event in time")
+                .expect("SSE stream");
+            match chunk {
+                Some(bytes) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
+                None => return None,
+            }
+        }
     }
 }
 

@@ -4,4 +4,5 @@ mod auth;
 mod health;
 mod helpers;
 mod http_errors;
+mod orders;
 mod products;

@@ -1,1 +1,99 @@
-//! OMS workers. Each kind of worker arrives with its issue; until then it is absent.
+//! OMS workers: the stock worker, the order process manager, and the reconciler. Every
+//! mutation of stock and orders happens here.
+
+pub mod consumer;
+pub mod failpoint;
+pub mod orders;
+pub mod reconciler;
+pub mod stock;
+mod txn;
+
+use std::sync::Arc;
+
+use oms_contracts::routing::{orders_queue, stock_queue};
+use oms_platform::{Broker, Config, Store};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+pub use failpoint::FailPoints;
+
+/// A kind of worker a process can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WorkerKind {
+    Stock,
+    Orders,
+}
+
+impl WorkerKind {
+    pub const ALL: [WorkerKind; 2] = [WorkerKind::Stock, WorkerKind::Orders];
+}
+
+/// How many deliveries a consumer holds unacknowledged at once.
+const PREFETCH: u16 = 32;
+
+/// Starts the consumers of `kinds` on every partition (single active consumer: in a process
+/// whose peer is active, they wait as standbys) and, with the order workers, the reconciler.
+/// Returns when `shutdown` is cancelled and every consumer has finished its current delivery.
+pub async fn run(
+    config: &Config,
+    store: Store,
+    broker: Broker,
+    kinds: &[WorkerKind],
+    failpoints: FailPoints,
+    shutdown: CancellationToken,
+) {
+    let mut tasks = JoinSet::new();
+    let partitions = config.partitions;
+    for kind in kinds {
+        match kind {
+            WorkerKind::Stock => {
+                let handler = Arc::new(stock::StockHandler {
+                    store: store.clone(),
+                    broker: broker.clone(),
+                    failpoints: failpoints.clone(),
+                    low_stock_threshold: config.low_stock_threshold,
+                });
+                for k in 0..partitions {
+                    tasks.spawn(
+                        consumer::Consumer {
+                            queue: stock_queue(k),
+                            prefetch: PREFETCH,
+                            handler: handler.clone(),
+                            broker: broker.clone(),
+                            shutdown: shutdown.clone(),
+                        }
+                        .run(),
+                    );
+                }
+            }
+            WorkerKind::Orders => {
+                let handler = Arc::new(orders::OrderHandler {
+                    store: store.clone(),
+                    broker: broker.clone(),
+                    failpoints: failpoints.clone(),
+                    partitions,
+                });
+                for k in 0..partitions {
+                    tasks.spawn(
+                        consumer::Consumer {
+                            queue: orders_queue(k),
+                            prefetch: PREFETCH,
+                            handler: handler.clone(),
+                            broker: broker.clone(),
+                            shutdown: shutdown.clone(),
+                        }
+                        .run(),
+                    );
+                }
+                let reconciler = reconciler::Reconciler {
+                    store: store.clone(),
+                    broker: broker.clone(),
+                    partitions,
+                    after: config.reconcile_after,
+                };
+                tasks.spawn(reconciler.run(shutdown.clone()));
+            }
+        }
+    }
+    while tasks.join_next().await.is_some() {}
+}

@@ -11,17 +11,20 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::TryStreamExt;
 use mongodb::bson::{self, Document, doc};
-use oms_contracts::domain::{Currency, Description, Paging, Price, ProductName, Sku, StockLevel};
-use oms_contracts::messages::{Envelope, ImageCommand};
-use oms_contracts::routing::IMAGES_QUEUE;
+use oms_contracts::domain::{
+    Currency, Description, Paging, Price, ProductName, Reason, Sku, StockDelta, StockLevel,
+};
+use oms_contracts::messages::{Envelope, ImageCommand, StockCommand};
+use oms_contracts::routing::{IMAGES_QUEUE, stock_queue_for};
 use oms_contracts::{Money, ProductId};
 use oms_platform::broker::Outgoing;
 use oms_platform::store::{self, ImageDoc, ImageStatus, LedgerDoc, LedgerKind, LedgerOutcome, ProductDoc};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::auth::{AdminUser, CurrentUser};
 use crate::error::{ApiError, conflict_on_duplicate};
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiQuery, RequestId};
 use crate::state::AppState;
 use upload::ValidImage;
 
@@ -39,6 +42,7 @@ pub fn router(max_image_bytes: usize) -> Router<AppState> {
             post(replace_image).layer(upload_limit),
         )
         .route("/api/products/{id}/ledger", get(list_ledger))
+        .route("/api/products/{id}/stock", post(adjust_stock))
 }
 
 #[derive(Serialize)]
@@ -613,6 +617,87 @@ async fn replace_image(
     Ok((
         StatusCode::ACCEPTED,
         Json(ProductOut::new(updated, state.config.low_stock_threshold)),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StockIn {
+    delta: i64,
+    reason: String,
+}
+
+#[derive(Serialize)]
+pub struct AdjustmentOut {
+    pub adjustment_id: String,
+    pub product_id: String,
+    pub delta: i64,
+    pub reason: String,
+}
+
+/// A restock or correction, applied by the product's stock worker (which refuses it if it
+/// would take stock below zero; the outcome shows in the ledger and as an event). With an
+/// `Idempotency-Key`, a retried request is applied once.
+async fn adjust_stock(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    RequestId(request_id): RequestId,
+    headers: axum::http::HeaderMap,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<StockIn>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = parse_product_id(&id)?;
+    let delta = StockDelta::parse(body.delta).map_err(|e| ApiError::invalid("delta", e))?;
+    let reason = Reason::parse(&body.reason).map_err(|e| ApiError::invalid("reason", e))?;
+    if state
+        .store
+        .products()
+        .find_one(doc! { "_id": id.as_str() })
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found("product"));
+    }
+    let adjustment_id = match headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
+        Some(key) if !key.is_empty() && key.len() <= 100 => {
+            let digest = Sha256::digest(format!("{}:{}:{key}", admin.id, id).as_bytes());
+            hex::encode(&digest[..16])
+        }
+        Some(_) => {
+            return Err(ApiError::BadRequest {
+                code: "invalid_idempotency_key",
+                message: "Idempotency-Key must be 1 to 100 visible ASCII characters".into(),
+            });
+        }
+        None => uuid::Uuid::now_v7().simple().to_string(),
+    };
+    let envelope = Envelope::new(
+        id.to_string(),
+        request_id,
+        StockCommand::AdjustStock {
+            adjustment_id: adjustment_id.clone(),
+            product_id: id.clone(),
+            delta: delta.units(),
+            reason: reason.as_str().to_string(),
+            admin_id: admin.id.clone(),
+        },
+    );
+    state
+        .broker
+        .publish(Outgoing::command(
+            stock_queue_for(&id, state.config.partitions),
+            &envelope,
+        ))
+        .await?;
+    tracing::info!(product_id = %id, admin_id = %admin.id, delta = delta.units(), adjustment_id, "stock adjustment requested");
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(AdjustmentOut {
+            adjustment_id,
+            product_id: id.to_string(),
+            delta: delta.units(),
+            reason: reason.into_inner(),
+        }),
     ))
 }
 

@@ -152,3 +152,67 @@ impl LedgerDoc {
         format!("initial:{product_id}")
     }
 }
+
+/// Where one order line's stock stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineReservation {
+    /// `ReserveStock` sent, no answer yet.
+    Pending,
+    /// The stock worker took the stock.
+    Reserved,
+    /// The stock worker refused; nothing is held.
+    Rejected,
+    /// The order ended (rejected or cancelled); `ReleaseStock` is on its way.
+    Releasing,
+    /// Nothing is held any more.
+    Released,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OrderLineDoc {
+    pub product_id: String,
+    pub quantity: i64,
+    pub reservation: LineReservation,
+    /// Known once reserved: the product's name and price at that moment.
+    pub name: Option<String>,
+    pub unit_price: Option<Money>,
+    pub line_total: Option<i64>,
+    pub reject_reason: Option<oms_contracts::messages::RejectReason>,
+}
+
+/// A message an order worker committed to send, kept with the state change that produced it
+/// so that a redelivery of the same input can send it again after a crash.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredMessage {
+    pub exchange: String,
+    pub routing_key: String,
+    /// The JSON envelope.
+    pub body: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OrderDoc {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub user_id: String,
+    pub status: oms_contracts::OrderStatus,
+    pub items: Vec<OrderLineDoc>,
+    pub total: Option<Money>,
+    pub history: Vec<oms_contracts::messages::HistoryEntry>,
+    /// `<user>:<Idempotency-Key>`, or `auto:<order id>` without a key; unique.
+    pub idem_key: String,
+    /// SHA-256 of the normalised request body, to tell a replay from a reused key.
+    pub request_hash: String,
+    /// Incremented by every change; changes are conditional on it.
+    pub version: i64,
+    /// Set by the order worker when it starts reserving; the API may withdraw an order only before.
+    pub dispatched: bool,
+    /// How many times the reconciler has re-sent `PlaceOrder`.
+    pub place_attempts: i32,
+    /// The messages produced by the last change, and the message that caused it.
+    pub outbox: Vec<StoredMessage>,
+    pub outbox_cause: Option<String>,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}

@@ -1,0 +1,549 @@
+//! Orders: placing (with idempotency keys), reading, cancelling, admin transitions and
+//! statistics. The API never changes an order's status itself: it checks the request
+//! against the state machine, publishes the command with a confirm, and answers 202.
+
+pub mod events;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::TryStreamExt;
+use mongodb::bson::{self, Document, doc};
+use oms_contracts::domain::{Paging, Quantity, Reason};
+use oms_contracts::messages::{Envelope, Event, HistoryEntry, OrderMessage, RejectReason};
+use oms_contracts::order::{self, Actor};
+use oms_contracts::routing::orders_queue_for;
+use oms_contracts::{Money, OrderId, OrderStatus, ProductId, UserId};
+use oms_platform::broker::Outgoing;
+use oms_platform::store::{self, LineReservation, OrderDoc, OrderLineDoc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::auth::{AdminUser, CurrentUser};
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery, RequestId};
+use crate::products::Page;
+use crate::state::AppState;
+
+pub const MAX_LINES: usize = 50;
+const MAX_IDEMPOTENCY_KEY: usize = 100;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/orders", post(place_order).get(list_orders))
+        .route("/api/orders/stats", get(order_stats))
+        .route("/api/orders/{id}", get(get_order))
+        .route("/api/orders/{id}/cancel", post(cancel_order))
+        .route("/api/orders/{id}/status", post(transition_order))
+        .route("/api/orders/{id}/events", get(events::order_events))
+        .route("/api/events", get(events::all_events))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderIn {
+    items: Vec<LineIn>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LineIn {
+    product_id: String,
+    quantity: i64,
+}
+
+/// A validated order request.
+struct NewOrder {
+    lines: Vec<(ProductId, Quantity)>,
+}
+
+impl NewOrder {
+    fn parse(body: OrderIn) -> Result<Self, ApiError> {
+        if body.items.is_empty() || body.items.len() > MAX_LINES {
+            return Err(ApiError::Invalid {
+                code: "validation_failed",
+                field: "items".into(),
+                message: format!("an order has 1 to {MAX_LINES} lines"),
+            });
+        }
+        let mut lines: Vec<(ProductId, Quantity)> = Vec::with_capacity(body.items.len());
+        for (i, line) in body.items.into_iter().enumerate() {
+            let product_id = ProductId::parse(&line.product_id)
+                .map_err(|e| ApiError::invalid(format!("items[{i}].product_id"), e))?;
+            let quantity = Quantity::parse(line.quantity)
+                .map_err(|e| ApiError::invalid(format!("items[{i}].quantity"), e))?;
+            if lines.iter().any(|(p, _)| *p == product_id) {
+                return Err(ApiError::Invalid {
+                    code: "validation_failed",
+                    field: format!("items[{i}].product_id"),
+                    message: "a product may appear only once in an order".into(),
+                });
+            }
+            lines.push((product_id, quantity));
+        }
+        Ok(Self { lines })
+    }
+
+    /// What makes two requests "the same body" for an idempotency key.
+    fn hash(&self) -> String {
+        let canonical: Vec<(&str, u32)> = self.lines.iter().map(|(p, q)| (p.as_str(), q.get())).collect();
+        let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
+        hex::encode(Sha256::digest(&bytes))
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let invalid = || ApiError::BadRequest {
+        code: "invalid_idempotency_key",
+        message: format!("Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"),
+    };
+    let key = value.to_str().map_err(|_| invalid())?;
+    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(invalid());
+    }
+    Ok(Some(key.to_string()))
+}
+
+#[derive(Serialize)]
+pub struct LineOut {
+    pub product_id: String,
+    pub name: Option<String>,
+    pub quantity: i64,
+    pub unit_price: Option<Money>,
+    pub line_total: Option<Money>,
+    pub reservation: LineReservation,
+    pub reject_reason: Option<RejectReason>,
+    pub reject_message: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+pub struct OrderOut {
+    pub id: String,
+    pub user_id: String,
+    pub status: OrderStatus,
+    pub items: Vec<LineOut>,
+    pub total: Option<Money>,
+    pub history: Vec<HistoryEntry>,
+    pub version: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<OrderDoc> for OrderOut {
+    fn from(o: OrderDoc) -> Self {
+        Self {
+            items: o
+                .items
+                .into_iter()
+                .map(|l| LineOut {
+                    line_total: match (l.line_total, l.unit_price) {
+                        (Some(amount), Some(price)) => Some(Money {
+                            amount,
+                            currency: price.currency,
+                        }),
+                        _ => None,
+                    },
+                    product_id: l.product_id,
+                    name: l.name,
+                    quantity: l.quantity,
+                    unit_price: l.unit_price,
+                    reservation: l.reservation,
+                    reject_message: l.reject_reason.map(RejectReason::describe),
+                    reject_reason: l.reject_reason,
+                })
+                .collect(),
+            id: o.id,
+            user_id: o.user_id,
+            status: o.status,
+            total: o.total,
+            history: o.history,
+            version: o.version,
+            created_at: store::to_chrono(o.created_at),
+            updated_at: store::to_chrono(o.updated_at),
+        }
+    }
+}
+
+fn accepted(order: OrderDoc) -> axum::response::Response {
+    let location = format!("/api/orders/{}", order.id);
+    (
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        Json(OrderOut::from(order)),
+    )
+        .into_response()
+}
+
+async fn place_order(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    RequestId(request_id): RequestId,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<OrderIn>,
+) -> Result<axum::response::Response, ApiError> {
+    let key = idempotency_key(&headers)?;
+    let new = NewOrder::parse(body)?;
+    let request_hash = new.hash();
+    let order_id = OrderId::new();
+    let now = chrono::Utc::now();
+    let order = OrderDoc {
+        id: order_id.to_string(),
+        user_id: user.id.to_string(),
+        status: OrderStatus::Pending,
+        items: new
+            .lines
+            .iter()
+            .map(|(product_id, quantity)| OrderLineDoc {
+                product_id: product_id.to_string(),
+                quantity: i64::from(quantity.get()),
+                reservation: LineReservation::Pending,
+                name: None,
+                unit_price: None,
+                line_total: None,
+                reject_reason: None,
+            })
+            .collect(),
+        total: None,
+        history: vec![HistoryEntry {
+            from: None,
+            to: OrderStatus::Pending,
+            by: user.id.to_string(),
+            at: now,
+            reason: None,
+            refused: false,
+        }],
+        idem_key: match &key {
+            Some(key) => format!("{}:{key}", user.id),
+            None => format!("auto:{order_id}"),
+        },
+        request_hash: request_hash.clone(),
+        version: 0,
+        dispatched: false,
+        place_attempts: 0,
+        outbox: Vec::new(),
+        outbox_cause: None,
+        created_at: store::from_chrono(now),
+        updated_at: store::from_chrono(now),
+    };
+
+    // Durable first: once the order is stored, nothing downstream can lose it.
+    match state.store.orders().insert_one(&order).await {
+        Ok(_) => {}
+        Err(err) if store::is_duplicate_key(&err) => {
+            return replay(&state, &order.idem_key, &request_hash, &request_id).await;
+        }
+        Err(err) => return Err(err.into()),
+    }
+    tracing::info!(order_id = %order_id, user_id = %user.id, lines = order.items.len(), "order accepted");
+
+    if let Err(err) = publish_place(&state, &order, &request_id).await {
+        return withdraw(&state, order, err).await;
+    }
+    Ok(accepted(order))
+}
+
+/// Sends `PlaceOrder` to the order's worker and announces the new `PENDING` order.
+async fn publish_place(state: &AppState, order: &OrderDoc, request_id: &str) -> Result<(), ApiError> {
+    let order_id = OrderId::parse(&order.id).map_err(|_| anyhow::anyhow!("stored order id is malformed"))?;
+    let user_id =
+        UserId::parse(&order.user_id).map_err(|_| anyhow::anyhow!("stored user id is malformed"))?;
+    let command = Envelope::new(
+        order_id.to_string(),
+        request_id,
+        OrderMessage::PlaceOrder {
+            order_id: order_id.clone(),
+        },
+    );
+    let event = command.follow(Event::OrderStatusChanged {
+        order_id: order_id.clone(),
+        user_id,
+        from: None,
+        to: OrderStatus::Pending,
+        by: order.user_id.clone(),
+        reason: None,
+        version: order.version,
+        at: store::to_chrono(order.created_at),
+    });
+    let queue = orders_queue_for(&order_id, state.config.partitions);
+    state
+        .broker
+        .publish_all(vec![Outgoing::command(queue, &command), Outgoing::event(&event)])
+        .await?;
+    Ok(())
+}
+
+/// `PlaceOrder` was not confirmed. Withdraw the order, unless a worker already started on it
+/// (the message got through and only its confirm was lost): then it is accepted after all.
+/// If even the withdrawal fails the order stays `PENDING`, and the reconciler will place it.
+async fn withdraw(
+    state: &AppState,
+    order: OrderDoc,
+    cause: ApiError,
+) -> Result<axum::response::Response, ApiError> {
+    let withdrawn = state
+        .store
+        .orders()
+        .delete_one(doc! { "_id": &order.id, "dispatched": false, "status": OrderStatus::Pending.as_str() })
+        .await;
+    match withdrawn {
+        Ok(result) if result.deleted_count == 1 => {
+            tracing::warn!(order_id = %order.id, "order withdrawn: the broker did not confirm PlaceOrder");
+            Err(cause)
+        }
+        Ok(_) => {
+            tracing::info!(order_id = %order.id, "PlaceOrder was unconfirmed but the order is already being placed");
+            let current = state
+                .store
+                .orders()
+                .find_one(doc! { "_id": &order.id })
+                .await?
+                .unwrap_or(order);
+            Ok(accepted(current))
+        }
+        Err(err) => {
+            tracing::error!(order_id = %order.id, error = %err, "could not withdraw an unconfirmed order; the reconciler will place it");
+            Err(cause)
+        }
+    }
+}
+
+/// The same key again: the same body gets the same order; another body is a conflict.
+async fn replay(
+    state: &AppState,
+    idem_key: &str,
+    request_hash: &str,
+    request_id: &str,
+) -> Result<axum::response::Response, ApiError> {
+    let existing = state
+        .store
+        .orders()
+        .find_one(doc! { "idem_key": idem_key })
+        .await?
+        // Deleted between our insert and this read: a withdrawn attempt. Retrying is safe.
+        .ok_or(ApiError::Unavailable("the store"))?;
+    if existing.request_hash != request_hash {
+        return Err(ApiError::Conflict {
+            code: "idempotency_key_reused",
+            message: "this Idempotency-Key was used for a different order".into(),
+            field: None,
+        });
+    }
+    if existing.status == OrderStatus::Pending && !existing.dispatched {
+        // The earlier attempt may have failed to publish; sending again is harmless.
+        publish_place(state, &existing, request_id).await?;
+    }
+    Ok(accepted(existing))
+}
+
+fn parse_order_id(raw: &str) -> Result<OrderId, ApiError> {
+    OrderId::parse(raw).map_err(|_| ApiError::not_found("order"))
+}
+
+/// The order, if `user` may see it (its owner or an admin); anyone else gets 404.
+pub async fn visible_order(state: &AppState, user: &CurrentUser, id: &OrderId) -> Result<OrderDoc, ApiError> {
+    state
+        .store
+        .orders()
+        .find_one(doc! { "_id": id.as_str() })
+        .await?
+        .filter(|o| user.is_admin() || o.user_id == user.id.as_str())
+        .ok_or_else(|| ApiError::not_found("order"))
+}
+
+async fn get_order(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<OrderOut>, ApiError> {
+    let id = parse_order_id(&id)?;
+    Ok(Json(visible_order(&state, &user, &id).await?.into()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderQuery {
+    status: Option<String>,
+    user_id: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+async fn list_orders(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(query): ApiQuery<OrderQuery>,
+) -> Result<Json<Page<OrderOut>>, ApiError> {
+    let paging = Paging::parse(query.page, query.per_page).map_err(|(field, e)| ApiError::Invalid {
+        code: "invalid_query",
+        field: field.to_string(),
+        message: e.0,
+    })?;
+    let mut filter = Document::new();
+    if user.is_admin() {
+        if let Some(user_id) = &query.user_id {
+            let user_id = UserId::parse(user_id).map_err(|e| ApiError::Invalid {
+                code: "invalid_query",
+                field: "user_id".into(),
+                message: e.0,
+            })?;
+            filter.insert("user_id", user_id.as_str());
+        }
+    } else {
+        if query.user_id.as_ref().is_some_and(|u| u != user.id.as_str()) {
+            return Err(ApiError::Forbidden);
+        }
+        filter.insert("user_id", user.id.as_str());
+    }
+    if let Some(status) = &query.status {
+        let status: OrderStatus = status
+            .parse()
+            .map_err(|e: oms_contracts::Invalid| ApiError::Invalid {
+                code: "invalid_query",
+                field: "status".into(),
+                message: e.0,
+            })?;
+        filter.insert("status", status.as_str());
+    }
+    let orders = state.store.orders();
+    let total = orders.count_documents(filter.clone()).await?;
+    let items: Vec<OrderDoc> = orders
+        .find(filter)
+        .sort(doc! { "created_at": -1, "_id": -1 })
+        .skip(paging.skip())
+        .limit(paging.per_page as i64)
+        .await?
+        .try_collect()
+        .await?;
+    Ok(Json(Page {
+        items: items.into_iter().map(OrderOut::from).collect(),
+        page: paging.page,
+        per_page: paging.per_page,
+        total,
+    }))
+}
+
+#[derive(Serialize)]
+pub struct StatsOut {
+    pub total: u64,
+    pub by_status: std::collections::BTreeMap<&'static str, u64>,
+}
+
+async fn order_stats(
+    State(state): State<AppState>,
+    AdminUser(_): AdminUser,
+) -> Result<Json<StatsOut>, ApiError> {
+    let mut cursor = state
+        .store
+        .orders()
+        .aggregate(vec![
+            doc! { "$group": { "_id": "$status", "count": { "$sum": 1 } } },
+        ])
+        .await?;
+    let mut by_status: std::collections::BTreeMap<&'static str, u64> =
+        OrderStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+    while let Some(row) = cursor.try_next().await? {
+        let status = row
+            .get_str("_id")
+            .ok()
+            .and_then(|s| s.parse::<OrderStatus>().ok());
+        let count = match row.get("count") {
+            Some(bson::Bson::Int32(n)) => *n as u64,
+            Some(bson::Bson::Int64(n)) => *n as u64,
+            _ => 0,
+        };
+        if let Some(status) = status {
+            by_status.insert(status.as_str(), count);
+        }
+    }
+    Ok(Json(StatsOut {
+        total: by_status.values().sum(),
+        by_status,
+    }))
+}
+
+async fn cancel_order(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    RequestId(request_id): RequestId,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = parse_order_id(&id)?;
+    let order = visible_order(&state, &user, &id).await?;
+    let actor = if order.user_id == user.id.as_str() {
+        Actor::Owner
+    } else {
+        Actor::Admin
+    };
+    order::transition(order.status, OrderStatus::Cancelled, actor)?;
+    let message = OrderMessage::CancelOrder {
+        order_id: id.clone(),
+        by: user.id.clone(),
+        actor,
+        reason: None,
+    };
+    send(&state, &id, &request_id, message).await?;
+    tracing::info!(order_id = %id, user_id = %user.id, "cancel requested");
+    Ok((StatusCode::ACCEPTED, Json(OrderOut::from(order))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusIn {
+    status: String,
+    reason: Option<String>,
+}
+
+async fn transition_order(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    RequestId(request_id): RequestId,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<StatusIn>,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = parse_order_id(&id)?;
+    let to: OrderStatus = body.status.parse().map_err(|e| ApiError::invalid("status", e))?;
+    if !matches!(
+        to,
+        OrderStatus::Confirmed | OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Cancelled
+    ) {
+        return Err(ApiError::Invalid {
+            code: "validation_failed",
+            field: "status".into(),
+            message: "must be CONFIRMED, SHIPPED, DELIVERED or CANCELLED".into(),
+        });
+    }
+    let reason = body
+        .reason
+        .as_deref()
+        .map(|r| Reason::parse(r).map_err(|e| ApiError::invalid("reason", e)))
+        .transpose()?
+        .map(Reason::into_inner);
+    let order = visible_order(&state, &admin, &id).await?;
+    order::transition(order.status, to, Actor::Admin)?;
+    let message = OrderMessage::TransitionOrder {
+        order_id: id.clone(),
+        to,
+        by: admin.id.clone(),
+        reason,
+    };
+    send(&state, &id, &request_id, message).await?;
+    tracing::info!(order_id = %id, admin_id = %admin.id, to = %to, "transition requested");
+    Ok((StatusCode::ACCEPTED, Json(OrderOut::from(order))))
+}
+
+async fn send(
+    state: &AppState,
+    id: &OrderId,
+    request_id: &str,
+    message: OrderMessage,
+) -> Result<(), ApiError> {
+    let envelope = Envelope::new(id.to_string(), request_id, message);
+    let queue = orders_queue_for(id, state.config.partitions);
+    state.broker.publish(Outgoing::command(queue, &envelope)).await?;
+    Ok(())
+}

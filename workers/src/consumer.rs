@@ -1,0 +1,289 @@
+//! The consume loop every worker shares, small enough to hold in one's head:
+//! connect, prefetch, for each delivery: parse, handle (commit, publish with confirm), ack.
+//! A transient failure (store or broker down) is retried with exponential backoff without
+//! acking; a permanent one is dead-lettered with its reason; a lost connection is re-made
+//! with backoff. On shutdown the current delivery finishes or stays unacked — never half-applied.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use backoff::ExponentialBackoff;
+use backoff::backoff::Backoff;
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use lapin::message::Delivery;
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{BasicProperties, Connection};
+use oms_contracts::messages::Envelope;
+use oms_contracts::routing::DEAD_LETTER_EXCHANGE;
+use oms_platform::Broker;
+use oms_platform::broker::Outgoing;
+use serde::de::DeserializeOwned;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+/// How a handler failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// May go away by itself (store or broker unavailable, write conflict): retry later.
+    #[error("transient failure: {0:#}")]
+    Transient(anyhow::Error),
+    /// Will never succeed: dead-letter the message with this reason.
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+    /// A fail point fired: behave as if the process died here (no ack, connection dropped).
+    #[error("simulated crash at fail point {0}")]
+    Crash(&'static str),
+}
+
+impl From<mongodb::error::Error> for HandleError {
+    fn from(err: mongodb::error::Error) -> Self {
+        if oms_platform::store::is_transient(&err) {
+            HandleError::Transient(err.into())
+        } else {
+            HandleError::Permanent(format!("store error: {err}"))
+        }
+    }
+}
+
+impl From<oms_platform::BrokerError> for HandleError {
+    fn from(err: oms_platform::BrokerError) -> Self {
+        match err {
+            oms_platform::BrokerError::Unroutable(key) => {
+                HandleError::Permanent(format!("no queue for routing key {key}"))
+            }
+            other => HandleError::Transient(other.into()),
+        }
+    }
+}
+
+/// Handles one kind of message. Must be idempotent: a message may arrive more than once.
+pub trait Handler: Send + Sync + 'static {
+    type Message: DeserializeOwned + Send + Sync + 'static;
+
+    fn handle<'a>(&'a self, envelope: &'a Envelope<Self::Message>) -> BoxFuture<'a, Result<(), HandleError>>;
+}
+
+pub struct Consumer<H> {
+    pub queue: String,
+    pub prefetch: u16,
+    pub handler: Arc<H>,
+    pub broker: Broker,
+    pub shutdown: CancellationToken,
+}
+
+enum SessionEnd {
+    Shutdown,
+    /// The connection or channel went away (or a simulated crash): reconnect.
+    Lost,
+}
+
+enum Processed {
+    Done,
+    Shutdown,
+    Lost,
+}
+
+fn backoff(max_interval: Duration) -> ExponentialBackoff {
+    ExponentialBackoff {
+        initial_interval: Duration::from_millis(50),
+        max_interval,
+        // Never give up on a transient failure: the partition waits for the store or broker.
+        max_elapsed_time: None,
+        ..ExponentialBackoff::default()
+    }
+}
+
+impl<H: Handler> Consumer<H> {
+    pub async fn run(self) {
+        let mut reconnect = backoff(Duration::from_secs(5));
+        loop {
+            if self.shutdown.is_cancelled() {
+                return;
+            }
+            match self.session(&mut reconnect).await {
+                Ok(SessionEnd::Shutdown) => return,
+                Ok(SessionEnd::Lost) => {}
+                Err(err) => tracing::warn!(queue = %self.queue, error = %err, "consumer lost its connection"),
+            }
+            let wait = reconnect.next_backoff().unwrap_or(Duration::from_secs(5));
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    async fn session(&self, reconnect: &mut ExponentialBackoff) -> Result<SessionEnd, anyhow::Error> {
+        let connection = self
+            .broker
+            .dedicated_connection(&format!("consumer/{}", self.queue), Duration::from_secs(10))
+            .await?;
+        let channel = connection.create_channel().await?;
+        channel
+            .basic_qos(self.prefetch, BasicQosOptions::default())
+            .await?;
+        let mut deliveries = channel
+            .basic_consume(
+                ShortString::from(self.queue.as_str()),
+                ShortString::from(format!("oms-{}-{}", self.queue, uuid::Uuid::new_v4().simple())),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        reconnect.reset();
+        tracing::info!(queue = %self.queue, "consuming");
+        loop {
+            let next = tokio::select! {
+                _ = self.shutdown.cancelled() => {
+                    close(&connection, "shutting down").await;
+                    return Ok(SessionEnd::Shutdown);
+                }
+                next = deliveries.next() => next,
+            };
+            let delivery = match next {
+                None => return Ok(SessionEnd::Lost),
+                Some(Err(err)) => return Err(err.into()),
+                Some(Ok(delivery)) => delivery,
+            };
+            match self.process(delivery).await {
+                Processed::Done => {}
+                Processed::Shutdown => {
+                    close(&connection, "shutting down").await;
+                    return Ok(SessionEnd::Shutdown);
+                }
+                Processed::Lost => {
+                    close(&connection, "dropping the connection").await;
+                    return Ok(SessionEnd::Lost);
+                }
+            }
+        }
+    }
+
+    async fn process(&self, delivery: Delivery) -> Processed {
+        let attempt = delivery_count(&delivery.properties) + 1;
+        let envelope: Envelope<H::Message> = match serde_json::from_slice(&delivery.data) {
+            Ok(envelope) => envelope,
+            Err(err) => {
+                let reason = format!("unparseable message: {err}");
+                return self.dead_letter(delivery, &reason, attempt).await;
+            }
+        };
+        let span = tracing::info_span!(
+            "handle",
+            queue = %self.queue,
+            message_id = %envelope.message_id,
+            correlation_id = %envelope.correlation_id,
+            causation_id = %envelope.causation_id,
+            kind = delivery.properties.kind().as_ref().map(|k| k.as_str()).unwrap_or("-"),
+            attempt,
+        );
+        let mut retry = backoff(Duration::from_secs(2));
+        loop {
+            let result = self.handler.handle(&envelope).instrument(span.clone()).await;
+            match result {
+                Ok(()) => {
+                    return match delivery.ack(BasicAckOptions::default()).await {
+                        Ok(true) => Processed::Done,
+                        // Unacked: it will come back, and the handler is idempotent.
+                        Ok(false) | Err(_) => Processed::Lost,
+                    };
+                }
+                Err(HandleError::Transient(err)) => {
+                    let wait = retry.next_backoff().unwrap_or(Duration::from_secs(2));
+                    span.in_scope(|| tracing::warn!(error = %format!("{err:#}"), retry_in = ?wait, "transient failure; retrying"));
+                    tokio::select! {
+                        // Leave it unacked: the broker gives it to whoever consumes next.
+                        _ = self.shutdown.cancelled() => return Processed::Shutdown,
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                }
+                Err(HandleError::Permanent(reason)) => {
+                    span.in_scope(|| tracing::error!(%reason, "permanent failure; dead-lettering"));
+                    return self.dead_letter(delivery, &reason, attempt).await;
+                }
+                Err(HandleError::Crash(point)) => {
+                    span.in_scope(|| tracing::warn!(point, "fail point: simulating a crash"));
+                    return Processed::Lost;
+                }
+            }
+        }
+    }
+
+    /// Moves the delivery to its dead-letter queue with the reason in its headers
+    /// (published with a confirm first, then acked, so it is never lost in between).
+    async fn dead_letter(&self, delivery: Delivery, reason: &str, attempt: i64) -> Processed {
+        let mut headers = delivery.properties.headers().clone().unwrap_or_default();
+        let now = chrono::Utc::now().to_rfc3339();
+        let first = headers
+            .inner()
+            .get("x-oms-first-failure-at")
+            .cloned()
+            .unwrap_or(AMQPValue::LongString(LongString::from(now.as_str())));
+        let reason: String = reason.chars().take(1000).collect();
+        headers.insert(
+            "x-oms-reason".into(),
+            AMQPValue::LongString(LongString::from(reason.as_str())),
+        );
+        headers.insert("x-oms-attempts".into(), AMQPValue::LongLongInt(attempt));
+        headers.insert("x-oms-first-failure-at".into(), first);
+        headers.insert(
+            "x-oms-dead-lettered-at".into(),
+            AMQPValue::LongString(LongString::from(now.as_str())),
+        );
+        headers.insert(
+            "x-oms-original-queue".into(),
+            AMQPValue::LongString(LongString::from(self.queue.as_str())),
+        );
+        let properties: BasicProperties = delivery.properties.clone().with_headers(headers);
+        let message = Outgoing {
+            exchange: DEAD_LETTER_EXCHANGE,
+            routing_key: self.queue.clone(),
+            payload: delivery.data.clone(),
+            properties,
+        };
+        let mut retry = backoff(Duration::from_secs(2));
+        loop {
+            match self.broker.publish(message.clone()).await {
+                Ok(()) => break,
+                Err(err) => {
+                    let wait = retry.next_backoff().unwrap_or(Duration::from_secs(2));
+                    tracing::warn!(queue = %self.queue, error = %err, "cannot dead-letter yet; retrying");
+                    tokio::select! {
+                        _ = self.shutdown.cancelled() => return Processed::Shutdown,
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                }
+            }
+        }
+        match delivery.ack(BasicAckOptions::default()).await {
+            Ok(true) => Processed::Done,
+            Ok(false) | Err(_) => Processed::Lost,
+        }
+    }
+}
+
+/// Quorum queues count deliveries in `x-delivery-count` (absent on the first).
+fn delivery_count(properties: &BasicProperties) -> i64 {
+    properties
+        .headers()
+        .as_ref()
+        .and_then(|h| h.inner().get("x-delivery-count").cloned())
+        .and_then(|v| match v {
+            AMQPValue::LongLongInt(n) => Some(n),
+            AMQPValue::LongInt(n) => Some(i64::from(n)),
+            AMQPValue::ShortInt(n) => Some(i64::from(n)),
+            AMQPValue::LongUInt(n) => Some(i64::from(n)),
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
+async fn close(connection: &Connection, why: &str) {
+    let _ = tokio::time::timeout(
+        Duration::from_secs(2),
+        connection.close(200, ShortString::from(why)),
+    )
+    .await;
+}

@@ -1,0 +1,103 @@
+//! The reconciler: finds orders stuck in `PENDING` (the API's publish was lost, a reply went
+//! to a dead-letter queue, a worker was down for long) and sends `PlaceOrder` again — every
+//! step downstream is idempotent — or, after many attempts, asks the order worker to give up
+//! on the order (`REJECTED`, every reservation released) so that nothing stays pending forever.
+
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use mongodb::bson::{self, doc};
+use oms_contracts::messages::{Envelope, OrderMessage};
+use oms_contracts::routing::orders_queue_for;
+use oms_contracts::{OrderId, OrderStatus};
+use oms_platform::broker::Outgoing;
+use oms_platform::store::OrderDoc;
+use oms_platform::{Broker, Store};
+use tokio_util::sync::CancellationToken;
+
+/// After this many re-sends an order is given up on.
+pub const MAX_ATTEMPTS: i32 = 10;
+
+pub struct Reconciler {
+    pub store: Store,
+    pub broker: Broker,
+    pub partitions: u32,
+    /// An order untouched for this long (times its attempts so far) is re-sent.
+    pub after: Duration,
+}
+
+impl Reconciler {
+    pub async fn run(self, shutdown: CancellationToken) {
+        let period = (self.after / 2).max(Duration::from_millis(200));
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(period) => {}
+            }
+            match self.pass().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(orders = n, "reconciler re-sent stuck orders"),
+                Err(err) => tracing::warn!(error = %format!("{err:#}"), "reconciler pass failed"),
+            }
+        }
+    }
+
+    /// One pass; returns how many orders it acted on.
+    pub async fn pass(&self) -> anyhow::Result<usize> {
+        let cutoff = chrono::Utc::now() - chrono::Duration::from_std(self.after)?;
+        let stuck: Vec<OrderDoc> = self
+            .store
+            .orders()
+            .find(doc! { "status": OrderStatus::Pending.as_str(), "updated_at": { "$lt": oms_platform::store::from_chrono(cutoff) } })
+            .sort(doc! { "updated_at": 1 })
+            .limit(200)
+            .await?
+            .try_collect()
+            .await?;
+        let mut acted = 0;
+        for order in stuck {
+            // Back off: the n-th re-send waits n times the threshold.
+            let waited = chrono::Utc::now() - oms_platform::store::to_chrono(order.updated_at);
+            let due = chrono::Duration::from_std(self.after)? * order.place_attempts.max(1);
+            if waited < due {
+                continue;
+            }
+            let Ok(order_id) = OrderId::parse(&order.id) else {
+                continue;
+            };
+            // Claim this attempt (another reconciler may be looking at the same order).
+            let claimed = self
+                .store
+                .orders()
+                .update_one(
+                    doc! { "_id": &order.id, "version": order.version, "status": OrderStatus::Pending.as_str() },
+                    doc! { "$inc": { "place_attempts": 1, "version": 1 }, "$set": { "updated_at": bson::DateTime::now() } },
+                )
+                .await?;
+            if claimed.modified_count == 0 {
+                continue;
+            }
+            let message = if order.place_attempts + 1 >= MAX_ATTEMPTS {
+                tracing::warn!(%order_id, attempts = order.place_attempts + 1, "giving up on a pending order");
+                OrderMessage::AbandonOrder {
+                    order_id: order_id.clone(),
+                    reason: "the stock reservations could not be completed".into(),
+                }
+            } else {
+                tracing::info!(%order_id, attempt = order.place_attempts + 1, "re-sending PlaceOrder");
+                OrderMessage::PlaceOrder {
+                    order_id: order_id.clone(),
+                }
+            };
+            let envelope = Envelope::new(order_id.to_string(), "reconciler", message);
+            self.broker
+                .publish(Outgoing::command(
+                    orders_queue_for(&order_id, self.partitions),
+                    &envelope,
+                ))
+                .await?;
+            acted += 1;
+        }
+        Ok(acted)
+    }
+}

@@ -1,0 +1,50 @@
+//! Multi-document transactions with the retries MongoDB asks for: the whole body again on
+//! `TransientTransactionError` (a write conflict, a failover), the commit again on
+//! `UnknownTransactionCommitResult`.
+
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use mongodb::ClientSession;
+use mongodb::error::{TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
+use oms_platform::Store;
+
+const MAX_ATTEMPTS: u32 = 10;
+
+/// Runs `body` in a transaction and commits it. `body` may run more than once, so it must
+/// only read and write through the session and return what it decided.
+pub async fn transaction<T, F>(store: &Store, mut body: F) -> mongodb::error::Result<T>
+where
+    F: for<'s> FnMut(&'s mut ClientSession) -> BoxFuture<'s, mongodb::error::Result<T>>,
+{
+    let mut session = store.client().start_session().await?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        session.start_transaction().await?;
+        let result = match body(&mut session).await {
+            Ok(value) => commit(&mut session).await.map(|()| value),
+            Err(err) => {
+                let _ = session.abort_transaction().await;
+                Err(err)
+            }
+        };
+        match result {
+            Err(err) if err.contains_label(TRANSIENT_TRANSACTION_ERROR) && attempt < MAX_ATTEMPTS => {
+                tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt))).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn commit(session: &mut ClientSession) -> mongodb::error::Result<()> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match session.commit_transaction().await {
+            Err(err) if err.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) && attempt < 3 => continue,
+            other => return other,
+        }
+    }
+}
