@@ -4,5 +4,6 @@ mod auth;
 mod health;
 mod helpers;
 mod http_errors;
+mod lifecycle;
 mod orders;
 mod products;

@@ -1,0 +1,367 @@
+use std::time::Duration;
+
+use oms_contracts::messages::{Envelope, OrderMessage};
+use oms_contracts::routing::orders_queue_for;
+use oms_contracts::{OrderId, OrderStatus, UserId};
+use oms_platform::broker::Outgoing;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Session, SseReader, TestApp, assert_error};
+
+async fn placed_order(app: &TestApp, admin: &Session, user: &Session, stock: i64) -> (String, String) {
+    let sku = format!("L-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let product = app.create_product(admin, &sku, 1000, stock).await;
+    let product = product["id"].as_str().expect("id").to_string();
+    let order = app.order(user, &[(&product, 1)]).await;
+    app.wait_for_order(&order, &user.access_token, |o| o["status"] == "PLACED")
+        .await;
+    (order, product)
+}
+
+async fn set_status(app: &TestApp, token: &str, order: &str, status: &str) -> reqwest::Response {
+    app.post_json(
+        &format!("/api/orders/{order}/status"),
+        Some(token),
+        &json!({"status": status}),
+    )
+    .await
+}
+
+async fn wait_status(app: &TestApp, token: &str, order: &str, status: &str) -> Value {
+    app.wait_for_order(order, token, |o| o["status"] == status).await
+}
+
+#[tokio::test]
+async fn an_admin_moves_an_order_through_its_whole_lifecycle() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let user = app.register("life").await;
+    let (order, _) = placed_order(&app, &admin, &user, 5).await;
+    let mut feed = SseReader::open(&app, &format!("/api/orders/{order}/events"), &user.access_token).await;
+    assert_eq!(
+        feed.next(Duration::from_secs(30)).await.expect("current").data["status"],
+        "PLACED"
+    );
+
+    for status in ["CONFIRMED", "SHIPPED", "DELIVERED"] {
+        let response = set_status(&app, &admin.access_token, &order, status).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED, "{status}");
+        wait_status(&app, &admin.access_token, &order, status).await;
+        // The shopper's page follows.
+        let event = feed.next(Duration::from_secs(30)).await.expect("event");
+        assert_eq!(event.data["status"], status);
+    }
+    assert!(
+        feed.next(Duration::from_secs(30)).await.is_none(),
+        "DELIVERED is final: the stream ends"
+    );
+
+    let delivered: Value = app
+        .get(&format!("/api/orders/{order}"), Some(&user.access_token))
+        .await
+        .json()
+        .await
+        .expect("json");
+    let steps: Vec<(&str, &str)> = delivered["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .skip(1)
+        .map(|h| (h["from"].as_str().expect("from"), h["to"].as_str().expect("to")))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            ("PENDING", "PLACED"),
+            ("PLACED", "CONFIRMED"),
+            ("CONFIRMED", "SHIPPED"),
+            ("SHIPPED", "DELIVERED")
+        ]
+    );
+    assert!(
+        delivered["history"].as_array().expect("history")[2..]
+            .iter()
+            .all(|h| h["by"] == admin.user_id.as_str())
+    );
+}
+
+#[tokio::test]
+async fn skipping_a_step_or_leaving_a_final_status_is_refused() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let user = app.register("skip").await;
+    let (order, _) = placed_order(&app, &admin, &user, 5).await;
+
+    for skip in ["SHIPPED", "DELIVERED"] {
+        let body = assert_error(
+            set_status(&app, &admin.access_token, &order, skip).await,
+            StatusCode::CONFLICT,
+            "invalid_transition",
+        )
+        .await;
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .expect("message")
+                .contains("allowed next: CONFIRMED, CANCELLED"),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        set_status(&app, &admin.access_token, &order, "CONFIRMED")
+            .await
+            .status(),
+        StatusCode::ACCEPTED
+    );
+    wait_status(&app, &admin.access_token, &order, "CONFIRMED").await;
+    assert_error(
+        set_status(&app, &admin.access_token, &order, "DELIVERED").await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+    assert_error(
+        set_status(&app, &admin.access_token, &order, "CONFIRMED").await,
+        StatusCode::CONFLICT,
+        "invalid_transition",
+    )
+    .await;
+
+    for status in ["SHIPPED", "DELIVERED"] {
+        assert_eq!(
+            set_status(&app, &admin.access_token, &order, status)
+                .await
+                .status(),
+            StatusCode::ACCEPTED
+        );
+        wait_status(&app, &admin.access_token, &order, status).await;
+    }
+    for target in ["CONFIRMED", "SHIPPED", "CANCELLED"] {
+        let body = assert_error(
+            set_status(&app, &admin.access_token, &order, target).await,
+            StatusCode::CONFLICT,
+            "invalid_transition",
+        )
+        .await;
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .expect("message")
+                .contains("final"),
+            "{body}"
+        );
+    }
+
+    // Targets that are not admin transitions, and nonsense.
+    for (status, code) in [
+        ("PENDING", "validation_failed"),
+        ("PLACED", "validation_failed"),
+        ("shipped", "validation_failed"),
+    ] {
+        assert_error(
+            set_status(&app, &admin.access_token, &order, status).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn only_admins_may_change_status_and_owners_cannot_cancel_after_shipping() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let user = app.register("owner").await;
+    let (order, _) = placed_order(&app, &admin, &user, 5).await;
+
+    assert_error(
+        set_status(&app, &user.access_token, &order, "CONFIRMED").await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    for status in ["CONFIRMED", "SHIPPED"] {
+        set_status(&app, &admin.access_token, &order, status).await;
+        wait_status(&app, &admin.access_token, &order, status).await;
+    }
+    let cancel = app
+        .post_json(
+            &format!("/api/orders/{order}/cancel"),
+            Some(&user.access_token),
+            &json!({}),
+        )
+        .await;
+    assert_error(cancel, StatusCode::CONFLICT, "invalid_transition").await;
+}
+
+#[tokio::test]
+async fn an_admin_cancel_restores_stock_like_the_owners() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let user = app.register("adm-cancel").await;
+    let (placed, p1) = placed_order(&app, &admin, &user, 3).await;
+    let (confirmed, p2) = placed_order(&app, &admin, &user, 3).await;
+    set_status(&app, &admin.access_token, &confirmed, "CONFIRMED").await;
+    wait_status(&app, &admin.access_token, &confirmed, "CONFIRMED").await;
+
+    for order in [&placed, &confirmed] {
+        let response = set_status(&app, &admin.access_token, order, "CANCELLED").await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let cancelled = app.wait_settled(order, &admin.access_token).await;
+        assert_eq!(cancelled["status"], "CANCELLED");
+        assert_eq!(cancelled["items"][0]["reservation"], "released");
+    }
+    assert_eq!(app.assert_stock_consistent(&p1).await, 3);
+    assert_eq!(app.assert_stock_consistent(&p2).await, 3);
+}
+
+#[tokio::test]
+async fn two_admins_racing_end_in_an_allowed_state_with_both_attempts_recorded() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let user = app.register("race").await;
+    let (order, product) = placed_order(&app, &admin, &user, 5).await;
+
+    let (a, b) = tokio::join!(
+        set_status(&app, &admin.access_token, &order, "CONFIRMED"),
+        set_status(&app, &admin.access_token, &order, "CANCELLED"),
+    );
+    assert_eq!(a.status(), StatusCode::ACCEPTED);
+    assert_eq!(b.status(), StatusCode::ACCEPTED);
+    let settled = app
+        .wait_for_order(&order, &admin.access_token, |o| {
+            o["history"].as_array().is_some_and(|h| h.len() == 4)
+                && o["items"][0]["reservation"] != "releasing"
+        })
+        .await;
+    // CONFIRMED then CANCELLED are both allowed; CANCELLED then CONFIRMED refuses the second.
+    assert_eq!(settled["status"], "CANCELLED", "{settled}");
+    let attempts: Vec<(&str, bool)> = settled["history"].as_array().expect("history")[2..]
+        .iter()
+        .map(|h| {
+            (
+                h["to"].as_str().expect("to"),
+                h["refused"].as_bool().expect("refused"),
+            )
+        })
+        .collect();
+    assert!(
+        attempts == vec![("CONFIRMED", false), ("CANCELLED", false)]
+            || attempts == vec![("CANCELLED", false), ("CONFIRMED", true)],
+        "{attempts:?}"
+    );
+    assert_eq!(app.assert_stock_consistent(&product).await, 5);
+}
+
+#[tokio::test]
+async fn the_worker_refuses_a_transition_that_bypassed_the_api() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let user = app.register("bypass").await;
+    let (order, _) = placed_order(&app, &admin, &user, 5).await;
+    let mut feed = SseReader::open(&app, &format!("/api/orders/{order}/events"), &user.access_token).await;
+    feed.next(Duration::from_secs(30)).await.expect("current status");
+
+    let order_id = OrderId::parse(&order).expect("id");
+    let envelope = Envelope::new(
+        order.clone(),
+        "test",
+        OrderMessage::TransitionOrder {
+            order_id: order_id.clone(),
+            to: OrderStatus::Delivered,
+            by: UserId::parse(&admin.user_id).expect("id"),
+            reason: Some("skipping ahead".into()),
+        },
+    );
+    app.broker
+        .publish(Outgoing::command(
+            orders_queue_for(&order_id, app.config.partitions),
+            &envelope,
+        ))
+        .await
+        .expect("publish");
+
+    let event = feed.next(Duration::from_secs(30)).await.expect("refusal event");
+    assert_eq!(event.event, "refused");
+    assert_eq!(event.data["status"], "PLACED");
+    assert_eq!(event.data["requested"], "DELIVERED");
+    let refused = app
+        .wait_for_order(&order, &user.access_token, |o| {
+            o["history"].as_array().is_some_and(|h| h.len() == 3)
+        })
+        .await;
+    assert_eq!(refused["status"], "PLACED");
+    let last = &refused["history"][2];
+    assert_eq!(last["refused"], true);
+    assert_eq!(last["to"], "DELIVERED");
+    assert_eq!(last["by"], admin.user_id.as_str());
+    assert!(
+        last["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("cannot go from PLACED to DELIVERED")
+    );
+}
+
+#[tokio::test]
+async fn admins_filter_page_and_count_orders_by_status() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let alice = app.register("stats-a").await;
+    let bob = app.register("stats-b").await;
+    let (a1, _) = placed_order(&app, &admin, &alice, 5).await;
+    placed_order(&app, &admin, &alice, 5).await;
+    placed_order(&app, &admin, &bob, 5).await;
+    set_status(&app, &admin.access_token, &a1, "CONFIRMED").await;
+    wait_status(&app, &admin.access_token, &a1, "CONFIRMED").await;
+
+    let stats: Value = app
+        .get("/api/orders/stats", Some(&admin.access_token))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(stats["total"], 3);
+    assert_eq!(stats["by_status"]["PLACED"], 2);
+    assert_eq!(stats["by_status"]["CONFIRMED"], 1);
+    assert_eq!(stats["by_status"]["SHIPPED"], 0);
+    assert_error(
+        app.get("/api/orders/stats", Some(&alice.access_token)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+
+    let placed: Value = app
+        .get("/api/orders?status=PLACED", Some(&admin.access_token))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(placed["total"], 2);
+    let alices_placed: Value = app
+        .get(
+            &format!("/api/orders?status=PLACED&user_id={}", alice.user_id),
+            Some(&admin.access_token),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(alices_placed["total"], 1);
+    let page: Value = app
+        .get("/api/orders?per_page=2&page=2", Some(&admin.access_token))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(page["items"].as_array().expect("items").len(), 1);
+    assert_error(
+        app.get("/api/orders?status=LOST", Some(&admin.access_token))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_query",
+    )
+    .await;
+}
