@@ -1,5 +1,7 @@
 //! Wiring for the `oms` binary: which parts run in this process. No business logic here.
 
+pub mod bench;
+
 use std::process::ExitCode;
 
 use oms_contracts::domain::Email;

@@ -31,6 +31,23 @@ enum Command {
         #[arg(value_enum)]
         kind: WorkerArg,
     },
+    /// Load-test a running OMS over HTTP (use a release build).
+    Bench {
+        /// The API's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, value_enum, default_value = "uniform")]
+        scenario: oms::bench::Scenario,
+        /// How many orders to place.
+        #[arg(long, default_value_t = 1000)]
+        orders: usize,
+        /// How many clients place orders at once.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Also write the report as JSON to this file.
+        #[arg(long)]
+        json: Option<std::path::PathBuf>,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -114,6 +131,32 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::User {
             command: UserCommand::Promote { email },
         } => oms::promote_user(&config, &email).await,
+        Command::Bench {
+            url,
+            scenario,
+            orders,
+            concurrency,
+            json,
+        } => {
+            let admin = config.admin.as_ref().ok_or_else(|| {
+                anyhow::anyhow!("oms bench signs in as OMS_ADMIN_EMAIL / OMS_ADMIN_PASSWORD; set them")
+            })?;
+            let report = oms::bench::run(oms::bench::BenchArgs {
+                url,
+                scenario,
+                orders,
+                concurrency,
+                admin_email: admin.email.clone(),
+                admin_password: secrecy::ExposeSecret::expose_secret(&admin.password).to_string(),
+            })
+            .await?;
+            let text = serde_json::to_string_pretty(&report)?;
+            println!("{text}");
+            if let Some(path) = json {
+                std::fs::write(&path, &text)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

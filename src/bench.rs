@@ -1,0 +1,351 @@
+//! `oms bench`: drives a running OMS over HTTP like real clients and measures it.
+//!
+//! It creates products, registers shoppers, follows every order event on one admin SSE
+//! stream (`/api/events`), places orders from `concurrency` clients at once, and waits until
+//! each order's placement is decided (`PLACED` or `REJECTED`, seen on the stream — no polling).
+//! It reports accepted orders/s, decided orders/s, accept latency and 202-to-decision latency.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::{Mutex, mpsc};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scenario {
+    /// Many products, 1–3 lines per order, enough stock for all.
+    Uniform,
+    /// One product whose stock is a tenth of the demand.
+    Hot,
+    /// Half uniform, half hot.
+    Mixed,
+}
+
+pub struct BenchArgs {
+    pub url: String,
+    pub scenario: Scenario,
+    pub orders: usize,
+    pub concurrency: usize,
+    pub admin_email: String,
+    pub admin_password: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub scenario: Scenario,
+    pub orders: usize,
+    pub concurrency: usize,
+    pub accepted: usize,
+    pub placed: usize,
+    pub rejected: usize,
+    pub accepted_per_s: f64,
+    pub final_orders_per_s: f64,
+    pub accept_ms: Percentiles,
+    pub accept_to_final_ms: Percentiles,
+    pub elapsed_s: f64,
+}
+
+fn percentiles(mut samples: Vec<f64>) -> Percentiles {
+    if samples.is_empty() {
+        return Percentiles {
+            p50: 0.0,
+            p99: 0.0,
+            max: 0.0,
+        };
+    }
+    samples.sort_by(|a, b| a.total_cmp(b));
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    Percentiles {
+        p50: at(0.50),
+        p99: at(0.99),
+        max: samples[samples.len() - 1],
+    }
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Client {
+    async fn json(&self, request: reqwest::RequestBuilder, expect: u16) -> anyhow::Result<Value> {
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        anyhow::ensure!(status == expect, "expected {expect}, got {status}: {body}");
+        Ok(body)
+    }
+
+    async fn login(&self, email: &str, password: &str) -> anyhow::Result<String> {
+        let body = self
+            .json(
+                self.http
+                    .post(format!("{}/api/auth/login", self.base))
+                    .json(&json!({"email": email, "password": password})),
+                200,
+            )
+            .await?;
+        Ok(body["access_token"].as_str().unwrap_or_default().to_string())
+    }
+
+    async fn register(&self, n: usize, run: &str) -> anyhow::Result<String> {
+        let body = self
+            .json(
+                self.http
+                    .post(format!("{}/api/auth/register", self.base))
+                    .json(&json!({
+                        "email": format!("bench-{run}-{n}@bench.invalid"),
+                        "password": "bench password",
+                        "name": format!("Bench {n}"),
+                    })),
+                201,
+            )
+            .await?;
+        Ok(body["access_token"].as_str().unwrap_or_default().to_string())
+    }
+
+    async fn product(&self, admin: &str, sku: String, stock: i64) -> anyhow::Result<String> {
+        let form = reqwest::multipart::Form::new()
+            .text("sku", sku.clone())
+            .text("name", format!("Bench {sku}"))
+            .text("price", "199")
+            .text("currency", "USD")
+            .text("stock", stock.to_string());
+        let body = self
+            .json(
+                self.http
+                    .post(format!("{}/api/products", self.base))
+                    .bearer_auth(admin)
+                    .multipart(form),
+                201,
+            )
+            .await?;
+        Ok(body["id"].as_str().unwrap_or_default().to_string())
+    }
+}
+
+/// One order's lines.
+fn plan(scenario: Scenario, i: usize, uniform: &[String], hot: &str, rng: &mut u64) -> Vec<(String, i64)> {
+    let mut next = |n: u64| {
+        *rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (*rng >> 33) % n
+    };
+    let hot_order = match scenario {
+        Scenario::Hot => true,
+        Scenario::Uniform => false,
+        Scenario::Mixed => i % 2 == 1,
+    };
+    if hot_order {
+        return vec![(hot.to_string(), 1)];
+    }
+    let lines = 1 + next(3) as usize;
+    let start = next(uniform.len() as u64) as usize;
+    (0..lines)
+        .map(|k| (uniform[(start + k * 7) % uniform.len()].clone(), 1))
+        .collect()
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
+    anyhow::ensure!(
+        args.orders > 0 && args.concurrency > 0,
+        "--orders and --concurrency must be positive"
+    );
+    let client = Arc::new(Client {
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()?,
+        base: args.url.trim_end_matches('/').to_string(),
+    });
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
+    let admin = client.login(&args.admin_email, &args.admin_password).await?;
+
+    eprintln!("bench: creating products");
+    let uniform_count = 64;
+    let mut uniform = Vec::new();
+    if args.scenario != Scenario::Hot {
+        for i in 0..uniform_count {
+            uniform.push(
+                client
+                    .product(&admin, format!("B{run_id}-{i}"), (args.orders * 3) as i64)
+                    .await?,
+            );
+        }
+    }
+    let hot_demand = match args.scenario {
+        Scenario::Hot => args.orders,
+        Scenario::Mixed => args.orders / 2,
+        Scenario::Uniform => 0,
+    };
+    let hot = client
+        .product(&admin, format!("B{run_id}-HOT"), (hot_demand / 10) as i64)
+        .await?;
+
+    eprintln!("bench: registering {} shoppers", args.concurrency);
+    let mut tokens = Vec::new();
+    for n in 0..args.concurrency {
+        tokens.push(client.register(n, &run_id).await?);
+    }
+
+    // Every decision arrives on one admin stream; the collector notes when.
+    let decided: Arc<Mutex<HashMap<String, (Instant, String)>>> = Arc::default();
+    let (ready_tx, mut ready_rx) = mpsc::channel::<()>(1);
+    let events = client
+        .http
+        .get(format!("{}/api/events", client.base))
+        .bearer_auth(&admin)
+        .timeout(Duration::from_secs(24 * 3600))
+        .send()
+        .await?;
+    anyhow::ensure!(
+        events.status().is_success(),
+        "cannot open /api/events: {}",
+        events.status()
+    );
+    let collector = {
+        let decided = decided.clone();
+        tokio::spawn(async move {
+            let mut stream = events.bytes_stream();
+            let mut buffer = String::new();
+            let _ = ready_tx.send(()).await;
+            while let Some(Ok(chunk)) = stream.next().await {
+                buffer.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buffer.find("\n\n") {
+                    let block: String = buffer.drain(..end + 2).collect();
+                    let Some(data) = block.lines().find_map(|l| l.strip_prefix("data:")) else {
+                        continue;
+                    };
+                    let Ok(event) = serde_json::from_str::<Value>(data.trim()) else {
+                        continue;
+                    };
+                    let status = event["status"].as_str().unwrap_or("");
+                    if status == "PLACED" || status == "REJECTED" {
+                        let id = event["order_id"].as_str().unwrap_or("").to_string();
+                        decided
+                            .lock()
+                            .await
+                            .entry(id)
+                            .or_insert((Instant::now(), status.to_string()));
+                    }
+                }
+            }
+        })
+    };
+    let _ = ready_rx.recv().await;
+
+    eprintln!(
+        "bench: placing {} orders from {} clients",
+        args.orders, args.concurrency
+    );
+    let plans: Vec<Vec<(String, i64)>> = {
+        let mut rng = 7u64;
+        (0..args.orders)
+            .map(|i| plan(args.scenario, i, &uniform, &hot, &mut rng))
+            .collect()
+    };
+    let plans = Arc::new(plans);
+    let next_index = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut clients = Vec::new();
+    for token in tokens {
+        let (client, plans, next_index) = (client.clone(), plans.clone(), next_index.clone());
+        clients.push(tokio::spawn(async move {
+            let mut accepted = Vec::new();
+            loop {
+                let i = next_index.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(lines) = plans.get(i) else { break };
+                let items: Vec<Value> = lines
+                    .iter()
+                    .map(|(p, q)| json!({"product_id": p, "quantity": q}))
+                    .collect();
+                let sent = Instant::now();
+                let response = client
+                    .http
+                    .post(format!("{}/api/orders", client.base))
+                    .bearer_auth(&token)
+                    .json(&json!({ "items": items }))
+                    .send()
+                    .await;
+                let at = Instant::now();
+                if let Ok(response) = response
+                    && response.status().as_u16() == 202
+                    && let Ok(body) = response.json::<Value>().await
+                {
+                    accepted.push((body["id"].as_str().unwrap_or("").to_string(), sent, at));
+                }
+            }
+            accepted
+        }));
+    }
+    let mut accepted = Vec::new();
+    for c in clients {
+        accepted.extend(c.await?);
+    }
+    let accept_elapsed = started.elapsed();
+    eprintln!("bench: {} accepted; waiting for every decision", accepted.len());
+
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let seen = decided.lock().await;
+        if accepted.iter().all(|(id, _, _)| seen.contains_key(id)) || Instant::now() > deadline {
+            break;
+        }
+        drop(seen);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    collector.abort();
+    let seen = decided.lock().await;
+    let last_decision = accepted
+        .iter()
+        .filter_map(|(id, _, _)| seen.get(id).map(|(at, _)| *at))
+        .max()
+        .unwrap_or_else(Instant::now);
+    let total_elapsed = last_decision.duration_since(started);
+    let placed = accepted
+        .iter()
+        .filter(|(id, _, _)| seen.get(id).is_some_and(|(_, s)| s == "PLACED"))
+        .count();
+    let rejected = accepted
+        .iter()
+        .filter(|(id, _, _)| seen.get(id).is_some_and(|(_, s)| s == "REJECTED"))
+        .count();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    Ok(Report {
+        scenario: args.scenario,
+        orders: args.orders,
+        concurrency: args.concurrency,
+        accepted: accepted.len(),
+        placed,
+        rejected,
+        accepted_per_s: accepted.len() as f64 / accept_elapsed.as_secs_f64(),
+        final_orders_per_s: (placed + rejected) as f64 / total_elapsed.as_secs_f64(),
+        accept_ms: percentiles(
+            accepted
+                .iter()
+                .map(|(_, sent, at)| ms(at.duration_since(*sent)))
+                .collect(),
+        ),
+        accept_to_final_ms: percentiles(
+            accepted
+                .iter()
+                .filter_map(|(id, _, at)| {
+                    seen.get(id)
+                        .map(|(decided, _)| ms(decided.saturating_duration_since(*at)))
+                })
+                .collect(),
+        ),
+        elapsed_s: total_elapsed.as_secs_f64(),
+    })
+}
