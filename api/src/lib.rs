@@ -43,6 +43,11 @@ impl Application {
             .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
+    /// The process's order-event fan-out (tests wait until it listens).
+    pub fn events(&self) -> orders::events::EventHub {
+        self.state.events.clone()
+    }
+
     pub fn port(&self) -> u16 {
         self.local_addr().port()
     }

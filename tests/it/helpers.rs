@@ -190,7 +190,12 @@ impl TestApp {
             .expect("bind");
         let address = format!("http://127.0.0.1:{}", app.port());
         let shutdown = CancellationToken::new();
+        let events = app.events();
         tokio::spawn(app.run_until(shutdown.clone()));
+        assert!(
+            events.wait_listening(Duration::from_secs(30)).await,
+            "order events never arrived"
+        );
         let failpoints = oms_workers::FailPoints::default();
         {
             let (config, store, broker, failpoints, shutdown) = (
@@ -362,19 +367,28 @@ impl TestApp {
         }
     }
 
-    /// Waits until the order is in a final status and no line is still being released.
-    pub async fn wait_settled(&self, id: &str, token: &str) -> Value {
+    /// Waits until the order's placement is decided (`PLACED` or `REJECTED`) and settled.
+    pub async fn wait_decided(&self, id: &str, token: &str) -> Value {
         self.wait_for_order(id, token, |o| {
-            let status = o["status"].as_str().unwrap_or("");
-            let lines_settled = o["items"].as_array().is_some_and(|items| {
-                items
-                    .iter()
-                    .all(|l| l["reservation"] != "pending" && l["reservation"] != "releasing")
-            });
-            matches!(
-                status,
-                "PLACED" | "REJECTED" | "CANCELLED" | "CONFIRMED" | "SHIPPED" | "DELIVERED"
-            ) && lines_settled
+            matches!(o["status"].as_str(), Some("PLACED" | "REJECTED"))
+                && o["items"].as_array().is_some_and(|items| {
+                    items
+                        .iter()
+                        .all(|l| l["reservation"] != "pending" && l["reservation"] != "releasing")
+                })
+        })
+        .await
+    }
+
+    /// Waits until the order has `status` and no line is still being reserved or released.
+    pub async fn wait_until(&self, id: &str, token: &str, status: &str) -> Value {
+        self.wait_for_order(id, token, |o| {
+            o["status"] == status
+                && o["items"].as_array().is_some_and(|items| {
+                    items
+                        .iter()
+                        .all(|l| l["reservation"] != "pending" && l["reservation"] != "releasing")
+                })
         })
         .await
     }

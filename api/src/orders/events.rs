@@ -128,6 +128,8 @@ impl OrderEventOut {
 #[derive(Clone)]
 pub struct EventHub {
     sender: broadcast::Sender<Arc<OrderEventOut>>,
+    /// True while the hub's queue is bound and consuming.
+    listening: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Default for EventHub {
@@ -139,7 +141,18 @@ impl Default for EventHub {
 impl EventHub {
     pub fn new() -> Self {
         let (sender, _) = broadcast::channel(4096);
-        Self { sender }
+        Self {
+            sender,
+            listening: Arc::new(tokio::sync::watch::channel(false).0),
+        }
+    }
+
+    /// Waits until events are being received (at most `limit`); `false` on time-out.
+    pub async fn wait_listening(&self, limit: Duration) -> bool {
+        let mut watch = self.listening.subscribe();
+        tokio::time::timeout(limit, watch.wait_for(|listening| *listening))
+            .await
+            .is_ok_and(|r| r.is_ok())
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<OrderEventOut>> {
@@ -154,6 +167,7 @@ impl EventHub {
                 _ = shutdown.cancelled() => return,
                 result = self.listen(&broker) => result,
             };
+            self.listening.send_replace(false);
             if let Err(err) = result {
                 tracing::warn!(error = %format!("{err:#}"), retry_in = ?wait, "order event listener lost its connection");
             }
@@ -202,6 +216,7 @@ impl EventHub {
                 FieldTable::default(),
             )
             .await?;
+        self.listening.send_replace(true);
         while let Some(delivery) = deliveries.next().await {
             let delivery = delivery?;
             match serde_json::from_slice::<Envelope<Event>>(&delivery.data) {
