@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use oms_platform::{Broker, Config, Store};
 
+use crate::auth::rate_limit::LoginLimiter;
 use crate::auth::tokens::TokenKeys;
 use crate::orders::events::EventHub;
 
@@ -14,6 +15,7 @@ pub struct AppState {
     pub broker: Broker,
     pub tokens: Arc<TokenKeys>,
     pub events: EventHub,
+    pub login_limiter: Arc<LoginLimiter>,
 }
 
 impl AppState {
@@ -25,6 +27,12 @@ impl AppState {
             broker,
             tokens,
             events: EventHub::new(),
+            // Ten wrong passwords per account, a hundred per client address, per 15 minutes.
+            login_limiter: Arc::new(LoginLimiter::new(
+                std::time::Duration::from_secs(15 * 60),
+                10,
+                100,
+            )),
         }
     }
 }

@@ -375,3 +375,29 @@ async fn the_configured_admin_exists_and_promotion_works() {
             .expect("promote")
     );
 }
+
+#[tokio::test]
+async fn login_brute_force_is_throttled() {
+    let app = TestApp::spawn().await;
+    let user = app.register("target").await;
+    for _ in 0..10 {
+        let response = app.login(&user.email, "wrong password").await;
+        assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    }
+    // Even the right password waits now: the attempt is not even checked.
+    let response = app.login(&user.email, "a good password").await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .expect("header")
+        .parse()
+        .expect("seconds");
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    assert_error(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // Other accounts are not locked out by it.
+    let other = app.register("bystander").await;
+    assert_eq!(
+        app.login(&other.email, "a good password").await.status(),
+        StatusCode::OK
+    );
+}

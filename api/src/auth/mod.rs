@@ -3,9 +3,12 @@
 
 pub mod extract;
 pub mod password;
+pub mod rate_limit;
 pub mod tokens;
 
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -108,10 +111,17 @@ async fn register(
 
 async fn login(
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<LoginIn>,
 ) -> Result<Json<SessionOut>, ApiError> {
     let invalid =
         || ApiError::unauthenticated("invalid_credentials", "the e-mail address or password is wrong");
+    let account = body.email.trim().to_ascii_lowercase();
+    let client = client.ip().to_string();
+    if let Err(retry_after_secs) = state.login_limiter.check(&account, &client) {
+        tracing::warn!(client, "login throttled");
+        return Err(ApiError::RateLimited { retry_after_secs });
+    }
     let user = match Email::parse(&body.email) {
         Ok(email) => {
             state
@@ -126,10 +136,14 @@ async fn login(
     let ok = password::verify(body.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     match user {
         Some(user) if ok => {
+            state.login_limiter.record_success(&account);
             tracing::info!(user_id = %user.id, "user signed in");
             Ok(Json(start_session(&state, &user, None).await?))
         }
-        _ => Err(invalid()),
+        _ => {
+            state.login_limiter.record_failure(&account, &client);
+            Err(invalid())
+        }
     }
 }
 
