@@ -547,12 +547,25 @@ async fn replace_image(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_product_id(&id)?;
-    let mut multipart = multipart.map_err(upload::multipart_rejection)?;
     let mut image = None;
-    while let Some(field) = multipart.next_field().await.map_err(upload::multipart_error)? {
+    // No body at all (or a form without parts) means: retry the staged upload.
+    let empty_body = !headers.contains_key(axum::http::header::CONTENT_TYPE)
+        && headers
+            .get(axum::http::header::CONTENT_LENGTH)
+            .is_none_or(|len| len.as_bytes() == b"0");
+    let mut multipart = if empty_body {
+        None
+    } else {
+        Some(multipart.map_err(upload::multipart_rejection)?)
+    };
+    while let Some(field) = match multipart.as_mut() {
+        Some(m) => m.next_field().await.map_err(upload::multipart_error)?,
+        None => None,
+    } {
         match field.name() {
             Some("image") if image.is_none() => {
                 let bytes = upload::read_limited(field, state.config.max_image_bytes, "image").await?;
@@ -598,11 +611,26 @@ async fn replace_image(
             }
         }
     };
+    // A retry applies only to the upload we looked at: if the worker finished it meanwhile,
+    // there is nothing left to retry.
+    let filter = match &image {
+        Some(_) => doc! { "_id": id.as_str() },
+        None => doc! {
+            "_id": id.as_str(),
+            "image.upload_id": current.image.upload_id.as_deref(),
+            "image.status": { "$ne": "ready" },
+            "image.staged_id": { "$ne": null },
+        },
+    };
     let updated = products
-        .find_one_and_update(doc! { "_id": id.as_str() }, doc! { "$set": set })
+        .find_one_and_update(filter, doc! { "$set": set })
         .return_document(mongodb::options::ReturnDocument::After)
         .await?
-        .ok_or_else(|| ApiError::not_found("product"))?;
+        .ok_or_else(|| ApiError::Conflict {
+            code: "image_changed",
+            message: "the product's image changed meanwhile; reload it and try again".into(),
+            field: Some("image".into()),
+        })?;
     // The previous staged blob, if it was replaced, is no longer anyone's.
     if image.is_some()
         && let Some(old) = &current.image.staged_id
