@@ -56,6 +56,35 @@ pub async fn run(config: Config, roles: Roles, shutdown: CancellationToken) -> a
     api.map_err(Into::into)
 }
 
+/// `oms verify`: prints the invariant report; exit status 1 when anything is violated.
+pub async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
+    let store = oms_platform::Store::connect(
+        &config.mongo_uri,
+        &config.mongo_db,
+        "oms-cli",
+        oms_platform::STARTUP_PATIENCE,
+    )
+    .await?;
+    let report = oms_workers::verify::verify(&store, config.reconcile_after).await?;
+    println!(
+        "checked {} products and {} orders ({} changed within {:?}, not judged)",
+        report.products_checked, report.orders_checked, report.orders_in_flight, config.reconcile_after
+    );
+    for violation in &report.violations {
+        println!(
+            "VIOLATION {:<22} {}  {}",
+            violation.kind, violation.subject, violation.detail
+        );
+    }
+    if report.ok {
+        println!("ok: every invariant holds");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("{} violation(s)", report.violations.len());
+        Ok(ExitCode::from(1))
+    }
+}
+
 /// `oms user promote EMAIL`.
 pub async fn promote_user(config: &Config, email: &str) -> anyhow::Result<ExitCode> {
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("EMAIL {e}"))?;

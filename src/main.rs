@@ -31,6 +31,8 @@ enum Command {
         #[arg(value_enum)]
         kind: WorkerArg,
     },
+    /// Check every stock and order invariant over the store; exit status 1 on any violation.
+    Verify,
     /// Load-test a running OMS over HTTP (use a release build).
     Bench {
         /// The API's base URL.
@@ -61,6 +63,8 @@ enum WorkerArg {
     Stock,
     /// Order process managers (`oms.orders.<k>`) and the reconciler.
     Orders,
+    /// Image uploads to the image store (`oms.images`), competing consumers.
+    Images,
     /// Every worker kind.
     All,
 }
@@ -123,6 +127,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             let workers = match kind {
                 WorkerArg::Stock => vec![WorkerKind::Stock],
                 WorkerArg::Orders => vec![WorkerKind::Orders],
+                WorkerArg::Images => vec![WorkerKind::Images],
                 WorkerArg::All => WorkerKind::ALL.to_vec(),
             };
             oms::run(config, Roles { api: false, workers }, shutdown_on_signal()).await?;
@@ -131,6 +136,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::User {
             command: UserCommand::Promote { email },
         } => oms::promote_user(&config, &email).await,
+        Command::Verify => oms::verify(&config).await,
         Command::Bench {
             url,
             scenario,

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod ops;
 pub mod orders;
 pub mod products;
 pub mod state;

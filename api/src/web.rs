@@ -20,7 +20,7 @@ use tracing::Span;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{auth, health, orders, products};
+use crate::{auth, health, ops, orders, products};
 
 /// Bodies of JSON routes are small; 10 MB of JSON is refused before it is read.
 const JSON_BODY_LIMIT: usize = 64 * 1024;
@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(products::router(config.max_image_bytes))
         .merge(orders::router())
+        .merge(ops::router())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/api", get(api_not_found))

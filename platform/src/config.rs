@@ -123,10 +123,11 @@ impl Config {
         })?;
         let amqp_url =
             get("OMS_AMQP_URL").unwrap_or_else(|| "amqp://guest:guest@127.0.0.1:5672/%2f".to_string());
-        if !(amqp_url.starts_with("amqp://") || amqp_url.starts_with("amqps://")) {
+        // lapin is built without a TLS stack (see Cargo.toml): TLS to the broker is terminated in front of it.
+        if !amqp_url.starts_with("amqp://") {
             return Err(ConfigError::new(
                 "OMS_AMQP_URL",
-                "must start with amqp:// or amqps://",
+                "must start with amqp:// (amqps:// is not built in)",
             ));
         }
         let rabbit_management_url = match get("OMS_RABBIT_MANAGEMENT_URL") {

@@ -4,6 +4,8 @@ mod auth;
 mod health;
 mod helpers;
 mod http_errors;
+mod images;
 mod lifecycle;
 mod orders;
 mod products;
+mod verify;

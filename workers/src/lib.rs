@@ -1,16 +1,18 @@
-//! OMS workers: the stock worker, the order process manager, and the reconciler. Every
-//! mutation of stock and orders happens here.
+//! OMS workers: the stock worker, the order process manager, the reconciler, and the image
+//! worker. Every mutation of stock and orders, and every image upload, happens here.
 
 pub mod consumer;
 pub mod failpoint;
+pub mod images;
 pub mod orders;
 pub mod reconciler;
 pub mod stock;
 mod txn;
+pub mod verify;
 
 use std::sync::Arc;
 
-use oms_contracts::routing::{orders_queue, stock_queue};
+use oms_contracts::routing::{IMAGES_QUEUE, orders_queue, stock_queue};
 use oms_platform::{Broker, Config, Store};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -22,17 +24,24 @@ pub use failpoint::FailPoints;
 pub enum WorkerKind {
     Stock,
     Orders,
+    Images,
 }
 
 impl WorkerKind {
-    pub const ALL: [WorkerKind; 2] = [WorkerKind::Stock, WorkerKind::Orders];
+    pub const ALL: [WorkerKind; 3] = [WorkerKind::Stock, WorkerKind::Orders, WorkerKind::Images];
 }
 
 /// How many deliveries a consumer holds unacknowledged at once.
 const PREFETCH: u16 = 32;
 
+/// Image uploads at once per process: competing consumers, one delivery each, so that a slow
+/// or retrying upload holds no other message back from the other consumers and processes.
+const IMAGE_CONSUMERS: usize = 3;
+const IMAGE_PREFETCH: u16 = 1;
+
 /// Starts the consumers of `kinds` on every partition (single active consumer: in a process
-/// whose peer is active, they wait as standbys) and, with the order workers, the reconciler.
+/// whose peer is active, they wait as standbys) and, with the order workers, the reconciler;
+/// the image workers compete for `oms.images`.
 /// Returns when `shutdown` is cancelled and every consumer has finished its current delivery.
 pub async fn run(
     config: &Config,
@@ -92,6 +101,35 @@ pub async fn run(
                     after: config.reconcile_after,
                 };
                 tasks.spawn(reconciler.run(shutdown.clone()));
+            }
+            WorkerKind::Images => {
+                let images = match images::image_store(config) {
+                    Ok(images) => images,
+                    Err(err) => {
+                        // Uploads wait in their queue until a worker with a working store starts.
+                        tracing::error!(error = format!("{err:#}"), "image workers not started");
+                        continue;
+                    }
+                };
+                let handler = Arc::new(images::ImageHandler {
+                    store: store.clone(),
+                    broker: broker.clone(),
+                    images,
+                    retry: images::RetryPolicy::default(),
+                    shutdown: shutdown.clone(),
+                });
+                for _ in 0..IMAGE_CONSUMERS {
+                    tasks.spawn(
+                        consumer::Consumer {
+                            queue: IMAGES_QUEUE.to_string(),
+                            prefetch: IMAGE_PREFETCH,
+                            handler: handler.clone(),
+                            broker: broker.clone(),
+                            shutdown: shutdown.clone(),
+                        }
+                        .run(),
+                    );
+                }
             }
         }
     }

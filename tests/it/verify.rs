@@ -1,0 +1,58 @@
+use mongodb::bson::doc;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{TestApp, assert_error};
+
+#[tokio::test]
+async fn verify_passes_after_orders_and_catches_a_corrupted_store() {
+    let app = TestApp::spawn_with(&[("OMS_RECONCILE_AFTER", "1s")]).await;
+    let admin = app.admin().await;
+    let user = app.register("verify").await;
+    let product = app.create_product(&admin, "VERIFY", 100, 3).await;
+    let product = product["id"].as_str().expect("id").to_string();
+    let mut orders = Vec::new();
+    for _ in 0..5 {
+        orders.push(app.order(&user, &[(&product, 1)]).await);
+    }
+    for order in &orders {
+        app.wait_decided(order, &user.access_token).await;
+    }
+    // Let every change age past the grace period.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+
+    let report: Value = app
+        .get("/api/ops/verify", Some(&admin.access_token))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["orders_checked"], 5);
+
+    // Corrupt the store behind the workers' backs: stock that the ledger does not explain.
+    app.store
+        .products()
+        .update_one(doc! {"_id": &product}, doc! {"$inc": {"stock": 7}})
+        .await
+        .expect("update");
+    let report: Value = app
+        .get("/api/ops/verify", Some(&admin.access_token))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(report["ok"], false);
+    assert_eq!(
+        report["violations"][0]["kind"], "stock_ledger_mismatch",
+        "{report}"
+    );
+    assert_eq!(report["violations"][0]["subject"], product.as_str());
+
+    assert_error(
+        app.get("/api/ops/verify", Some(&user.access_token)).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+}
