@@ -56,8 +56,7 @@ pub async fn run(config: Config, roles: Roles, shutdown: CancellationToken) -> a
     api.map_err(Into::into)
 }
 
-/// `oms verify`: prints the invariant report; exit status 1 when anything is violated.
-pub async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
+async fn connect_store(config: &Config) -> anyhow::Result<oms_platform::Store> {
     let store = oms_platform::Store::connect(
         &config.mongo_uri,
         &config.mongo_db,
@@ -65,6 +64,12 @@ pub async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
         oms_platform::STARTUP_PATIENCE,
     )
     .await?;
+    Ok(store)
+}
+
+/// `oms verify`: prints the invariant report; exit status 1 when anything is violated.
+pub async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
+    let store = connect_store(config).await?;
     let report = oms_workers::verify::verify(&store, config.reconcile_after).await?;
     println!(
         "checked {} products and {} orders ({} changed within {:?}, not judged)",
@@ -88,13 +93,7 @@ pub async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
 /// `oms user promote EMAIL`.
 pub async fn promote_user(config: &Config, email: &str) -> anyhow::Result<ExitCode> {
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("EMAIL {e}"))?;
-    let store = oms_platform::Store::connect(
-        &config.mongo_uri,
-        &config.mongo_db,
-        "oms-cli",
-        oms_platform::STARTUP_PATIENCE,
-    )
-    .await?;
+    let store = connect_store(config).await?;
     if oms_api::auth::promote(&store, &email).await? {
         println!("{email} is now an admin");
         Ok(ExitCode::SUCCESS)

@@ -105,17 +105,31 @@ impl StockHandler {
         Ok(self.store.ledger().find_one(doc! { "_id": op_key }).await?)
     }
 
-    /// Runs a decision transaction; when another attempt at the same operation won the race
-    /// (unique `_id`), returns that attempt's recorded decision instead.
-    async fn decide<F>(&self, op_key: &str, body: F) -> Result<Option<Applied>, HandleError>
+    /// The decision for `op_key`: the recorded one when the operation already happened (a
+    /// redelivery, or another attempt that won the race on the unique `_id`), else the one
+    /// `body` takes now, in a transaction.
+    async fn decision<F>(&self, op_key: &str, body: F) -> Result<Applied, HandleError>
     where
         F: for<'s> FnMut(&'s mut mongodb::ClientSession) -> BoxFuture<'s, mongodb::error::Result<Applied>>,
     {
+        let recorded = |entry| Applied {
+            entry,
+            low_stock: None,
+        };
+        if let Some(entry) = self.recorded(op_key).await? {
+            return Ok(recorded(entry));
+        }
         match transaction(&self.store, body).await {
-            Ok(applied) => Ok(Some(applied)),
+            Ok(applied) => {
+                self.failpoints.check(points::STOCK_AFTER_COMMIT)?;
+                Ok(applied)
+            }
             Err(err) if oms_platform::store::is_duplicate_key(&err) => {
                 tracing::info!(op_key, "operation already decided by another attempt");
-                Ok(None)
+                let entry = self.recorded(op_key).await?.ok_or_else(|| {
+                    HandleError::Transient(anyhow::anyhow!("decision for {op_key} not visible yet"))
+                })?;
+                Ok(recorded(entry))
             }
             Err(err) => Err(err.into()),
         }
@@ -130,12 +144,8 @@ impl StockHandler {
         reply_to: &str,
     ) -> Result<(), HandleError> {
         let op_key = LedgerDoc::reserve_key(order_id.as_str(), product_id.as_str());
-        let mut low_stock = None;
-        let decided = match self.recorded(&op_key).await? {
-            Some(entry) => entry,
-            None => {
-                let applied = self
-                    .decide(&op_key, |session| {
+        let Applied { entry: decided, low_stock } = self
+            .decision(&op_key, |session| {
                         let store = self.store.clone();
                         let default_threshold = self.low_stock_threshold;
                         let (op_key, order_id, product_id) = (op_key.clone(), order_id.clone(), product_id.clone());
@@ -205,18 +215,6 @@ impl StockHandler {
                         })
                     })
                     .await?;
-                match applied {
-                    Some(applied) => {
-                        self.failpoints.check(points::STOCK_AFTER_COMMIT)?;
-                        low_stock = applied.low_stock;
-                        applied.entry
-                    }
-                    None => self.recorded(&op_key).await?.ok_or_else(|| {
-                        HandleError::Transient(anyhow::anyhow!("decision for {op_key} not visible yet"))
-                    })?,
-                }
-            }
-        };
 
         let reply = match decided.outcome {
             LedgerOutcome::Applied => OrderMessage::StockReserved {
@@ -254,11 +252,8 @@ impl StockHandler {
         reply_to: &str,
     ) -> Result<(), HandleError> {
         let op_key = LedgerDoc::release_key(order_id.as_str(), product_id.as_str());
-        let decided = match self.recorded(&op_key).await? {
-            Some(entry) => entry,
-            None => {
-                let applied = self
-                    .decide(&op_key, |session| {
+        let Applied { entry: decided, .. } = self
+            .decision(&op_key, |session| {
                         let store = self.store.clone();
                         let (op_key, order_id, product_id) = (op_key.clone(), order_id.clone(), product_id.clone());
                         Box::pin(async move {
@@ -298,17 +293,6 @@ impl StockHandler {
                         })
                     })
                     .await?;
-                match applied {
-                    Some(applied) => {
-                        self.failpoints.check(points::STOCK_AFTER_COMMIT)?;
-                        applied.entry
-                    }
-                    None => self.recorded(&op_key).await?.ok_or_else(|| {
-                        HandleError::Transient(anyhow::anyhow!("decision for {op_key} not visible yet"))
-                    })?,
-                }
-            }
-        };
         let reply = OrderMessage::StockReleased {
             order_id: order_id.clone(),
             product_id: product_id.clone(),
@@ -330,12 +314,8 @@ impl StockHandler {
         admin_id: &UserId,
     ) -> Result<(), HandleError> {
         let op_key = LedgerDoc::adjust_key(adjustment_id);
-        let mut low_stock = None;
-        let decided = match self.recorded(&op_key).await? {
-            Some(entry) => entry,
-            None => {
-                let applied = self
-                    .decide(&op_key, |session| {
+        let Applied { entry: decided, low_stock } = self
+            .decision(&op_key, |session| {
                         let store = self.store.clone();
                         let default_threshold = self.low_stock_threshold;
                         let (op_key, product_id, reason, admin_id) =
@@ -394,18 +374,6 @@ impl StockHandler {
                         })
                     })
                     .await?;
-                match applied {
-                    Some(applied) => {
-                        self.failpoints.check(points::STOCK_AFTER_COMMIT)?;
-                        low_stock = applied.low_stock;
-                        applied.entry
-                    }
-                    None => self.recorded(&op_key).await?.ok_or_else(|| {
-                        HandleError::Transient(anyhow::anyhow!("decision for {op_key} not visible yet"))
-                    })?,
-                }
-            }
-        };
         let event = match decided.outcome {
             LedgerOutcome::Applied => Event::StockAdjusted {
                 product_id: product_id.clone(),

@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::TryStreamExt;
 use mongodb::bson::{self, Document, doc};
-use oms_contracts::domain::{Paging, Quantity, Reason};
+use oms_contracts::domain::{Quantity, Reason};
 use oms_contracts::messages::{Envelope, Event, HistoryEntry, OrderMessage, RejectReason};
 use oms_contracts::order::{self, Actor};
 use oms_contracts::routing::orders_queue_for;
@@ -378,11 +378,7 @@ async fn list_orders(
     user: CurrentUser,
     ApiQuery(query): ApiQuery<OrderQuery>,
 ) -> Result<Json<Page<OrderOut>>, ApiError> {
-    let paging = Paging::parse(query.page, query.per_page).map_err(|(field, e)| ApiError::Invalid {
-        code: "invalid_query",
-        field: field.to_string(),
-        message: e.0,
-    })?;
+    let paging = crate::products::paging(query.page, query.per_page)?;
     let mut filter = Document::new();
     if user.is_admin() {
         if let Some(user_id) = &query.user_id {

@@ -115,7 +115,7 @@ pub struct ListQuery {
     include_inactive: Option<bool>,
 }
 
-fn paging(page: Option<i64>, per_page: Option<i64>) -> Result<Paging, ApiError> {
+pub(crate) fn paging(page: Option<i64>, per_page: Option<i64>) -> Result<Paging, ApiError> {
     Paging::parse(page, per_page).map_err(|(field, e)| ApiError::Invalid {
         code: "invalid_query",
         field: field.to_string(),
@@ -186,6 +186,18 @@ async fn list_products(
         per_page: paging.per_page,
         total,
     }))
+}
+
+async fn ensure_product_exists(state: &AppState, id: &ProductId) -> Result<(), ApiError> {
+    match state
+        .store
+        .products()
+        .find_one(doc! { "_id": id.as_str() })
+        .await?
+    {
+        Some(_) => Ok(()),
+        None => Err(ApiError::not_found("product")),
+    }
 }
 
 pub fn parse_product_id(raw: &str) -> Result<ProductId, ApiError> {
@@ -677,15 +689,7 @@ async fn adjust_stock(
     let id = parse_product_id(&id)?;
     let delta = StockDelta::parse(body.delta).map_err(|e| ApiError::invalid("delta", e))?;
     let reason = Reason::parse(&body.reason).map_err(|e| ApiError::invalid("reason", e))?;
-    if state
-        .store
-        .products()
-        .find_one(doc! { "_id": id.as_str() })
-        .await?
-        .is_none()
-    {
-        return Err(ApiError::not_found("product"));
-    }
+    ensure_product_exists(&state, &id).await?;
     let adjustment_id = match headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
         Some(key) if !key.is_empty() && key.len() <= 100 => {
             let digest = Sha256::digest(format!("{}:{}:{key}", admin.id, id).as_bytes());
@@ -757,15 +761,7 @@ async fn list_ledger(
 ) -> Result<Json<Page<LedgerEntryOut>>, ApiError> {
     let id = parse_product_id(&id)?;
     let paging = paging(query.page, query.per_page)?;
-    if state
-        .store
-        .products()
-        .find_one(doc! { "_id": id.as_str() })
-        .await?
-        .is_none()
-    {
-        return Err(ApiError::not_found("product"));
-    }
+    ensure_product_exists(&state, &id).await?;
     // Only entries that changed stock; refusals are kept for idempotency, not for the ledger.
     let filter = doc! { "product_id": id.as_str(), "outcome": "applied" };
     let ledger = state.store.ledger();
