@@ -67,8 +67,12 @@ impl Application {
             self.router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown({
-            let shutdown = shutdown.clone();
-            async move { shutdown.cancelled().await }
+            let (shutdown, events) = (shutdown.clone(), self.state.events.clone());
+            async move {
+                shutdown.cancelled().await;
+                // Event streams never end by themselves: end them so that shutdown is not held up.
+                events.close();
+            }
         })
         .await;
         shutdown.cancel();

@@ -14,8 +14,10 @@ pub const DEAD_LETTER_EXCHANGE: &str = "oms.dlx";
 /// The image-upload queue: competing consumers, no ordering needed.
 pub const IMAGES_QUEUE: &str = "oms.images";
 
-/// A delivery that has failed this many times (crashed its consumer, say) is dead-lettered.
-pub const DELIVERY_LIMIT: i64 = 10;
+/// A delivery returned to its queue this many times is dead-lettered. Every unacked delivery
+/// of a consumer that dies counts once (up to the prefetch of them), so the limit is generous:
+/// it exists for messages that crash their consumer, not for fail-overs.
+pub const DELIVERY_LIMIT: i64 = 50;
 
 /// Routing keys on the events exchange.
 pub mod event_keys {

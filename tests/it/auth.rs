@@ -164,11 +164,21 @@ async fn concurrent_refreshes_with_one_token_cannot_both_win() {
         app.post_json("/api/auth/refresh", None, &body),
         app.post_json("/api/auth/refresh", None, &body),
     );
-    let oks = [a.status(), b.status()]
-        .iter()
-        .filter(|s| **s == StatusCode::OK)
-        .count();
-    assert!(oks <= 1, "both refreshes succeeded");
+    let mut winners = Vec::new();
+    for response in [a, b] {
+        if response.status() == StatusCode::OK {
+            let body: Value = response.json().await.expect("json");
+            winners.push(body["refresh_token"].as_str().expect("refresh").to_string());
+        }
+    }
+    assert!(winners.len() <= 1, "both refreshes succeeded");
+    // The loser saw a reuse and revoked the chain: whatever the winner got is dead too.
+    for token in winners {
+        let response = app
+            .post_json("/api/auth/refresh", None, &json!({"refresh_token": token}))
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
 }
 
 #[tokio::test]

@@ -51,3 +51,13 @@ async fn readyz_names_an_unreachable_store() {
     );
     assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn shutdown_ends_open_event_streams() {
+    let app = TestApp::spawn().await;
+    let user = app.register("streamer").await;
+    let mut stream = crate::helpers::SseReader::open(&app, "/api/events", &user.access_token).await;
+    app.stop();
+    // The stream ends (instead of holding the graceful shutdown open forever).
+    assert!(stream.next(std::time::Duration::from_secs(30)).await.is_none());
+}

@@ -233,6 +233,11 @@ impl TestApp {
         }
     }
 
+    /// Starts a graceful shutdown of the API and workers (as SIGTERM does).
+    pub fn stop(&self) {
+        self.shutdown.cancel();
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

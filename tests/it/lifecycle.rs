@@ -219,15 +219,38 @@ async fn an_admin_cancel_restores_stock_like_the_owners() {
 async fn two_admins_racing_end_in_an_allowed_state_with_both_attempts_recorded() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
+    let second = app.register("second-admin").await;
+    let email = oms_contracts::domain::Email::parse(&second.email).expect("email");
+    assert!(oms_api::auth::promote(&app.store, &email).await.expect("promote"));
     let user = app.register("race").await;
     let (order, product) = placed_order(&app, &admin, &user, 5).await;
 
+    // Both admins' requests pass the API's check against PLACED at the same moment; model that
+    // moment by sending both commands straight to the order's queue, one right after the other.
+    let order_id = OrderId::parse(&order).expect("id");
+    let queue = orders_queue_for(&order_id, app.config.partitions);
+    let command = |to: OrderStatus, by: &str| {
+        let envelope = Envelope::new(
+            order.clone(),
+            "test",
+            OrderMessage::TransitionOrder {
+                order_id: order_id.clone(),
+                to,
+                by: UserId::parse(by).expect("id"),
+                reason: None,
+            },
+        );
+        Outgoing::command(queue.clone(), &envelope)
+    };
     let (a, b) = tokio::join!(
-        set_status(&app, &admin.access_token, &order, "CONFIRMED"),
-        set_status(&app, &admin.access_token, &order, "CANCELLED"),
+        app.broker
+            .publish(command(OrderStatus::Confirmed, &admin.user_id)),
+        app.broker
+            .publish(command(OrderStatus::Cancelled, &second.user_id)),
     );
-    assert_eq!(a.status(), StatusCode::ACCEPTED);
-    assert_eq!(b.status(), StatusCode::ACCEPTED);
+    a.expect("publish");
+    b.expect("publish");
+
     let settled = app
         .wait_for_order(&order, &admin.access_token, |o| {
             o["history"].as_array().is_some_and(|h| h.len() == 4)
@@ -236,21 +259,27 @@ async fn two_admins_racing_end_in_an_allowed_state_with_both_attempts_recorded()
         .await;
     // CONFIRMED then CANCELLED are both allowed; CANCELLED then CONFIRMED refuses the second.
     assert_eq!(settled["status"], "CANCELLED", "{settled}");
-    let attempts: Vec<(&str, bool)> = settled["history"].as_array().expect("history")[2..]
+    let attempts: Vec<(&str, bool, &str)> = settled["history"].as_array().expect("history")[2..]
         .iter()
         .map(|h| {
             (
                 h["to"].as_str().expect("to"),
                 h["refused"].as_bool().expect("refused"),
+                h["by"].as_str().expect("by"),
             )
         })
         .collect();
+    let (first, second) = (admin.user_id.as_str(), second.user_id.as_str());
     assert!(
-        attempts == vec![("CONFIRMED", false), ("CANCELLED", false)]
-            || attempts == vec![("CANCELLED", false), ("CONFIRMED", true)],
+        attempts == vec![("CONFIRMED", false, first), ("CANCELLED", false, second)]
+            || attempts == vec![("CANCELLED", false, second), ("CONFIRMED", true, first)],
         "{attempts:?}"
     );
     assert_eq!(app.assert_stock_consistent(&product).await, 5);
+
+    // Through the API, a request that arrives after the other was applied is refused at once.
+    let late = set_status(&app, &admin.access_token, &order, "CONFIRMED").await;
+    assert_error(late, StatusCode::CONFLICT, "invalid_transition").await;
 }
 
 #[tokio::test]

@@ -782,3 +782,71 @@ async fn a_poison_message_is_dead_lettered_and_the_partition_keeps_flowing() {
     assert!(reason.starts_with("unparseable message"), "{reason}");
     assert!(headers.inner().contains_key("x-oms-attempts"));
 }
+
+#[tokio::test]
+async fn the_reconciler_resends_a_release_that_never_came_back() {
+    let app = TestApp::spawn_with(&[("OMS_RECONCILE_AFTER", "1s")]).await;
+    let admin = app.admin().await;
+    let user = app.register("lost-release").await;
+    let product = id(&app.create_product(&admin, "LOSTREL", 100, 5).await);
+    let order = app.order(&user, &[(&product, 2)]).await;
+    app.wait_for_order(&order, &user.access_token, |o| o["status"] == "PLACED")
+        .await;
+    assert_eq!(app.assert_stock_consistent(&product).await, 3);
+
+    // The order was cancelled, but its ReleaseStock was lost (dead-lettered, say).
+    app.store
+        .orders()
+        .update_one(
+            doc! {"_id": &order},
+            doc! {"$set": {
+                "status": "CANCELLED",
+                "items.0.reservation": "releasing",
+                "updated_at": mongodb::bson::DateTime::from_millis(chrono::Utc::now().timestamp_millis() - 60_000),
+            }},
+        )
+        .await
+        .expect("update");
+
+    let released = app.wait_until(&order, &user.access_token, "CANCELLED").await;
+    assert_eq!(released["items"][0]["reservation"], "released");
+    assert_eq!(app.assert_stock_consistent(&product).await, 5);
+}
+
+#[tokio::test]
+async fn a_retried_stock_adjustment_with_the_same_key_applies_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let product = id(&app.create_product(&admin, "ADJKEY", 100, 1).await);
+    let path = format!("/api/products/{product}/stock");
+    let send = |delta: i64| {
+        app.http
+            .post(app.url(&path))
+            .bearer_auth(&admin.access_token)
+            .header("idempotency-key", "restock-42")
+            .json(&json!({"delta": delta, "reason": "restock"}))
+            .send()
+    };
+    let first: Value = send(4).await.expect("request").json().await.expect("json");
+    let again: Value = send(4).await.expect("request").json().await.expect("json");
+    assert_eq!(first["adjustment_id"], again["adjustment_id"]);
+    let other: Value = send(5).await.expect("request").json().await.expect("json");
+    assert_ne!(
+        first["adjustment_id"], other["adjustment_id"],
+        "another body is another adjustment"
+    );
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while app.product(&product).await.stock != 10 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "adjustments never applied"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A marker order on the same partition: once it is decided, the duplicate has been processed too.
+    let user = app.register("adj-marker").await;
+    let marker = app.order(&user, &[(&product, 1)]).await;
+    app.wait_decided(&marker, &user.access_token).await;
+    assert_eq!(app.assert_stock_consistent(&product).await, 9);
+}

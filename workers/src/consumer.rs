@@ -14,7 +14,7 @@ use futures_util::future::BoxFuture;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
-use lapin::{BasicProperties, Connection};
+use lapin::{BasicProperties, Channel, Connection};
 use oms_contracts::messages::Envelope;
 use oms_contracts::routing::DEAD_LETTER_EXCHANGE;
 use oms_platform::Broker;
@@ -147,7 +147,7 @@ impl<H: Handler> Consumer<H> {
                 Some(Err(err)) => return Err(err.into()),
                 Some(Ok(delivery)) => delivery,
             };
-            match self.process(delivery).await {
+            match self.process(&channel, delivery).await {
                 Processed::Done => {}
                 Processed::Shutdown => {
                     close(&connection, "shutting down").await;
@@ -161,7 +161,7 @@ impl<H: Handler> Consumer<H> {
         }
     }
 
-    async fn process(&self, delivery: Delivery) -> Processed {
+    async fn process(&self, channel: &Channel, delivery: Delivery) -> Processed {
         let attempt = delivery_count(&delivery.properties) + 1;
         let envelope: Envelope<H::Message> = match serde_json::from_slice(&delivery.data) {
             Ok(envelope) => envelope,
@@ -191,6 +191,12 @@ impl<H: Handler> Consumer<H> {
                     };
                 }
                 Err(HandleError::Transient(err)) => {
+                    if !channel.status().connected() {
+                        // The broker has given this delivery (and the partition) to another
+                        // consumer: retrying here would race it.
+                        span.in_scope(|| tracing::warn!(error = %format!("{err:#}"), "channel lost while retrying; giving the delivery up"));
+                        return Processed::Lost;
+                    }
                     let wait = retry.next_backoff().unwrap_or(Duration::from_secs(2));
                     span.in_scope(|| tracing::warn!(error = %format!("{err:#}"), retry_in = ?wait, "transient failure; retrying"));
                     tokio::select! {

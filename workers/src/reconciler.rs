@@ -2,16 +2,17 @@
 //! to a dead-letter queue, a worker was down for long) and sends `PlaceOrder` again — every
 //! step downstream is idempotent — or, after many attempts, asks the order worker to give up
 //! on the order (`REJECTED`, every reservation released) so that nothing stays pending forever.
+//! It also re-sends the releases of ended orders whose stock has not come back.
 
 use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{self, doc};
-use oms_contracts::messages::{Envelope, OrderMessage};
-use oms_contracts::routing::orders_queue_for;
-use oms_contracts::{OrderId, OrderStatus};
+use oms_contracts::messages::{Envelope, OrderMessage, StockCommand};
+use oms_contracts::routing::{orders_queue_for, stock_queue_for};
+use oms_contracts::{OrderId, OrderStatus, ProductId};
 use oms_platform::broker::Outgoing;
-use oms_platform::store::OrderDoc;
+use oms_platform::store::{LineReservation, OrderDoc};
 use oms_platform::{Broker, Store};
 use tokio_util::sync::CancellationToken;
 
@@ -44,6 +45,70 @@ impl Reconciler {
 
     /// One pass; returns how many orders it acted on.
     pub async fn pass(&self) -> anyhow::Result<usize> {
+        Ok(self.pending().await? + self.releasing().await?)
+    }
+
+    /// Orders that ended (cancelled or rejected) while a line's release has not come back —
+    /// its `ReleaseStock` or the reply may have been dead-lettered: send the release again
+    /// (the stock worker applies each release once and answers a repeat with the same result).
+    async fn releasing(&self) -> anyhow::Result<usize> {
+        let cutoff = chrono::Utc::now() - chrono::Duration::from_std(self.after)?;
+        let stuck: Vec<OrderDoc> = self
+            .store
+            .orders()
+            .find(doc! {
+                "status": { "$in": [OrderStatus::Cancelled.as_str(), OrderStatus::Rejected.as_str()] },
+                "items.reservation": "releasing",
+                "updated_at": { "$lt": oms_platform::store::from_chrono(cutoff) },
+            })
+            .limit(200)
+            .await?
+            .try_collect()
+            .await?;
+        let mut acted = 0;
+        for order in stuck {
+            let Ok(order_id) = OrderId::parse(&order.id) else {
+                continue;
+            };
+            // Claim this pass (another reconciler may be looking at the same order).
+            let claimed = self
+                .store
+                .orders()
+                .update_one(
+                    doc! { "_id": &order.id, "version": order.version, "updated_at": order.updated_at },
+                    doc! { "$set": { "updated_at": bson::DateTime::now() } },
+                )
+                .await?;
+            if claimed.modified_count == 0 {
+                continue;
+            }
+            let reply_to = orders_queue_for(&order_id, self.partitions);
+            let messages = order
+                .items
+                .iter()
+                .filter(|line| line.reservation == LineReservation::Releasing)
+                .filter_map(|line| ProductId::parse(&line.product_id).ok())
+                .map(|product_id| {
+                    let envelope = Envelope::new(
+                        order_id.to_string(),
+                        "reconciler",
+                        StockCommand::ReleaseStock {
+                            order_id: order_id.clone(),
+                            product_id: product_id.clone(),
+                            reply_to: reply_to.clone(),
+                        },
+                    );
+                    Outgoing::command(stock_queue_for(&product_id, self.partitions), &envelope)
+                })
+                .collect();
+            tracing::info!(%order_id, "re-sending the releases of an ended order");
+            self.broker.publish_all(messages).await?;
+            acted += 1;
+        }
+        Ok(acted)
+    }
+
+    async fn pending(&self) -> anyhow::Result<usize> {
         let cutoff = chrono::Utc::now() - chrono::Duration::from_std(self.after)?;
         let stuck: Vec<OrderDoc> = self
             .store

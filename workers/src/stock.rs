@@ -264,19 +264,19 @@ impl StockHandler {
                                 .filter(|r| r.outcome == LedgerOutcome::Applied)
                                 .map(|r| -r.delta)
                                 .unwrap_or(0);
-                            let restored = if held > 0 {
-                                store
-                                    .products()
-                                    .find_one_and_update(
-                                        doc! { "_id": product_id.as_str() },
-                                        doc! { "$inc": { "stock": held }, "$set": { "updated_at": bson::DateTime::now() } },
-                                    )
-                                    .return_document(ReturnDocument::After)
-                                    .session(&mut *session)
-                                    .await?
-                            } else {
-                                None
-                            };
+                            // The product is written even when nothing is held: a reservation of
+                            // this line committing concurrently (two consumers overlapping during a
+                            // fail-over) then collides with this transaction instead of slipping past it.
+                            let product = store
+                                .products()
+                                .find_one_and_update(
+                                    doc! { "_id": product_id.as_str() },
+                                    doc! { "$inc": { "stock": held }, "$set": { "updated_at": bson::DateTime::now() } },
+                                )
+                                .return_document(ReturnDocument::After)
+                                .session(&mut *session)
+                                .await?;
+                            let restored = product.filter(|_| held > 0);
                             let mut decided = match restored {
                                 Some(product) => {
                                     entry(op_key, &product_id, LedgerKind::Release, LedgerOutcome::Applied, held, product.stock)

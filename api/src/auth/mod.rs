@@ -195,7 +195,20 @@ async fn refresh(
     else {
         return Err(invalid());
     };
-    Ok(Json(start_session(&state, &user, Some(token.family_id)).await?))
+    let session = start_session(&state, &user, Some(token.family_id.clone())).await?;
+    // A concurrent reuse of the same token may have revoked the family before our new token
+    // existed; it must not survive that.
+    let revoked = tokens_coll
+        .find_one(doc! { "family_id": &token.family_id, "revoked": true })
+        .await?;
+    if revoked.is_some() {
+        revoke_family(&state.store, &token.family_id).await?;
+        return Err(ApiError::unauthenticated(
+            "refresh_token_reused",
+            "this refresh token was already used; every session it belongs to has been signed out",
+        ));
+    }
+    Ok(Json(session))
 }
 
 async fn logout(

@@ -124,10 +124,21 @@ impl OrderEventOut {
     }
 }
 
+/// What the hub fans out.
+#[derive(Clone, Debug)]
+pub enum HubMessage {
+    Event(Arc<OrderEventOut>),
+    /// The listener (re)connected: events published while it was away are lost, so streams
+    /// catch up from the store.
+    Resync,
+}
+
 /// The process's fan-out of order events.
 #[derive(Clone)]
 pub struct EventHub {
-    sender: broadcast::Sender<Arc<OrderEventOut>>,
+    sender: broadcast::Sender<HubMessage>,
+    /// Cancelled at shutdown: every stream ends, so graceful shutdown does not wait on them.
+    closed: CancellationToken,
     /// True while the hub's queue is bound and consuming.
     listening: Arc<tokio::sync::watch::Sender<bool>>,
 }
@@ -143,8 +154,14 @@ impl EventHub {
         let (sender, _) = broadcast::channel(4096);
         Self {
             sender,
+            closed: CancellationToken::new(),
             listening: Arc::new(tokio::sync::watch::channel(false).0),
         }
+    }
+
+    /// Ends every stream (at shutdown).
+    pub fn close(&self) {
+        self.closed.cancel();
     }
 
     /// Waits until events are being received (at most `limit`); `false` on time-out.
@@ -155,7 +172,7 @@ impl EventHub {
             .is_ok_and(|r| r.is_ok())
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<OrderEventOut>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<HubMessage> {
         self.sender.subscribe()
     }
 
@@ -217,13 +234,14 @@ impl EventHub {
             )
             .await?;
         self.listening.send_replace(true);
+        let _ = self.sender.send(HubMessage::Resync);
         while let Some(delivery) = deliveries.next().await {
             let delivery = delivery?;
             match serde_json::from_slice::<Envelope<Event>>(&delivery.data) {
                 Ok(envelope) => {
                     if let Some(event) = OrderEventOut::from_event(envelope.body) {
                         // No receivers is fine: nobody is watching.
-                        let _ = self.sender.send(Arc::new(event));
+                        let _ = self.sender.send(HubMessage::Event(Arc::new(event)));
                     }
                 }
                 Err(err) => tracing::warn!(error = %err, "unparseable event ignored"),
@@ -242,7 +260,7 @@ fn keep_alive() -> KeepAlive {
 struct OrderStream {
     state: AppState,
     order_id: OrderId,
-    receiver: broadcast::Receiver<Arc<OrderEventOut>>,
+    receiver: broadcast::Receiver<HubMessage>,
     first: Option<OrderEventOut>,
     last_version: i64,
     done: bool,
@@ -260,6 +278,7 @@ pub async fn order_events(
     let receiver = state.events.subscribe();
     let order = super::visible_order(&state, &user, &order_id).await?;
     let first = OrderEventOut::current(&order);
+    let state_closed = state.events.closed.clone();
     let stream = futures_util::stream::unfold(
         OrderStream {
             state,
@@ -277,35 +296,44 @@ pub async fn order_events(
                 return Some((s.emit(first), s));
             }
             loop {
-                match s.receiver.recv().await {
-                    Ok(event) if event.order_id == s.order_id.as_str() && event.version > s.last_version => {
-                        let event = (*event).clone();
-                        return Some((s.emit(event), s));
-                    }
-                    Ok(_) => continue,
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        // Too slow to follow every event: catch up from the store.
-                        if let Ok(Some(order)) = s
-                            .state
-                            .store
-                            .orders()
-                            .find_one(mongodb::bson::doc! { "_id": s.order_id.as_str() })
-                            .await
-                            && order.version > s.last_version
-                        {
-                            let event = OrderEventOut::current(&order);
+                let caught_up = match s.receiver.recv().await {
+                    Ok(HubMessage::Event(event)) => {
+                        if event.order_id == s.order_id.as_str() && event.version > s.last_version {
+                            let event = (*event).clone();
                             return Some((s.emit(event), s));
                         }
+                        continue;
+                    }
+                    // Events may have been missed: catch up from the store.
+                    Ok(HubMessage::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        s.catch_up().await
                     }
                     Err(broadcast::error::RecvError::Closed) => return None,
+                };
+                if let Some(event) = caught_up {
+                    return Some((s.emit(event), s));
                 }
             }
         },
     );
+    let closed = state_closed;
+    let stream = stream.take_until(async move { closed.cancelled().await });
     Ok(Sse::new(stream).keep_alive(keep_alive()))
 }
 
 impl OrderStream {
+    /// The order's current status, if it is newer than what the stream has shown.
+    async fn catch_up(&self) -> Option<OrderEventOut> {
+        let order = self
+            .state
+            .store
+            .orders()
+            .find_one(mongodb::bson::doc! { "_id": self.order_id.as_str() })
+            .await
+            .ok()??;
+        (order.version > self.last_version).then(|| OrderEventOut::current(&order))
+    }
+
     fn emit(&mut self, event: OrderEventOut) -> Result<SseEvent, Infallible> {
         self.last_version = event.version;
         if event.kind == "status" && event.status.is_final() {
@@ -321,14 +349,20 @@ pub async fn all_events(
     StreamUser(user): StreamUser,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let receiver = state.events.subscribe();
+    let closed = state.events.closed.clone();
     let stream = futures_util::stream::unfold((receiver, user), |(mut receiver, user)| async move {
         loop {
             match receiver.recv().await {
-                Ok(event) if event.visible_to(&user) => {
+                Ok(HubMessage::Event(event)) if event.visible_to(&user) => {
                     let sse = event.to_sse();
                     return Some((Ok(sse), (receiver, user)));
                 }
-                Ok(_) => continue,
+                Ok(HubMessage::Event(_)) => continue,
+                // Some events may have been missed: tell the client, which can reload.
+                Ok(HubMessage::Resync) => {
+                    let note = SseEvent::default().event("resync").data("{}");
+                    return Some((Ok(note), (receiver, user)));
+                }
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     let note = SseEvent::default().event("lagged").data(n.to_string());
                     return Some((Ok(note), (receiver, user)));
@@ -337,5 +371,6 @@ pub async fn all_events(
             }
         }
     });
+    let stream = stream.take_until(async move { closed.cancelled().await });
     Sse::new(stream).keep_alive(keep_alive())
 }

@@ -224,6 +224,7 @@ async fn place_order(
         request_hash: request_hash.clone(),
         version: 0,
         dispatched: false,
+        retried: false,
         place_attempts: 0,
         outbox: Vec::new(),
         outbox_cause: None,
@@ -277,9 +278,10 @@ async fn publish_place(state: &AppState, order: &OrderDoc, request_id: &str) -> 
     Ok(())
 }
 
-/// `PlaceOrder` was not confirmed. Withdraw the order, unless a worker already started on it
-/// (the message got through and only its confirm was lost): then it is accepted after all.
-/// If even the withdrawal fails the order stays `PENDING`, and the reconciler will place it.
+/// `PlaceOrder` was not confirmed. Withdraw the order — unless a worker already started on it
+/// (the message got through and only its confirm was lost) or a retry with the same key sent it
+/// again: then it is accepted after all. If the withdrawal itself fails, the order is stored
+/// and the reconciler will place it, so it is accepted too.
 async fn withdraw(
     state: &AppState,
     order: OrderDoc,
@@ -288,7 +290,12 @@ async fn withdraw(
     let withdrawn = state
         .store
         .orders()
-        .delete_one(doc! { "_id": &order.id, "dispatched": false, "status": OrderStatus::Pending.as_str() })
+        .delete_one(doc! {
+            "_id": &order.id,
+            "status": OrderStatus::Pending.as_str(),
+            "dispatched": false,
+            "retried": { "$ne": true },
+        })
         .await;
     match withdrawn {
         Ok(result) if result.deleted_count == 1 => {
@@ -296,7 +303,7 @@ async fn withdraw(
             Err(cause)
         }
         Ok(_) => {
-            tracing::info!(order_id = %order.id, "PlaceOrder was unconfirmed but the order is already being placed");
+            tracing::info!(order_id = %order.id, "PlaceOrder was unconfirmed but the order is being placed");
             let current = state
                 .store
                 .orders()
@@ -307,7 +314,7 @@ async fn withdraw(
         }
         Err(err) => {
             tracing::error!(order_id = %order.id, error = %err, "could not withdraw an unconfirmed order; the reconciler will place it");
-            Err(cause)
+            Ok(accepted(order))
         }
     }
 }
@@ -334,7 +341,17 @@ async fn replay(
         });
     }
     if existing.status == OrderStatus::Pending && !existing.dispatched {
-        // The earlier attempt may have failed to publish; sending again is harmless.
+        // The earlier attempt may have failed to publish; sending again is harmless. Mark the
+        // order first, so that the earlier attempt cannot withdraw what this one promises.
+        let marked = state
+            .store
+            .orders()
+            .update_one(doc! { "_id": &existing.id }, doc! { "$set": { "retried": true } })
+            .await?;
+        if marked.matched_count == 0 {
+            // The earlier attempt withdrew it just now; a new attempt will place it afresh.
+            return Err(ApiError::Unavailable("the message broker"));
+        }
         publish_place(state, &existing, request_id).await?;
     }
     Ok(accepted(existing))

@@ -651,9 +651,9 @@ async fn replace_image(
         upload::unstage(&state.store, old).await;
     }
     tracing::info!(product_id = %id, admin_id = %admin.id, upload_id, "product image upload requested");
-    if !dispatch_image_upload(&state, &updated).await {
-        return Err(ApiError::Unavailable("the message broker"));
-    }
+    // Not dispatched (broker down): the product already says `pending`, and posting again
+    // without a file re-sends the staged upload.
+    dispatch_image_upload(&state, &updated).await;
     Ok((
         StatusCode::ACCEPTED,
         Json(ProductOut::new(updated, state.config.low_stock_threshold)),
@@ -690,16 +690,26 @@ async fn adjust_stock(
     let delta = StockDelta::parse(body.delta).map_err(|e| ApiError::invalid("delta", e))?;
     let reason = Reason::parse(&body.reason).map_err(|e| ApiError::invalid("reason", e))?;
     ensure_product_exists(&state, &id).await?;
-    let adjustment_id = match headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
-        Some(key) if !key.is_empty() && key.len() <= 100 => {
-            let digest = Sha256::digest(format!("{}:{}:{key}", admin.id, id).as_bytes());
-            hex::encode(&digest[..16])
-        }
-        Some(_) => {
-            return Err(ApiError::BadRequest {
-                code: "invalid_idempotency_key",
-                message: "Idempotency-Key must be 1 to 100 visible ASCII characters".into(),
-            });
+    // With an Idempotency-Key, the same request (same key, delta and reason) is one
+    // adjustment however often it is sent.
+    let adjustment_id = match headers.get("idempotency-key") {
+        Some(value) => {
+            let key = value
+                .to_str()
+                .ok()
+                .filter(|k| !k.is_empty() && k.len() <= 100 && k.bytes().all(|b| b.is_ascii_graphic()))
+                .ok_or_else(|| ApiError::BadRequest {
+                    code: "invalid_idempotency_key",
+                    message: "Idempotency-Key must be 1 to 100 visible ASCII characters".into(),
+                })?;
+            let request = format!(
+                "{}\n{}\n{key}\n{}\n{}",
+                admin.id,
+                id,
+                delta.units(),
+                reason.as_str()
+            );
+            hex::encode(&Sha256::digest(request.as_bytes())[..16])
         }
         None => uuid::Uuid::now_v7().simple().to_string(),
     };

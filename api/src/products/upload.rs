@@ -131,14 +131,13 @@ pub async fn stage(store: &Store, image: &ValidImage) -> Result<String, ApiError
         .open_upload_stream(format!("{staged_id}.{}", extension(image.content_type)))
         .id(Bson::String(staged_id.clone()))
         .await?;
-    upload
-        .write_all(&image.bytes)
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("staging the image failed: {e}")))?;
-    upload
-        .close()
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("staging the image failed: {e}")))?;
+    // Writing to GridFS fails when the store does: the request had no effect.
+    let unavailable = |e: std::io::Error| {
+        tracing::warn!(error = %e, "staging an image failed");
+        ApiError::Unavailable("the store")
+    };
+    upload.write_all(&image.bytes).await.map_err(unavailable)?;
+    upload.close().await.map_err(unavailable)?;
     Ok(staged_id)
 }
 

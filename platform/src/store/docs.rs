@@ -208,6 +208,10 @@ pub struct OrderDoc {
     pub version: i64,
     /// Set by the order worker when it starts reserving; the API may withdraw an order only before.
     pub dispatched: bool,
+    /// Set when a retry with the same idempotency key re-sent `PlaceOrder`: the first request
+    /// must then not withdraw the order it could not send.
+    #[serde(default)]
+    pub retried: bool,
     /// How many times the reconciler has re-sent `PlaceOrder`.
     pub place_attempts: i32,
     /// The messages produced by the last change, and the message that caused it.
