@@ -1,6 +1,7 @@
 //! Wiring for the `oms` binary: which parts run in this process. No business logic here.
 
 pub mod bench;
+pub mod ops_cli;
 
 use std::process::ExitCode;
 

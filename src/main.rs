@@ -33,6 +33,17 @@ enum Command {
     },
     /// Check every stock and order invariant over the store; exit status 1 on any violation.
     Verify,
+    /// The queues as RabbitMQ sees them, refreshed every two seconds (like `top`).
+    Queues {
+        /// Print the table once and exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// List or replay dead letters.
+    DeadLetters {
+        #[command(subcommand)]
+        command: DeadLetterCommand,
+    },
     /// Load-test a running OMS over HTTP (use a release build).
     Bench {
         /// The API's base URL.
@@ -50,6 +61,8 @@ enum Command {
         #[arg(long)]
         json: Option<std::path::PathBuf>,
     },
+    /// Print the API's OpenAPI document (JSON); needs no configuration or services.
+    Openapi,
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -70,6 +83,29 @@ enum WorkerArg {
 }
 
 #[derive(Subcommand)]
+enum DeadLetterCommand {
+    /// Show a queue's dead letters with their reason and attempts (they stay where they are).
+    List {
+        /// The queue they died in, e.g. oms.orders.3 (its .dlq name works too).
+        #[arg(long)]
+        queue: String,
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+    },
+    /// Move dead letters back to their queue (each removed only after its publish is confirmed).
+    Replay {
+        #[arg(long)]
+        queue: String,
+        /// The dead letters to replay (ids from `list`).
+        #[arg(long = "id", required_unless_present = "all")]
+        ids: Vec<String>,
+        /// Replay every dead letter of the queue.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum UserCommand {
     /// Give an existing account the admin role.
     Promote {
@@ -80,6 +116,10 @@ enum UserCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The document comes from the code alone: no configuration is needed to print it.
+    if let Command::Openapi = cli.command {
+        return print_openapi();
+    }
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(err) => {
@@ -137,6 +177,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             command: UserCommand::Promote { email },
         } => oms::promote_user(&config, &email).await,
         Command::Verify => oms::verify(&config).await,
+        Command::Queues { once } => oms::ops_cli::queues(&config, once, shutdown_on_signal()).await,
+        Command::DeadLetters {
+            command: DeadLetterCommand::List { queue, limit },
+        } => oms::ops_cli::list_dead_letters(&config, &queue, limit).await,
+        Command::DeadLetters {
+            command: DeadLetterCommand::Replay { queue, ids, all: _ },
+        } => oms::ops_cli::replay_dead_letters(&config, &queue, &ids).await,
+        Command::Openapi => Ok(print_openapi()),
         Command::Bench {
             url,
             scenario,
@@ -164,6 +212,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+fn print_openapi() -> ExitCode {
+    print!("{}", oms_api::openapi::document_json());
+    ExitCode::SUCCESS
 }
 
 /// Cancelled on Ctrl-C or SIGTERM.

@@ -60,16 +60,29 @@ pub enum ApiError {
     Internal(#[from] anyhow::Error),
 }
 
-#[derive(Serialize)]
-struct Envelope<'a> {
+/// Every error answer: `{"error": {"code", "message", "field"}}`.
+// The OpenAPI document's `ErrorBody` is derived from this very type, so it cannot drift.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorBody)]
+pub struct Envelope<'a> {
     error: Body<'a>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The schema name of the error envelope, for `body = ErrorBody` in the route documentation.
+pub type ErrorBody = Envelope<'static>;
+
+/// What went wrong.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorDetail)]
+pub struct Body<'a> {
+    /// A stable `snake_case` code, e.g. `validation_failed`, `not_found`, `invalid_transition`.
+    #[schema(example = "validation_failed")]
     code: &'a str,
+    /// A sentence for people; its wording may change.
     message: String,
+    /// The path of the field at fault (e.g. `items[0].quantity`), when one field is.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     field: Option<&'a str>,
 }
 

@@ -5,17 +5,73 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
-pub async fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    status: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ready` or `not_ready`.
+    #[schema(example = "ready")]
+    status: &'static str,
+    checks: Checks,
+    /// When not ready: `service_unavailable` and which dependencies are down.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    error: Option<NotReady>,
+}
+
+/// `up` or `down` for each dependency.
+#[derive(Serialize, ToSchema)]
+pub struct Checks {
+    broker: &'static str,
+    store: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NotReady {
+    code: &'static str,
+    message: String,
+}
+
+/// 200 while the process is up.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "ops",
+    responses((status = 200, description = "The process is up", body = Health))
+)]
+pub async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
 }
 
 /// 200 when both the broker and the store answer within two seconds, else 503 naming
 /// what is down.
-pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "ops",
+    responses(
+        (status = 200, description = "The broker and the store are reachable", body = Readiness),
+        (status = 503, description = "A dependency is down; `checks` says which", body = Readiness),
+    )
+)]
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let limit = Duration::from_secs(2);
     let (broker, store) = tokio::join!(
         tokio::time::timeout(limit, state.broker.check()),
@@ -36,15 +92,16 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let mut body = json!({
-        "status": if down.is_empty() { "ready" } else { "not_ready" },
-        "checks": { "broker": word(broker_ok), "store": word(store_ok) },
-    });
-    if !down.is_empty() {
-        body["error"] = json!({
-            "code": "service_unavailable",
-            "message": format!("unavailable: {}", down.join(", ")),
-        });
-    }
+    let body = Readiness {
+        status: if down.is_empty() { "ready" } else { "not_ready" },
+        checks: Checks {
+            broker: word(broker_ok),
+            store: word(store_ok),
+        },
+        error: (!down.is_empty()).then(|| NotReady {
+            code: "service_unavailable",
+            message: format!("unavailable: {}", down.join(", ")),
+        }),
+    };
     (status, Json(body))
 }

@@ -5,6 +5,8 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod metrics;
+pub mod openapi;
 pub mod ops;
 pub mod orders;
 pub mod products;
@@ -19,6 +21,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use error::ApiError;
 pub use state::AppState;
+/// The whole router, as [`Application`] serves it (tests list its routes).
+pub use web::router;
 
 pub struct Application {
     listener: TcpListener,

@@ -1,23 +1,186 @@
-//! Operations endpoints for admins.
+//! Operations endpoints for admins: the queues as RabbitMQ sees them, dead letters (list and
+//! replay), and the invariant report.
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
-use axum::routing::get;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use oms_platform::dead_letters::{self, DeadLetter, DeadLetterError, Replayed};
+use oms_platform::rabbit::QueuesReport;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::AdminUser;
 use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery};
+use crate::openapi::errors;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/ops/verify", get(verify))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(verify))
+        .routes(routes!(queues))
+        .routes(routes!(list_dead_letters))
+        .routes(routes!(replay_dead_letters))
 }
 
 /// `GET /api/ops/verify`: the invariant report of `oms verify`.
+#[utoipa::path(
+    get,
+    path = "/api/ops/verify",
+    tag = "ops",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The report; `ok` is false when any invariant is violated", body = oms_workers::verify::Report),
+        (status = 401, response = errors::Unauthenticated),
+        (status = 403, response = errors::Forbidden),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
 async fn verify(
     State(state): State<AppState>,
     AdminUser(_): AdminUser,
 ) -> Result<Json<oms_workers::verify::Report>, ApiError> {
     let report = oms_workers::verify::verify(&state.store, state.config.reconcile_after).await?;
     Ok(Json(report))
+}
+
+/// `GET /api/ops/queues`: every queue OMS declares, with depth, consumers, the active
+/// consumer, rates and dead-letter depth.
+#[utoipa::path(
+    get,
+    path = "/api/ops/queues",
+    tag = "ops",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The queues", body = QueuesReport),
+        (status = 401, response = errors::Unauthenticated),
+        (status = 403, response = errors::Forbidden),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
+async fn queues(State(state): State<AppState>, AdminUser(_): AdminUser) -> Json<QueuesReport> {
+    let vhost = state.config.amqp_vhost();
+    Json(oms_platform::rabbit::queues(&state.management, &state.broker, &vhost).await)
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeadLetterQuery {
+    /// A queue OMS declares (or its dead-letter queue, `<queue>.dlq`).
+    queue: String,
+    /// 1 to 1000 (default 100).
+    limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeadLettersOut {
+    pub queue: String,
+    pub items: Vec<DeadLetter>,
+}
+
+fn dead_letter_error(err: DeadLetterError) -> ApiError {
+    match err {
+        DeadLetterError::UnknownQueue(queue) => ApiError::Invalid {
+            code: "validation_failed",
+            field: "queue".into(),
+            message: format!("{queue} is not a queue OMS declares"),
+        },
+        DeadLetterError::Broker(err) => err.into(),
+        DeadLetterError::Amqp(err) => {
+            tracing::warn!(error = %err, "dead-letter queue unavailable");
+            ApiError::Unavailable("the message broker")
+        }
+    }
+}
+
+/// `GET /api/ops/dead-letters?queue=&limit=`: dead letters of one queue, with their reason
+/// and attempts; they stay in the dead-letter queue.
+#[utoipa::path(
+    get,
+    path = "/api/ops/dead-letters",
+    tag = "ops",
+    params(DeadLetterQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The queue's dead letters", body = DeadLettersOut),
+        (status = 401, response = errors::Unauthenticated),
+        (status = 403, response = errors::Forbidden),
+        (status = 422, response = errors::Invalid),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
+async fn list_dead_letters(
+    State(state): State<AppState>,
+    AdminUser(_): AdminUser,
+    ApiQuery(query): ApiQuery<DeadLetterQuery>,
+) -> Result<Json<DeadLettersOut>, ApiError> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::Invalid {
+            code: "invalid_query",
+            field: "limit".into(),
+            message: "must be between 1 and 1000".into(),
+        });
+    }
+    let items = dead_letters::list(&state.broker, &query.queue, limit as usize)
+        .await
+        .map_err(dead_letter_error)?;
+    Ok(Json(DeadLettersOut {
+        queue: query.queue,
+        items,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayIn {
+    queue: String,
+    /// The dead letters to replay; all of them when absent.
+    ids: Option<Vec<String>>,
+}
+
+/// `POST /api/ops/dead-letters/replay`: moves dead letters back to their queue, each removed
+/// from the dead-letter queue only after its republication is confirmed.
+#[utoipa::path(
+    post,
+    path = "/api/ops/dead-letters/replay",
+    tag = "ops",
+    request_body = ReplayIn,
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "How many were replayed, and how many stay dead-lettered", body = Replayed),
+        (status = 400, response = errors::BadRequest),
+        (status = 401, response = errors::Unauthenticated),
+        (status = 403, response = errors::Forbidden),
+        (status = 413, response = errors::PayloadTooLarge),
+        (status = 415, response = errors::UnsupportedMediaType),
+        (status = 422, response = errors::Invalid),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
+async fn replay_dead_letters(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    ApiJson(body): ApiJson<ReplayIn>,
+) -> Result<impl IntoResponse, ApiError> {
+    if body
+        .ids
+        .as_ref()
+        .is_some_and(|ids| ids.is_empty() || ids.len() > 10_000)
+    {
+        return Err(ApiError::Invalid {
+            code: "validation_failed",
+            field: "ids".into(),
+            message: "name 1 to 10000 dead letters, or leave ids out to replay all".into(),
+        });
+    }
+    let outcome = dead_letters::replay(&state.broker, &body.queue, body.ids.as_deref())
+        .await
+        .map_err(dead_letter_error)?;
+    tracing::info!(admin_id = %admin.id, queue = %body.queue, replayed = outcome.replayed, "dead letters replayed");
+    Ok((StatusCode::ACCEPTED, Json(outcome)))
 }

@@ -16,11 +16,14 @@ pub struct AppState {
     pub tokens: Arc<TokenKeys>,
     pub events: EventHub,
     pub login_limiter: Arc<LoginLimiter>,
+    /// RabbitMQ's management API, for the ops views.
+    pub management: oms_platform::rabbit::Management,
 }
 
 impl AppState {
     pub fn new(config: Config, store: Store, broker: Broker) -> Self {
         let tokens = Arc::new(TokenKeys::new(&config));
+        let management = oms_platform::rabbit::Management::new(&config.rabbit_management_url);
         Self {
             config: Arc::new(config),
             store,
@@ -28,6 +31,7 @@ impl AppState {
             tokens,
             events: EventHub::new(),
             // Ten wrong passwords per account, a hundred per client address, per 15 minutes.
+            management,
             login_limiter: Arc::new(LoginLimiter::new(
                 std::time::Duration::from_secs(15 * 60),
                 10,

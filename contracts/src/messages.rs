@@ -48,7 +48,7 @@ impl<M> Envelope<M> {
 }
 
 /// Why the stock worker refused a reservation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectReason {
     InsufficientStock,
@@ -175,7 +175,7 @@ pub enum ImageCommand {
 }
 
 /// One entry of an order's history.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     pub from: Option<OrderStatus>,
     pub to: OrderStatus,

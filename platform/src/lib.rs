@@ -3,6 +3,9 @@
 
 pub mod broker;
 pub mod config;
+pub mod dead_letters;
+pub mod metrics;
+pub mod rabbit;
 pub mod store;
 pub mod telemetry;
 
@@ -18,6 +21,7 @@ pub const STARTUP_PATIENCE: Duration = Duration::from_secs(60);
 /// Connects to the store (creating indexes) and to the broker (declaring the topology):
 /// the start-up every OMS process shares. `name` identifies the process to both.
 pub async fn connect(config: &Config, name: &str) -> anyhow::Result<(Store, Broker)> {
+    metrics::install();
     let store = Store::connect(&config.mongo_uri, &config.mongo_db, name, STARTUP_PATIENCE)
         .await
         .map_err(|e| anyhow::anyhow!("cannot reach the store (OMS_MONGO_URI): {e}"))?;

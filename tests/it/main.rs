@@ -6,6 +6,8 @@ mod helpers;
 mod http_errors;
 mod images;
 mod lifecycle;
+mod openapi;
+mod ops;
 mod orders;
 mod products;
 mod verify;

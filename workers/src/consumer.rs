@@ -163,6 +163,7 @@ impl<H: Handler> Consumer<H> {
 
     async fn process(&self, channel: &Channel, delivery: Delivery) -> Processed {
         let attempt = delivery_count(&delivery.properties) + 1;
+        metrics::counter!("oms_messages_consumed_total", "queue" => self.queue.clone()).increment(1);
         let envelope: Envelope<H::Message> = match serde_json::from_slice(&delivery.data) {
             Ok(envelope) => envelope,
             Err(err) => {
@@ -179,13 +180,26 @@ impl<H: Handler> Consumer<H> {
             kind = delivery.properties.kind().as_ref().map(|k| k.as_str()).unwrap_or("-"),
             attempt,
         );
+        let kind = delivery
+            .properties
+            .kind()
+            .as_ref()
+            .map(|k| k.as_str().to_string())
+            .unwrap_or_else(|| "unknown".to_string());
         let mut retry = backoff(Duration::from_secs(2));
         loop {
+            let started = std::time::Instant::now();
             let result = self.handler.handle(&envelope).instrument(span.clone()).await;
+            metrics::histogram!("oms_handler_duration_seconds", "type" => kind.clone())
+                .record(started.elapsed().as_secs_f64());
             match result {
                 Ok(()) => {
                     return match delivery.ack(BasicAckOptions::default()).await {
-                        Ok(true) => Processed::Done,
+                        Ok(true) => {
+                            metrics::counter!("oms_messages_acked_total", "queue" => self.queue.clone())
+                                .increment(1);
+                            Processed::Done
+                        }
                         // Unacked: it will come back, and the handler is idempotent.
                         Ok(false) | Err(_) => Processed::Lost,
                     };
@@ -198,6 +212,8 @@ impl<H: Handler> Consumer<H> {
                         return Processed::Lost;
                     }
                     let wait = retry.next_backoff().unwrap_or(Duration::from_secs(2));
+                    metrics::counter!("oms_messages_retried_total", "queue" => self.queue.clone())
+                        .increment(1);
                     span.in_scope(|| tracing::warn!(error = %format!("{err:#}"), retry_in = ?wait, "transient failure; retrying"));
                     tokio::select! {
                         // Leave it unacked: the broker gives it to whoever consumes next.
@@ -264,7 +280,11 @@ impl<H: Handler> Consumer<H> {
             }
         }
         match delivery.ack(BasicAckOptions::default()).await {
-            Ok(true) => Processed::Done,
+            Ok(true) => {
+                metrics::counter!("oms_messages_dead_lettered_total", "queue" => self.queue.clone())
+                    .increment(1);
+                Processed::Done
+            }
             Ok(false) | Err(_) => Processed::Lost,
         }
     }

@@ -17,7 +17,7 @@ use oms_platform::Store;
 use oms_platform::store::{OrderDoc, ProductDoc};
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Violation {
     /// `negative_stock`, `stock_ledger_mismatch`, `missing_reservation`, `stock_not_released`,
     /// `stuck_pending`.
@@ -27,7 +27,8 @@ pub struct Violation {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = VerifyReport)]
 pub struct Report {
     pub ok: bool,
     pub products_checked: u64,

@@ -8,11 +8,10 @@ pub mod tokens;
 
 use std::net::SocketAddr;
 
+use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use mongodb::bson::{self, doc};
 use oms_contracts::domain::{Email, Password, PersonName};
 use oms_contracts::{Role, UserId};
@@ -21,44 +20,50 @@ use oms_platform::config::AdminBootstrap;
 use oms_platform::store::{RefreshTokenDoc, UserDoc};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use extract::{AdminUser, CurrentUser, StreamUser};
 
-use crate::error::{ApiError, conflict_on_duplicate};
+use crate::error::{ApiError, ErrorBody, conflict_on_duplicate};
 use crate::extract::ApiJson;
+use crate::openapi::errors;
 use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/auth/register", post(register))
-        .route("/api/auth/login", post(login))
-        .route("/api/auth/refresh", post(refresh))
-        .route("/api/auth/logout", post(logout))
-        .route("/api/auth/me", get(me))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(me))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterIn {
+    #[schema(example = "ada@example.com")]
     email: String,
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
     name: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginIn {
     email: String,
     password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshIn {
     refresh_token: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct UserOut {
     pub id: String,
     pub email: String,
@@ -77,16 +82,34 @@ impl From<&UserDoc> for UserOut {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SessionOut {
     user: UserOut,
     access_token: String,
     refresh_token: String,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
     token_type: &'static str,
     /// Seconds until the access token expires.
     expires_in: i64,
 }
 
+/// Creates an account and signs it in.
+#[utoipa::path(
+    post,
+    path = "/api/auth/register",
+    tag = "auth",
+    request_body = RegisterIn,
+    responses(
+        (status = 201, description = "The account exists and is signed in", body = SessionOut),
+        (status = 400, response = errors::BadRequest),
+        (status = 409, description = "`email_taken`: an account with this address exists", body = ErrorBody),
+        (status = 413, response = errors::PayloadTooLarge),
+        (status = 415, response = errors::UnsupportedMediaType),
+        (status = 422, response = errors::Invalid),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
 async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RegisterIn>,
@@ -109,6 +132,23 @@ async fn register(
     Ok((StatusCode::CREATED, Json(session)))
 }
 
+/// Signs in. Failed attempts are counted per account and per client address.
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    tag = "auth",
+    request_body = LoginIn,
+    responses(
+        (status = 200, description = "Signed in", body = SessionOut),
+        (status = 400, response = errors::BadRequest),
+        (status = 401, description = "`invalid_credentials`: the address or password is wrong", body = ErrorBody),
+        (status = 413, response = errors::PayloadTooLarge),
+        (status = 415, response = errors::UnsupportedMediaType),
+        (status = 422, response = errors::Invalid),
+        (status = 429, response = errors::RateLimited),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
@@ -147,6 +187,28 @@ async fn login(
     }
 }
 
+/// Exchanges a refresh token for a new pair. The old token stops working; presenting a spent
+/// one signs out every session of its chain.
+#[utoipa::path(
+    post,
+    path = "/api/auth/refresh",
+    tag = "auth",
+    request_body = RefreshIn,
+    responses(
+        (status = 200, description = "A new access and refresh token", body = SessionOut),
+        (status = 400, response = errors::BadRequest),
+        (
+            status = 401,
+            description = "`invalid_refresh_token` (unknown or expired), or `refresh_token_reused` \
+                (already spent: its whole chain is now revoked)",
+            body = ErrorBody
+        ),
+        (status = 413, response = errors::PayloadTooLarge),
+        (status = 415, response = errors::UnsupportedMediaType),
+        (status = 422, response = errors::Invalid),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
 async fn refresh(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshIn>,
@@ -211,6 +273,23 @@ async fn refresh(
     Ok(Json(session))
 }
 
+/// Signs out the session (the refresh token's chain).
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    tag = "auth",
+    request_body = RefreshIn,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out (also when the token was unknown)"),
+        (status = 400, response = errors::BadRequest),
+        (status = 401, response = errors::Unauthenticated),
+        (status = 413, response = errors::PayloadTooLarge),
+        (status = 415, response = errors::UnsupportedMediaType),
+        (status = 422, response = errors::Invalid),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
 async fn logout(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -229,6 +308,18 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The signed-in user.
+#[utoipa::path(
+    get,
+    path = "/api/auth/me",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The signed-in user", body = UserOut),
+        (status = 401, response = errors::Unauthenticated),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
 async fn me(user: CurrentUser) -> Json<UserOut> {
     Json(UserOut {
         id: user.id.to_string(),

@@ -22,13 +22,18 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{CurrentUser, StreamUser};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
+use crate::openapi::errors;
 use crate::state::AppState;
 
-/// What a client sees for one order event.
-#[derive(Clone, Debug, Serialize)]
+/// What a client sees for one order event: the `data` of an SSE event whose `event` is the
+/// same as `type` and whose `id` is `version`.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = OrderEvent)]
 pub struct OrderEventOut {
+    /// `status` (the order moved to `status`) or `refused` (a transition to `requested` was refused).
     #[serde(rename = "type")]
+    #[schema(example = "status")]
     pub kind: &'static str,
     pub order_id: String,
     #[serde(skip)]
@@ -268,6 +273,25 @@ struct OrderStream {
 
 /// `GET /api/orders/{id}/events`: the order's current status, then each change; the stream
 /// ends after a final status.
+#[utoipa::path(
+    get,
+    path = "/api/orders/{id}/events",
+    tag = "events",
+    params(("id" = String, Path, description = "The order's id")),
+    security(("bearer" = []), ("access_token" = [])),
+    responses(
+        (
+            status = 200,
+            description = "A stream of `status` and `refused` events; each `data` is an `OrderEvent`. \
+                It starts with the order's current status and ends after a final one.",
+            content_type = "text/event-stream",
+            body = String
+        ),
+        (status = 401, response = errors::Unauthenticated),
+        (status = 404, description = "No such order, or another user's (`not_found`)", body = ErrorBody),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
 pub async fn order_events(
     State(state): State<AppState>,
     StreamUser(user): StreamUser,
@@ -344,6 +368,24 @@ impl OrderStream {
 }
 
 /// `GET /api/events`: every order event the caller may see (an admin sees all).
+#[utoipa::path(
+    get,
+    path = "/api/events",
+    tag = "events",
+    security(("bearer" = []), ("access_token" = [])),
+    responses(
+        (
+            status = 200,
+            description = "A stream of `status` and `refused` events (each `data` is an `OrderEvent`), \
+                plus `resync` (events may have been missed: reload) and `lagged` (`data` is how many \
+                were dropped)",
+            content_type = "text/event-stream",
+            body = String
+        ),
+        (status = 401, response = errors::Unauthenticated),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
 pub async fn all_events(
     State(state): State<AppState>,
     StreamUser(user): StreamUser,

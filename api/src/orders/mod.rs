@@ -4,11 +4,10 @@
 
 pub mod events;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use futures_util::TryStreamExt;
 use mongodb::bson::{self, Document, doc};
 use oms_contracts::domain::{Quantity, Reason};
@@ -20,37 +19,44 @@ use oms_platform::broker::Outgoing;
 use oms_platform::store::{self, LineReservation, OrderDoc, OrderLineDoc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::{AdminUser, CurrentUser};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, RequestId};
+use crate::openapi::errors;
 use crate::products::Page;
 use crate::state::AppState;
 
 pub const MAX_LINES: usize = 50;
 const MAX_IDEMPOTENCY_KEY: usize = 100;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/orders", post(place_order).get(list_orders))
-        .route("/api/orders/stats", get(order_stats))
-        .route("/api/orders/{id}", get(get_order))
-        .route("/api/orders/{id}/cancel", post(cancel_order))
-        .route("/api/orders/{id}/status", post(transition_order))
-        .route("/api/orders/{id}/events", get(events::order_events))
-        .route("/api/events", get(events::all_events))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(place_order, list_orders))
+        .routes(routes!(order_stats))
+        .routes(routes!(get_order))
+        .routes(routes!(cancel_order))
+        .routes(routes!(transition_order))
+        .routes(routes!(events::order_events))
+        .routes(routes!(events::all_events))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderIn {
+    /// 1 to 50 lines, each product at most once.
+    #[schema(min_items = 1, max_items = 50)]
     items: Vec<LineIn>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineIn {
     product_id: String,
+    #[schema(minimum = 1, maximum = 1000)]
     quantity: i64,
 }
 
@@ -109,19 +115,22 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_string()))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct LineOut {
     pub product_id: String,
+    /// The product's name when it was reserved.
     pub name: Option<String>,
     pub quantity: i64,
+    /// The product's price when it was reserved.
     pub unit_price: Option<Money>,
     pub line_total: Option<Money>,
     pub reservation: LineReservation,
     pub reject_reason: Option<RejectReason>,
+    /// `reject_reason` in words.
     pub reject_message: Option<&'static str>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct OrderOut {
     pub id: String,
     pub user_id: String,
@@ -179,6 +188,40 @@ fn accepted(order: OrderDoc) -> axum::response::Response {
         .into_response()
 }
 
+/// Places an order. It is stored before the answer, so a 202 is never lost; the stock workers
+/// then reserve its lines and it becomes `PLACED` or `REJECTED`.
+#[utoipa::path(
+    post,
+    path = "/api/orders",
+    tag = "orders",
+    params((
+        "Idempotency-Key" = Option<String>,
+        Header,
+        description = "1 to 100 visible ASCII characters. The same key with the same body answers \
+            with the same order; with another body, 409 `idempotency_key_reused`"
+    )),
+    request_body = OrderIn,
+    security(("bearer" = [])),
+    responses(
+        (
+            status = 202,
+            description = "Accepted, `PENDING`",
+            body = OrderOut,
+            headers(("Location" = String, description = "`/api/orders/{id}`"))
+        ),
+        (status = 400, response = errors::BadRequest),
+        (status = 401, response = errors::Unauthenticated),
+        (
+            status = 409,
+            description = "`idempotency_key_reused`: the key was used for a different order",
+            body = ErrorBody
+        ),
+        (status = 413, response = errors::PayloadTooLarge),
+        (status = 415, response = errors::UnsupportedMediaType),
+        (status = 422, response = errors::Invalid),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
 async fn place_order(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -372,6 +415,20 @@ pub async fn visible_order(state: &AppState, user: &CurrentUser, id: &OrderId) -
         .ok_or_else(|| ApiError::not_found("order"))
 }
 
+/// One order, for its owner or an admin.
+#[utoipa::path(
+    get,
+    path = "/api/orders/{id}",
+    tag = "orders",
+    params(("id" = String, Path, description = "The order's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The order", body = OrderOut),
+        (status = 401, response = errors::Unauthenticated),
+        (status = 404, description = "No such order, or another user's (`not_found`)", body = ErrorBody),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
 async fn get_order(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -381,15 +438,36 @@ async fn get_order(
     Ok(Json(visible_order(&state, &user, &id).await?.into()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct OrderQuery {
+    /// Only orders with this status.
+    #[param(value_type = Option<OrderStatus>)]
     status: Option<String>,
+    /// Admins: only this user's orders. Others may name only themselves.
     user_id: Option<String>,
+    /// From 1 (default 1).
     page: Option<i64>,
+    /// 1 to 100 (default 20).
     per_page: Option<i64>,
 }
 
+/// Orders, newest first: the caller's own, or (for an admin) everyone's.
+#[utoipa::path(
+    get,
+    path = "/api/orders",
+    tag = "orders",
+    params(OrderQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of orders", body = Page<OrderOut>),
+        (status = 401, response = errors::Unauthenticated),
+        (status = 403, description = "A non-admin asked for another user's orders", body = ErrorBody),
+        (status = 422, response = errors::Invalid),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
 async fn list_orders(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -440,12 +518,27 @@ async fn list_orders(
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct StatsOut {
     pub total: u64,
+    /// The number of orders in each status (every status is present).
+    #[schema(value_type = std::collections::BTreeMap<OrderStatus, u64>)]
     pub by_status: std::collections::BTreeMap<&'static str, u64>,
 }
 
+/// How many orders there are in each status.
+#[utoipa::path(
+    get,
+    path = "/api/orders/stats",
+    tag = "orders",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Order counts", body = StatsOut),
+        (status = 401, response = errors::Unauthenticated),
+        (status = 403, response = errors::Forbidden),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
 async fn order_stats(
     State(state): State<AppState>,
     AdminUser(_): AdminUser,
@@ -479,6 +572,25 @@ async fn order_stats(
     }))
 }
 
+/// Asks for the order to be cancelled (by its owner or an admin); its stock is released.
+#[utoipa::path(
+    post,
+    path = "/api/orders/{id}/cancel",
+    tag = "orders",
+    params(("id" = String, Path, description = "The order's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Accepted; the order as it was", body = OrderOut),
+        (status = 401, response = errors::Unauthenticated),
+        (status = 404, description = "No such order, or another user's (`not_found`)", body = ErrorBody),
+        (
+            status = 409,
+            description = "`invalid_transition`: already shipped, or in a final status",
+            body = ErrorBody
+        ),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
 async fn cancel_order(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -504,13 +616,36 @@ async fn cancel_order(
     Ok((StatusCode::ACCEPTED, Json(OrderOut::from(order))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusIn {
+    /// `CONFIRMED`, `SHIPPED`, `DELIVERED` or `CANCELLED`.
+    #[schema(value_type = OrderStatus)]
     status: String,
     reason: Option<String>,
 }
 
+/// Moves an order on (admin).
+#[utoipa::path(
+    post,
+    path = "/api/orders/{id}/status",
+    tag = "orders",
+    params(("id" = String, Path, description = "The order's id")),
+    request_body = StatusIn,
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Accepted; the order as it was", body = OrderOut),
+        (status = 400, response = errors::BadRequest),
+        (status = 401, response = errors::Unauthenticated),
+        (status = 403, response = errors::Forbidden),
+        (status = 404, response = errors::NotFound),
+        (status = 409, description = "`invalid_transition`: not allowed from the current status", body = ErrorBody),
+        (status = 413, response = errors::PayloadTooLarge),
+        (status = 415, response = errors::UnsupportedMediaType),
+        (status = 422, response = errors::Invalid),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
 async fn transition_order(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,

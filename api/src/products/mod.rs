@@ -3,12 +3,11 @@
 
 pub mod upload;
 
+use axum::Json;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use futures_util::TryStreamExt;
 use mongodb::bson::{self, Document, doc};
 use oms_contracts::domain::{
@@ -21,31 +20,29 @@ use oms_platform::broker::Outgoing;
 use oms_platform::store::{self, ImageDoc, ImageStatus, LedgerDoc, LedgerKind, LedgerOutcome, ProductDoc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::auth::{AdminUser, CurrentUser};
-use crate::error::{ApiError, conflict_on_duplicate};
+use crate::error::{ApiError, ErrorBody, conflict_on_duplicate};
 use crate::extract::{ApiJson, ApiQuery, RequestId};
+use crate::openapi::errors;
 use crate::state::AppState;
 use upload::ValidImage;
 
-pub fn router(max_image_bytes: usize) -> Router<AppState> {
+pub fn router(max_image_bytes: usize) -> OpenApiRouter<AppState> {
     // Multipart routes may carry an image plus a little text; everything else is small JSON.
     let upload_limit = DefaultBodyLimit::max(max_image_bytes + 256 * 1024);
-    Router::new()
-        .route(
-            "/api/products",
-            get(list_products).post(create_product).layer(upload_limit),
-        )
-        .route("/api/products/{id}", get(get_product).patch(patch_product))
-        .route(
-            "/api/products/{id}/image",
-            post(replace_image).layer(upload_limit),
-        )
-        .route("/api/products/{id}/ledger", get(list_ledger))
-        .route("/api/products/{id}/stock", post(adjust_stock))
+    OpenApiRouter::default()
+        .routes(routes!(list_products, create_product).layer(upload_limit))
+        .routes(routes!(get_product, patch_product))
+        .routes(routes!(replace_image).layer(upload_limit))
+        .routes(routes!(list_ledger))
+        .routes(routes!(adjust_stock))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ImageOut {
     pub status: ImageStatus,
     pub url: Option<String>,
@@ -54,7 +51,7 @@ pub struct ImageOut {
     pub error: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ProductOut {
     pub id: String,
     pub sku: String,
@@ -96,7 +93,8 @@ impl ProductOut {
     }
 }
 
-#[derive(Serialize)]
+/// One page of a list, newest first.
+#[derive(Serialize, ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub page: u64,
@@ -104,12 +102,17 @@ pub struct Page<T> {
     pub total: u64,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Searches names and SKUs (at most 100 characters).
     q: Option<String>,
+    /// From 1 (default 1).
     page: Option<i64>,
+    /// 1 to 100 (default 20).
     per_page: Option<i64>,
+    /// Only products with stock.
     in_stock: Option<bool>,
     /// Admins only: include deactivated products.
     include_inactive: Option<bool>,
@@ -135,6 +138,21 @@ fn regex_escape(text: &str) -> String {
     out
 }
 
+/// Lists the catalogue: active products only, unless an admin asks for the inactive ones too.
+#[utoipa::path(
+    get,
+    path = "/api/products",
+    tag = "products",
+    params(ListQuery),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of products", body = Page<ProductOut>),
+        (status = 401, response = errors::Unauthenticated),
+        (status = 403, description = "`include_inactive` asked for by a non-admin", body = ErrorBody),
+        (status = 422, response = errors::Invalid),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
 async fn list_products(
     State(state): State<AppState>,
     user: Option<CurrentUser>,
@@ -204,6 +222,20 @@ pub fn parse_product_id(raw: &str) -> Result<ProductId, ApiError> {
     ProductId::parse(raw).map_err(|_| ApiError::not_found("product"))
 }
 
+/// One product (an inactive one only for admins).
+#[utoipa::path(
+    get,
+    path = "/api/products/{id}",
+    tag = "products",
+    params(("id" = String, Path, description = "The product's id")),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The product", body = ProductOut),
+        (status = 401, response = errors::Unauthenticated),
+        (status = 404, response = errors::NotFound),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
 async fn get_product(
     State(state): State<AppState>,
     user: Option<CurrentUser>,
@@ -218,6 +250,39 @@ async fn get_product(
         .filter(|p| p.active || user.as_ref().is_some_and(CurrentUser::is_admin))
         .ok_or_else(|| ApiError::not_found("product"))?;
     Ok(Json(ProductOut::new(product, state.config.low_stock_threshold)))
+}
+
+/// The form of `POST /api/products`.
+// For the documentation only: `read_new_product` reads the parts one by one.
+#[derive(ToSchema)]
+pub struct ProductForm {
+    pub name: String,
+    #[schema(required = false)]
+    pub description: String,
+    /// Unique: letters, digits, `-`, `_` and `.`, at most 64 characters.
+    pub sku: String,
+    /// In minor units.
+    #[schema(minimum = 0)]
+    pub price: i64,
+    /// An ISO 4217 code (default `USD`).
+    #[schema(required = false, example = "USD")]
+    pub currency: String,
+    /// The initial stock.
+    #[schema(minimum = 0)]
+    pub stock: i64,
+    /// PNG, JPEG or WebP, at most `OMS_MAX_IMAGE_BYTES` (default 5 MiB).
+    #[schema(required = false, value_type = String, format = Binary)]
+    pub image: Vec<u8>,
+}
+
+/// The form of `POST /api/products/{id}/image`.
+// For the documentation only: `replace_image` reads the parts one by one.
+#[derive(ToSchema)]
+pub struct ImageForm {
+    /// PNG, JPEG or WebP, at most `OMS_MAX_IMAGE_BYTES`. Without it (or without any body),
+    /// the staged upload is sent to the image worker again.
+    #[schema(required = false, value_type = String, format = Binary)]
+    pub image: Vec<u8>,
 }
 
 /// The fields of `POST /api/products`, parsed.
@@ -314,6 +379,31 @@ fn duplicate_field(name: &str) -> ApiError {
     }
 }
 
+/// Creates a product with its initial stock and, optionally, its image; the image worker then
+/// sets `image.status` to `ready` (with a URL) or `failed` (with a reason).
+#[utoipa::path(
+    post,
+    path = "/api/products",
+    tag = "products",
+    request_body(content = ProductForm, content_type = "multipart/form-data"),
+    security(("bearer" = [])),
+    responses(
+        (
+            status = 201,
+            description = "Created; `image.status` is `pending` when an image was sent",
+            body = ProductOut,
+            headers(("Location" = String, description = "`/api/products/{id}`"))
+        ),
+        (status = 400, response = errors::BadRequest),
+        (status = 401, response = errors::Unauthenticated),
+        (status = 403, response = errors::Forbidden),
+        (status = 409, description = "`sku_taken`: another product has this SKU", body = ErrorBody),
+        (status = 413, response = errors::PayloadTooLarge),
+        (status = 415, description = "Not `multipart/form-data`, or the image is not PNG, JPEG or WebP", body = ErrorBody),
+        (status = 422, response = errors::Invalid),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
 async fn create_product(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -458,7 +548,8 @@ async fn dispatch_image_upload(state: &AppState, product: &ProductDoc) -> bool {
     }
 }
 
-#[derive(Deserialize)]
+/// The fields to change; at least one.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductPatch {
     name: Option<String>,
@@ -479,6 +570,26 @@ where
     Option::<T>::deserialize(de).map(Some)
 }
 
+/// Changes a product's name, description, price, currency, active flag or low-stock threshold.
+#[utoipa::path(
+    patch,
+    path = "/api/products/{id}",
+    tag = "products",
+    params(("id" = String, Path, description = "The product's id")),
+    request_body = ProductPatch,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The updated product", body = ProductOut),
+        (status = 400, response = errors::BadRequest),
+        (status = 401, response = errors::Unauthenticated),
+        (status = 403, response = errors::Forbidden),
+        (status = 404, response = errors::NotFound),
+        (status = 413, response = errors::PayloadTooLarge),
+        (status = 415, response = errors::UnsupportedMediaType),
+        (status = 422, response = errors::Invalid),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
 async fn patch_product(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -555,6 +666,26 @@ async fn patch_product(
 }
 
 /// Replaces the image, or (with no `image` part) retries the staged one.
+#[utoipa::path(
+    post,
+    path = "/api/products/{id}/image",
+    tag = "products",
+    params(("id" = String, Path, description = "The product's id")),
+    request_body(content = Option<ImageForm>, content_type = "multipart/form-data"),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Accepted; the image worker will upload it", body = ProductOut),
+        (status = 400, response = errors::BadRequest),
+        (status = 401, response = errors::Unauthenticated),
+        (status = 403, response = errors::Forbidden),
+        (status = 404, response = errors::NotFound),
+        (status = 409, description = "`image_changed`: the image changed meanwhile", body = ErrorBody),
+        (status = 413, response = errors::PayloadTooLarge),
+        (status = 415, description = "Not `multipart/form-data`, or the image is not PNG, JPEG or WebP", body = ErrorBody),
+        (status = 422, response = errors::Invalid),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
 async fn replace_image(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -660,14 +791,15 @@ async fn replace_image(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StockIn {
+    /// Units to add (restock) or remove (correction); not zero.
     delta: i64,
     reason: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AdjustmentOut {
     pub adjustment_id: String,
     pub product_id: String,
@@ -678,6 +810,32 @@ pub struct AdjustmentOut {
 /// A restock or correction, applied by the product's stock worker (which refuses it if it
 /// would take stock below zero; the outcome shows in the ledger and as an event). With an
 /// `Idempotency-Key`, a retried request is applied once.
+#[utoipa::path(
+    post,
+    path = "/api/products/{id}/stock",
+    tag = "products",
+    params(
+        ("id" = String, Path, description = "The product's id"),
+        (
+            "Idempotency-Key" = Option<String>,
+            Header,
+            description = "1 to 100 visible ASCII characters: the same request with the same key is applied once"
+        ),
+    ),
+    request_body = StockIn,
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Sent to the product's stock worker", body = AdjustmentOut),
+        (status = 400, response = errors::BadRequest),
+        (status = 401, response = errors::Unauthenticated),
+        (status = 403, response = errors::Forbidden),
+        (status = 404, response = errors::NotFound),
+        (status = 413, response = errors::PayloadTooLarge),
+        (status = 415, response = errors::UnsupportedMediaType),
+        (status = 422, response = errors::Invalid),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
 async fn adjust_stock(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -743,14 +901,17 @@ async fn adjust_stock(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct LedgerQuery {
+    /// From 1 (default 1).
     page: Option<i64>,
+    /// 1 to 100 (default 20).
     per_page: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct LedgerEntryOut {
     pub id: String,
     pub product_id: String,
@@ -763,6 +924,22 @@ pub struct LedgerEntryOut {
     pub at: chrono::DateTime<chrono::Utc>,
 }
 
+/// The product's stock ledger, newest first: every change that was applied.
+#[utoipa::path(
+    get,
+    path = "/api/products/{id}/ledger",
+    tag = "products",
+    params(("id" = String, Path, description = "The product's id"), LedgerQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of ledger entries", body = Page<LedgerEntryOut>),
+        (status = 401, response = errors::Unauthenticated),
+        (status = 403, response = errors::Forbidden),
+        (status = 404, response = errors::NotFound),
+        (status = 422, response = errors::Invalid),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
 async fn list_ledger(
     State(state): State<AppState>,
     AdminUser(_admin): AdminUser,

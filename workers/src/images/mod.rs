@@ -235,6 +235,7 @@ impl ImageHandler {
             return Ok(());
         };
         tracing::info!(product_id = %upload.product_id, url = %stored.url, "product image ready");
+        metrics::counter!("oms_image_uploads_total", "outcome" => "ready").increment(1);
         if let Some(old) = before.image.store_id.as_deref()
             && old != stored.store_id
         {
@@ -270,6 +271,7 @@ impl ImageHandler {
             tracing::info!(product_id = %upload.product_id, "upload superseded; its failure is not recorded");
             return Ok(());
         }
+        metrics::counter!("oms_image_uploads_total", "outcome" => "failed").increment(1);
         let event = Event::ProductImageFailed {
             product_id: upload.product_id.clone(),
             reason: reason.to_string(),

@@ -1,0 +1,170 @@
+//! The OpenAPI 3.1 document of the API, generated from the code. Every route is registered with
+//! [`utoipa_axum::routes!`], which takes the path and methods from the handler's `#[utoipa::path]`:
+//! the router and the document come from the same attribute, so they cannot disagree.
+//! Served at `GET /api/openapi.json`; `oms openapi` prints it (into `client/openapi.json`).
+
+use std::sync::LazyLock;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use bytes::Bytes;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ErrorBody;
+use crate::state::AppState;
+use crate::{auth, health, metrics, ops, orders, products};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "OMS API",
+        description = "Orders and inventory. JSON in and out; ids are strings; times are RFC 3339 UTC; \
+            money is `{amount, currency}` in minor units. Every error is the `ErrorBody` envelope. \
+            Any route may also answer 500 `internal_error` (a fault on our side, logged; the message \
+            says nothing more)."
+    ),
+    modifiers(&Security),
+    components(
+        schemas(ErrorBody, orders::events::OrderEventOut),
+        responses(
+            errors::BadRequest,
+            errors::Unauthenticated,
+            errors::Forbidden,
+            errors::NotFound,
+            errors::PayloadTooLarge,
+            errors::UnsupportedMediaType,
+            errors::Invalid,
+            errors::RateLimited,
+            errors::Unavailable,
+        )
+    ),
+    tags(
+        (name = "auth", description = "Accounts and sessions"),
+        (name = "products", description = "The catalogue, product images and stock"),
+        (name = "orders", description = "Placing, reading, cancelling and moving orders"),
+        (name = "events", description = "Live order events (server-sent events)"),
+        (name = "ops", description = "Health, readiness and operations"),
+    )
+)]
+struct ApiDoc;
+
+/// The two ways to present an access token: the `Authorization` header, and (for event streams,
+/// which `EventSource` opens without headers) the `access_token` query parameter.
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("`Authorization: Bearer <access token>`"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "access_token",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                "access_token",
+                "The access token as a query parameter; accepted by the event streams only",
+            ))),
+        );
+    }
+}
+
+/// Every route of the API with its documentation. `max_image_bytes` sizes the upload routes'
+/// body limit; it does not change the document.
+pub fn routes(max_image_bytes: usize) -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::router())
+        .merge(products::router(max_image_bytes))
+        .merge(orders::router())
+        .merge(ops::router())
+        .merge(health::router())
+        .merge(metrics::router())
+        .routes(routes!(openapi_json))
+}
+
+/// The document, built without any configuration or connection.
+pub fn document() -> utoipa::openapi::OpenApi {
+    routes(0).into_openapi()
+}
+
+/// The document as `oms openapi` writes it: pretty JSON with a final newline.
+pub fn document_json() -> String {
+    let mut json = document()
+        .to_pretty_json()
+        .unwrap_or_else(|err| format!("{{\"error\": \"unserialisable document: {err}\"}}"));
+    json.push('\n');
+    json
+}
+
+/// Computed once: the document depends on the code only.
+static DOCUMENT: LazyLock<Bytes> = LazyLock::new(|| Bytes::from(document_json()));
+
+/// `GET /api/openapi.json`: this document.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "ops",
+    responses((status = 200, description = "The OpenAPI document of this API", body = Object))
+)]
+async fn openapi_json() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], DOCUMENT.clone())
+}
+
+/// The error answers shared by many routes, as reusable responses (`#/components/responses/...`).
+/// Route-specific ones (a 409 with its own code) are written at the route.
+pub mod errors {
+    use utoipa::ToResponse;
+
+    use crate::error::ErrorBody;
+
+    /// Malformed: the body is not valid JSON, or a header is invalid (`malformed_request`,
+    /// `invalid_idempotency_key`).
+    #[derive(ToResponse)]
+    pub struct BadRequest(pub ErrorBody);
+
+    /// Not signed in, or the access token is invalid or expired (`unauthenticated`, `invalid_token`).
+    #[derive(ToResponse)]
+    #[response(headers(("WWW-Authenticate" = String, description = "`Bearer`")))]
+    pub struct Unauthenticated(pub ErrorBody);
+
+    /// Signed in, but this needs an administrator (`forbidden`).
+    #[derive(ToResponse)]
+    pub struct Forbidden(pub ErrorBody);
+
+    /// No such resource, or one the caller may not see (`not_found`).
+    #[derive(ToResponse)]
+    pub struct NotFound(pub ErrorBody);
+
+    /// The body is too large (`payload_too_large`).
+    #[derive(ToResponse)]
+    pub struct PayloadTooLarge(pub ErrorBody);
+
+    /// The body is not of the expected media type (`unsupported_media_type`).
+    #[derive(ToResponse)]
+    pub struct UnsupportedMediaType(pub ErrorBody);
+
+    /// Well-formed but invalid; `field` names the field or parameter at fault
+    /// (`validation_failed`, `invalid_body`, `invalid_query`, `unknown_field`, ...).
+    #[derive(ToResponse)]
+    pub struct Invalid(pub ErrorBody);
+
+    /// Too many attempts (`rate_limited`).
+    #[derive(ToResponse)]
+    #[response(headers(("Retry-After" = u64, description = "Seconds to wait before retrying")))]
+    pub struct RateLimited(pub ErrorBody);
+
+    /// The store or the message broker is unavailable; the request had no effect and may be
+    /// retried (`service_unavailable`).
+    #[derive(ToResponse)]
+    #[response(headers(("Retry-After" = u64, description = "Seconds to wait before retrying")))]
+    pub struct Unavailable(pub ErrorBody);
+}

@@ -1,0 +1,214 @@
+//! The OpenAPI document: every route the router serves is documented (and nothing else is),
+//! the document is served, its references resolve, and the committed copy the client is
+//! generated from is current.
+
+use std::collections::BTreeSet;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::TestApp;
+
+/// Paths the router serves that are not API operations: the catch-alls that answer unknown
+/// `/api` paths in the error envelope, and the media files.
+const NOT_OPERATIONS: &[&str] = &[
+    "/api",
+    "/api/{*rest}",
+    "/media",
+    "/media/",
+    "/media/{*__private__axum_nest_tail_param}",
+];
+
+const METHODS: &[&str] = &[
+    "get", "head", "delete", "options", "patch", "post", "put", "trace", "connect",
+];
+
+/// Every `(method, path)` the router serves; `*` for a service that takes every method.
+///
+/// axum has no API that lists routes, but its `Debug` output shows them: the path router's
+/// `node` maps `RouteId(n): "/path"`, and its `routes` map `RouteId(n)` to
+/// `MethodRouter(MethodRouter { get: Route, head: None, ... })` or to `Route(Route)`. axum is
+/// pinned exactly (`=0.8.9`); should a new version print this differently, the sanity checks
+/// in the test fail rather than let an empty list pass.
+fn served_routes(router: &axum::Router) -> BTreeSet<(String, String)> {
+    let debug = format!("{router:?}");
+    // Only the path router: the fallback router numbers its routes from 0 again.
+    let start = debug.find("path_router: PathRouter {").expect("a path router");
+    let end = debug.find("fallback_router:").expect("a fallback router");
+    let debug = &debug[start..end];
+    let (routes, paths) = debug.split_once("node: Node").expect("routes, then their paths");
+
+    let entries = |text: &str| -> Vec<(String, String)> {
+        text.split("RouteId(")
+            .skip(1)
+            .filter_map(|entry| {
+                let (id, rest) = entry.split_once("): ")?;
+                Some((id.to_string(), rest.to_string()))
+            })
+            .collect()
+    };
+    let path_of: std::collections::HashMap<String, String> = entries(paths)
+        .into_iter()
+        .map(|(id, rest)| {
+            let path = rest.split('"').nth(1).expect("a quoted path").to_string();
+            (id, path)
+        })
+        .collect();
+
+    let mut served = BTreeSet::new();
+    for (id, endpoint) in entries(routes) {
+        let path = path_of
+            .get(&id)
+            .unwrap_or_else(|| panic!("no path for RouteId({id})"));
+        if endpoint.starts_with("Route(") {
+            served.insert(("*".to_string(), path.clone()));
+            continue;
+        }
+        assert!(
+            endpoint.starts_with("MethodRouter("),
+            "unexpected endpoint: {endpoint}"
+        );
+        for method in METHODS {
+            let marker = format!(" {method}: ");
+            let value = endpoint
+                .split_once(&marker)
+                .unwrap_or_else(|| panic!("no `{method}` in {endpoint}"))
+                .1;
+            if !value.starts_with("None") {
+                served.insert((method.to_string(), path.clone()));
+            }
+        }
+    }
+    served
+}
+
+fn documented_routes(document: &Value) -> BTreeSet<(String, String)> {
+    let paths = document["paths"].as_object().expect("paths");
+    paths
+        .iter()
+        .flat_map(|(path, item)| {
+            let item = item.as_object().expect("a path item");
+            METHODS
+                .iter()
+                .filter(|m| item.contains_key(**m))
+                .map(move |m| (m.to_string(), path.clone()))
+        })
+        .collect()
+}
+
+fn document() -> Value {
+    serde_json::from_str(&oms_api::openapi::document_json()).expect("the document is JSON")
+}
+
+#[tokio::test]
+async fn every_served_route_is_documented_and_every_documented_route_is_served() {
+    let app = TestApp::spawn().await;
+    let state = oms_api::AppState::new(app.config.clone(), app.store.clone(), app.broker.clone());
+    let served = served_routes(&oms_api::router(state));
+    let documented = documented_routes(&document());
+
+    // The listing works: known routes are found with their methods.
+    for known in [
+        ("get", "/api/orders"),
+        ("post", "/api/orders"),
+        ("patch", "/api/products/{id}"),
+    ] {
+        let known = (known.0.to_string(), known.1.to_string());
+        assert!(
+            served.contains(&known),
+            "the route listing missed {known:?}: {served:?}"
+        );
+    }
+
+    let operations: BTreeSet<_> = served
+        .iter()
+        .filter(|(_, path)| !NOT_OPERATIONS.contains(&path.as_str()))
+        .cloned()
+        .collect();
+    let undocumented: Vec<_> = operations.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routes without documentation: {undocumented:?}. Register them with \
+         `OpenApiRouter::routes(routes!(handler))` and a `#[utoipa::path(...)]` on the handler, \
+         not with `.route(...)`"
+    );
+    let unserved: Vec<_> = documented.difference(&operations).collect();
+    assert!(unserved.is_empty(), "documented but not served: {unserved:?}");
+}
+
+#[tokio::test]
+async fn the_document_is_served_at_api_openapi_json() {
+    let app = TestApp::spawn().await;
+
+    let response = app.get("/api/openapi.json", None).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .expect("ASCII")
+        .to_string();
+    assert!(content_type.starts_with("application/json"), "{content_type}");
+    let served: Value = response.json().await.expect("JSON");
+    assert_eq!(served, document());
+    assert!(served["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+}
+
+/// Every `$ref` points at a component, and every `{param}` of a path is declared.
+#[test]
+fn the_document_is_self_consistent() {
+    fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                if let Some(Value::String(target)) = map.get("$ref") {
+                    out.push(target);
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let document = document();
+    let mut found = Vec::new();
+    refs(&document, &mut found);
+    for target in found {
+        let pointer = target.strip_prefix('#').expect("a local reference");
+        assert!(document.pointer(pointer).is_some(), "dangling reference {target}");
+    }
+
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        let names: Vec<&str> = path
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+            .collect();
+        for (method, operation) in item.as_object().expect("a path item") {
+            for name in &names {
+                let declared = operation["parameters"]
+                    .as_array()
+                    .is_some_and(|params| params.iter().any(|p| p["in"] == "path" && p["name"] == *name));
+                assert!(
+                    declared,
+                    "{method} {path}: path parameter `{name}` is not documented"
+                );
+            }
+            let responses = operation["responses"].as_object().expect("responses");
+            assert!(
+                responses.keys().any(|status| status.starts_with('2')),
+                "{method} {path}: no success response"
+            );
+        }
+    }
+}
+
+/// The client's API types are generated from `client/openapi.json`; it must match the code.
+#[test]
+fn the_committed_client_document_is_current() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("client/openapi.json");
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == oms_api::openapi::document_json(),
+        "{} is not the document the code generates; run scripts/openapi.sh and commit it",
+        path.display()
+    );
+}
