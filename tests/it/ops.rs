@@ -220,3 +220,88 @@ async fn metrics_move_with_traffic() {
         "orders by status"
     );
 }
+
+#[tokio::test]
+async fn low_stock_is_flagged_and_announced_once_per_crossing() {
+    use futures_util::StreamExt;
+    use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
+    use lapin::types::FieldTable;
+
+    let app = TestApp::spawn_with(&[("OMS_LOW_STOCK_THRESHOLD", "3")]).await;
+    let admin = app.admin().await;
+    let user = app.register("low").await;
+    // Listen for StockLow events the way any other service would.
+    let connection = app
+        .broker
+        .dedicated_connection("test-events", Duration::from_secs(5))
+        .await
+        .expect("connect");
+    let channel = connection.create_channel().await.expect("channel");
+    let queue = channel
+        .queue_declare(
+            "".into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .expect("declare");
+    channel
+        .queue_bind(
+            queue.name().clone(),
+            "oms.events".into(),
+            "stock.low".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .expect("bind");
+    let mut events = channel
+        .basic_consume(
+            queue.name().clone(),
+            "test".into(),
+            BasicConsumeOptions {
+                no_ack: true,
+                ..Default::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .expect("consume");
+
+    let product = app.create_product(&admin, "LOW", 100, 6).await;
+    assert_eq!(product["low_stock"], false);
+    assert_eq!(product["low_stock_threshold"], 3);
+    let product = product["id"].as_str().expect("id").to_string();
+    for quantity in [2, 1, 1] {
+        // 6 → 4 (above), 4 → 3 (crosses), 3 → 2 (already below: no second event)
+        let order = app.order(&user, &[(&product, quantity)]).await;
+        app.wait_for_order(&order, &user.access_token, |o| o["status"] == "PLACED")
+            .await;
+    }
+    let first = tokio::time::timeout(Duration::from_secs(30), events.next())
+        .await
+        .expect("a StockLow event")
+        .expect("delivery")
+        .expect("delivery");
+    let event: Value = serde_json::from_slice(&first.data).expect("json");
+    assert_eq!(event["type"], "StockLow");
+    assert_eq!(event["payload"]["product_id"], product.as_str());
+    assert_eq!(event["payload"]["stock"], 3);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1500), events.next())
+            .await
+            .is_err(),
+        "a second StockLow for the same crossing"
+    );
+    let shown: Value = app
+        .get(&format!("/api/products/{product}"), None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(shown["low_stock"], true);
+    assert_eq!(shown["stock"], 2);
+}

@@ -11,10 +11,9 @@ async fn verify_passes_after_orders_and_catches_a_corrupted_store() {
     let user = app.register("verify").await;
     let product = app.create_product(&admin, "VERIFY", 100, 3).await;
     let product = product["id"].as_str().expect("id").to_string();
-    let mut orders = Vec::new();
-    for _ in 0..5 {
-        orders.push(app.order(&user, &[(&product, 1)]).await);
-    }
+    // Five orders at once for three units: a concurrent run with winners and losers.
+    let lines = [(product.as_str(), 1)];
+    let orders = futures_util::future::join_all((0..5).map(|_| app.order(&user, &lines))).await;
     for order in &orders {
         app.wait_decided(order, &user.access_token).await;
     }
