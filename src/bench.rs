@@ -3,7 +3,12 @@
 //! It creates products, registers shoppers, follows every order event on one admin SSE
 //! stream (`/api/events`), places orders from `concurrency` clients at once, and waits until
 //! each order's placement is decided (`PLACED` or `REJECTED`, seen on the stream — no polling).
-//! It reports accepted orders/s, decided orders/s, accept latency and 202-to-decision latency.
+//! It reports accepted orders/s, decided orders/s, accept latency and 202-to-decision latency,
+//! and — measured in the same run by the same binary — the store's raw conditional-update and
+//! insert rates and the broker's confirmed-publish rate, so that results read as ratios that
+//! hold on any machine. Then it checks every invariant (`oms verify`) and the number placed.
+
+mod baseline;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,6 +31,8 @@ pub enum Scenario {
 }
 
 pub struct BenchArgs {
+    /// The store and broker of the system under test (for the baselines and the invariants).
+    pub config: oms_platform::Config,
     pub url: String,
     pub scenario: Scenario,
     pub orders: usize,
@@ -54,6 +61,19 @@ pub struct Report {
     pub accept_ms: Percentiles,
     pub accept_to_final_ms: Percentiles,
     pub elapsed_s: f64,
+    pub store_cond_updates_per_s: f64,
+    pub store_inserts_per_s: f64,
+    pub broker_confirms_per_s: f64,
+    /// `final_orders_per_s / store_cond_updates_per_s`.
+    pub ratio_final_to_store: f64,
+    /// `accepted_per_s / broker_confirms_per_s`.
+    pub ratio_accept_to_broker: f64,
+    /// How many orders should have been placed given the stock.
+    pub expected_placed: usize,
+    pub invariants_ok: bool,
+    pub violations: Vec<String>,
+    /// Peak resident memory (KiB) of the `oms` processes visible on this machine.
+    pub peak_rss_kib: Vec<(String, u64)>,
 }
 
 fn percentiles(mut samples: Vec<f64>) -> Percentiles {
@@ -172,6 +192,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
     let admin = client.login(&args.admin_email, &args.admin_password).await?;
 
+    let (store, broker) = oms_platform::connect(&args.config, "oms-bench").await?;
+    eprintln!("bench: measuring the store's and the broker's raw rates");
+    let baselines = baseline::measure(&store, &broker, &run_id).await?;
+
     eprintln!("bench: creating products");
     let uniform_count = 64;
     let mut uniform = Vec::new();
@@ -189,8 +213,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
         Scenario::Mixed => args.orders / 2,
         Scenario::Uniform => 0,
     };
+    let hot_stock = hot_demand / 10;
     let hot = client
-        .product(&admin, format!("B{run_id}-HOT"), (hot_demand / 10) as i64)
+        .product(&admin, format!("B{run_id}-HOT"), hot_stock as i64)
         .await?;
 
     eprintln!("bench: registering {} shoppers", args.concurrency);
@@ -259,8 +284,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
     let next_index = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let mut clients = Vec::new();
+    let hot_ids: Arc<std::sync::Mutex<std::collections::HashSet<String>>> = Arc::default();
     for token in tokens {
         let (client, plans, next_index) = (client.clone(), plans.clone(), next_index.clone());
+        let (hot_ids, hot) = (hot_ids.clone(), hot.clone());
         clients.push(tokio::spawn(async move {
             let mut accepted = Vec::new();
             loop {
@@ -283,7 +310,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
                     && response.status().as_u16() == 202
                     && let Ok(body) = response.json::<Value>().await
                 {
-                    accepted.push((body["id"].as_str().unwrap_or("").to_string(), sent, at));
+                    let id = body["id"].as_str().unwrap_or("").to_string();
+                    if lines.iter().any(|(p, _)| *p == hot)
+                        && let Ok(mut ids) = hot_ids.lock()
+                    {
+                        ids.insert(id.clone());
+                    }
+                    accepted.push((id, sent, at));
                 }
             }
             accepted
@@ -294,6 +327,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
         accepted.extend(c.await?);
     }
     let accept_elapsed = started.elapsed();
+    let hot_orders = hot_ids.lock().map(|ids| ids.clone()).unwrap_or_default();
     eprintln!("bench: {} accepted; waiting for every decision", accepted.len());
 
     let deadline = Instant::now() + Duration::from_secs(600);
@@ -313,6 +347,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
         .max()
         .unwrap_or_else(Instant::now);
     let total_elapsed = last_decision.duration_since(started);
+    let decision_latencies: Vec<f64> = accepted
+        .iter()
+        .filter_map(|(id, _, at)| {
+            seen.get(id)
+                .map(|(decided, _)| decided.saturating_duration_since(*at).as_secs_f64() * 1000.0)
+        })
+        .collect();
     let placed = accepted
         .iter()
         .filter(|(id, _, _)| seen.get(id).is_some_and(|(_, s)| s == "PLACED"))
@@ -322,6 +363,44 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
         .filter(|(id, _, _)| seen.get(id).is_some_and(|(_, s)| s == "REJECTED"))
         .count();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+
+    // Exactly the right number placed: every uniform order fits; the hot product sells out.
+    let hot_accepted = accepted
+        .iter()
+        .filter(|(id, _, _)| hot_orders.contains(id.as_str()))
+        .count();
+    let expected_placed = accepted.len() - hot_accepted + hot_accepted.min(hot_stock);
+    let mut violations = Vec::new();
+    if placed + rejected < accepted.len() {
+        violations.push(format!(
+            "{} accepted orders were never decided",
+            accepted.len() - placed - rejected
+        ));
+    }
+    if placed != expected_placed {
+        violations.push(format!("{placed} orders placed, expected {expected_placed}"));
+    }
+    drop(seen);
+    eprintln!("bench: checking invariants");
+    // Releases of rejected orders may still be on their way: give them a little time.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let report = loop {
+        let report = oms_workers::verify::verify(&store, Duration::ZERO).await?;
+        if report.ok || Instant::now() > deadline {
+            break report;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    violations.extend(
+        report
+            .violations
+            .iter()
+            .map(|v| format!("{} {}: {}", v.kind, v.subject, v.detail)),
+    );
+    broker.close().await;
+
+    let accepted_per_s = accepted.len() as f64 / accept_elapsed.as_secs_f64();
+    let final_orders_per_s = (placed + rejected) as f64 / total_elapsed.as_secs_f64();
     Ok(Report {
         scenario: args.scenario,
         orders: args.orders,
@@ -329,23 +408,24 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
         accepted: accepted.len(),
         placed,
         rejected,
-        accepted_per_s: accepted.len() as f64 / accept_elapsed.as_secs_f64(),
-        final_orders_per_s: (placed + rejected) as f64 / total_elapsed.as_secs_f64(),
+        accepted_per_s,
+        final_orders_per_s,
         accept_ms: percentiles(
             accepted
                 .iter()
                 .map(|(_, sent, at)| ms(at.duration_since(*sent)))
                 .collect(),
         ),
-        accept_to_final_ms: percentiles(
-            accepted
-                .iter()
-                .filter_map(|(id, _, at)| {
-                    seen.get(id)
-                        .map(|(decided, _)| ms(decided.saturating_duration_since(*at)))
-                })
-                .collect(),
-        ),
+        accept_to_final_ms: percentiles(decision_latencies),
         elapsed_s: total_elapsed.as_secs_f64(),
+        store_cond_updates_per_s: baselines.store_cond_updates_per_s,
+        store_inserts_per_s: baselines.store_inserts_per_s,
+        broker_confirms_per_s: baselines.broker_confirms_per_s,
+        ratio_final_to_store: final_orders_per_s / baselines.store_cond_updates_per_s,
+        ratio_accept_to_broker: accepted_per_s / baselines.broker_confirms_per_s,
+        expected_placed,
+        invariants_ok: violations.is_empty(),
+        violations,
+        peak_rss_kib: baseline::peak_rss(),
     })
 }

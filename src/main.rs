@@ -196,6 +196,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 anyhow::anyhow!("oms bench signs in as OMS_ADMIN_EMAIL / OMS_ADMIN_PASSWORD; set them")
             })?;
             let report = oms::bench::run(oms::bench::BenchArgs {
+                config: config.clone(),
                 url,
                 scenario,
                 orders,
