@@ -1,0 +1,34 @@
+import { useState, type ReactNode } from 'react';
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { AuthProvider } from './auth/AuthContext';
+import { CartProvider } from './cart/CartContext';
+import { LiveEventsProvider } from './orders/LiveEvents';
+import { toApiError } from './api/errors';
+
+export function makeQueryClient() {
+  return new QueryClient({
+    defaultOptions: {
+      queries: {
+        staleTime: 5_000,
+        // Client mistakes (4xx) do not get better by asking again.
+        retry: (n, err) => {
+          const s = toApiError(err).status;
+          return n < 2 && (s === undefined || s >= 500);
+        },
+      },
+    },
+  });
+}
+
+export function Providers({ children, client }: { children: ReactNode; client?: QueryClient }) {
+  const [qc] = useState(() => client ?? makeQueryClient());
+  return (
+    <QueryClientProvider client={qc}>
+      <AuthProvider>
+        <LiveEventsProvider>
+          <CartProvider>{children}</CartProvider>
+        </LiveEventsProvider>
+      </AuthProvider>
+    </QueryClientProvider>
+  );
+}

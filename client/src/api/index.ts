@@ -1,0 +1,64 @@
+// The app's one API client and the calls the pages make; every type comes from the OpenAPI document.
+import type { AxiosProgressEvent } from 'axios';
+import { createApi } from './client';
+import { createSessionStore } from './tokens';
+import type * as T from './types';
+
+export const sessionStore = createSessionStore();
+export const api = createApi(sessionStore);
+const http = api.http;
+
+type Query = Record<string, string | number | boolean | undefined>;
+const clean = (q: Query) => Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined && v !== ''));
+
+export const auth = {
+  login: (body: T.LoginIn) => http.post<T.Session>('/api/auth/login', body).then((r) => r.data),
+  register: (body: T.RegisterIn) => http.post<T.Session>('/api/auth/register', body).then((r) => r.data),
+  logout: (refresh_token: string) => http.post('/api/auth/logout', { refresh_token }),
+  me: () => http.get<T.User>('/api/auth/me').then((r) => r.data),
+};
+
+export const products = {
+  list: (q: { q?: string; page?: number; per_page?: number; in_stock?: boolean; include_inactive?: boolean }) =>
+    http.get<T.ProductPage>('/api/products', { params: clean(q) }).then((r) => r.data),
+  get: (id: string) => http.get<T.Product>(`/api/products/${id}`).then((r) => r.data),
+  create: (form: FormData, onProgress?: (fraction: number) => void) =>
+    http
+      .post<T.Product>('/api/products', form, { onUploadProgress: progress(onProgress) })
+      .then((r) => r.data),
+  replaceImage: (id: string, image: File | null, onProgress?: (fraction: number) => void) => {
+    const form = new FormData();
+    if (image) form.append('image', image);
+    return http
+      .post<T.Product>(`/api/products/${id}/image`, form, { onUploadProgress: progress(onProgress) })
+      .then((r) => r.data);
+  },
+  patch: (id: string, body: T.ProductPatch) => http.patch<T.Product>(`/api/products/${id}`, body).then((r) => r.data),
+  adjustStock: (id: string, body: T.StockIn) => http.post(`/api/products/${id}/stock`, body).then((r) => r.data),
+  ledger: (id: string, page: number) =>
+    http.get<T.LedgerPage>(`/api/products/${id}/ledger`, { params: { page, per_page: 20 } }).then((r) => r.data),
+};
+
+export const orders = {
+  place: (body: T.OrderIn, idempotencyKey: string) =>
+    http.post<T.Order>('/api/orders', body, { headers: { 'Idempotency-Key': idempotencyKey } }).then((r) => r.data),
+  list: (q: { status?: T.OrderStatus; user_id?: string; page?: number; per_page?: number }) =>
+    http.get<T.OrderPage>('/api/orders', { params: clean(q) }).then((r) => r.data),
+  get: (id: string) => http.get<T.Order>(`/api/orders/${id}`).then((r) => r.data),
+  cancel: (id: string) => http.post(`/api/orders/${id}/cancel`).then((r) => r.data),
+  transition: (id: string, body: T.StatusIn) => http.post(`/api/orders/${id}/status`, body).then((r) => r.data),
+};
+
+export const ops = {
+  queues: () => http.get<T.QueuesReport>('/api/ops/queues').then((r) => r.data),
+  deadLetters: (queue: string) =>
+    http.get<T.DeadLettersOut>('/api/ops/dead-letters', { params: { queue } }).then((r) => r.data),
+  replay: (body: T.ReplayIn) => http.post<T.Replayed>('/api/ops/dead-letters/replay', body).then((r) => r.data),
+  verify: () => http.get<T.VerifyReport>('/api/ops/verify').then((r) => r.data),
+};
+
+function progress(onProgress?: (fraction: number) => void) {
+  return onProgress
+    ? (e: AxiosProgressEvent) => onProgress(e.total ? e.loaded / e.total : 0)
+    : undefined;
+}

@@ -1,0 +1,34 @@
+// Names for the generated OpenAPI types (schema.d.ts comes from `npm run gen:api`; never edit it by hand).
+import type { components } from './schema';
+
+type S = components['schemas'];
+export type User = S['UserOut'];
+export type Role = S['Role'];
+export type Session = S['SessionOut'];
+export type Product = S['ProductOut'];
+export type ProductPage = S['Page_ProductOut'];
+export type ProductPatch = S['ProductPatch'];
+export type ImageStatus = S['ImageStatus'];
+export type LedgerEntry = S['LedgerEntryOut'];
+export type LedgerPage = S['Page_LedgerEntryOut'];
+export type Money = S['Money'];
+export type Order = S['OrderOut'];
+export type OrderPage = S['Page_OrderOut'];
+export type OrderIn = S['OrderIn'];
+export type OrderStatus = S['OrderStatus'];
+export type OrderEvent = S['OrderEvent'];
+export type HistoryEntry = S['HistoryEntry'];
+export type LineOut = S['LineOut'];
+export type QueueView = S['QueueView'];
+export type QueuesReport = S['QueuesReport'];
+export type DeadLetter = S['DeadLetter'];
+export type DeadLettersOut = S['DeadLettersOut'];
+export type VerifyReport = S['VerifyReport'];
+export type ErrorBody = S['ErrorBody'];
+export type ErrorDetail = S['ErrorDetail'];
+export type StockIn = S['StockIn'];
+export type StatusIn = S['StatusIn'];
+export type RegisterIn = S['RegisterIn'];
+export type LoginIn = S['LoginIn'];
+export type ReplayIn = S['ReplayIn'];
+export type Replayed = S['Replayed'];

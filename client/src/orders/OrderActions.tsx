@@ -1,0 +1,55 @@
+// The lifecycle buttons for one order: only what the state machine lets this role ask for; refusals shown.
+import { useState } from 'react';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { orders } from '../api';
+import type { Order, OrderStatus } from '../api/types';
+import { toApiError } from '../api/errors';
+import { ACTION_LABEL, allowedNext, type Actor } from './stateMachine';
+import { useOrderEventListener } from './LiveEvents';
+import { Button, ErrorBox } from '../components/ui';
+
+export function OrderActions({ order, actor }: { order: Order; actor: Actor }) {
+  const qc = useQueryClient();
+  const [reason, setReason] = useState('');
+  const [refusal, setRefusal] = useState<string | null>(null);
+  const next = allowedNext(order.status, actor);
+  const m = useMutation({
+    mutationFn: (to: OrderStatus) =>
+      actor === 'owner' && to === 'CANCELLED'
+        ? orders.cancel(order.id)
+        : orders.transition(order.id, { status: to, reason: reason.trim() || null }),
+    onMutate: () => setRefusal(null),
+    onSuccess: () => {
+      setReason('');
+      void qc.invalidateQueries({ queryKey: ['order', order.id] });
+    },
+  });
+  // The worker may still refuse a request the API accepted (e.g. a race with another admin).
+  useOrderEventListener((e) => {
+    if (e.type === 'refused' && e.order_id === order.id) {
+      setRefusal(`Refused: ${e.requested ?? 'the change'} — ${e.reason ?? 'not allowed from ' + e.status}`);
+    }
+  });
+  if (next.length === 0) return null;
+  return (
+    <div className="space-y-2 rounded-lg border border-slate-200 bg-white p-3">
+      <h2 className="text-sm font-semibold">Actions</h2>
+      {actor === 'admin' && (
+        <label className="block text-sm">
+          Reason (optional)
+          <input value={reason} onChange={(e) => setReason(e.target.value)}
+            className="mt-1 block w-full rounded-md border border-slate-300 px-2 py-1" />
+        </label>
+      )}
+      <div className="flex flex-wrap gap-2">
+        {next.map((to) => (
+          <Button key={to} variant={to === 'CANCELLED' ? 'danger' : 'primary'} disabled={m.isPending} onClick={() => m.mutate(to)}>
+            {ACTION_LABEL[to]}
+          </Button>
+        ))}
+      </div>
+      {m.error && <ErrorBox error={toApiError(m.error).message} />}
+      {refusal && <ErrorBox error={refusal} />}
+    </div>
+  );
+}
