@@ -38,15 +38,34 @@ async fn an_admin_moves_an_order_through_its_whole_lifecycle() {
     let admin = app.admin().await;
     let user = app.register("life").await;
     let (order, _) = placed_order(&app, &admin, &user, 5).await;
+    // What each caller may do next comes from the state machine, for that caller.
+    let as_admin = wait_status(&app, &admin.access_token, &order, "PLACED").await;
+    assert_eq!(as_admin["allowed_next"], json!(["CONFIRMED", "CANCELLED"]));
+    let as_owner = wait_status(&app, &user.access_token, &order, "PLACED").await;
+    assert_eq!(as_owner["allowed_next"], json!(["CANCELLED"]));
+    let listed: Value = app
+        .get("/api/orders", Some(&user.access_token))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(listed["items"][0]["allowed_next"], json!(["CANCELLED"]));
     let mut feed = SseReader::open(&app, &format!("/api/orders/{order}/events"), &user.access_token).await;
     assert_eq!(
         feed.next(Duration::from_secs(30)).await.expect("current").data["status"],
         "PLACED"
     );
 
-    for status in ["CONFIRMED", "SHIPPED", "DELIVERED"] {
+    for (status, was_allowed) in [
+        ("CONFIRMED", json!(["CONFIRMED", "CANCELLED"])),
+        ("SHIPPED", json!(["SHIPPED", "CANCELLED"])),
+        ("DELIVERED", json!(["DELIVERED"])),
+    ] {
         let response = set_status(&app, &admin.access_token, &order, status).await;
         assert_eq!(response.status(), StatusCode::ACCEPTED, "{status}");
+        // The answer is the order as it was, with what the admin could do from there.
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["allowed_next"], was_allowed, "{status}");
         wait_status(&app, &admin.access_token, &order, status).await;
         // The shopper's page follows.
         let event = feed.next(Duration::from_secs(30)).await.expect("event");
@@ -63,6 +82,9 @@ async fn an_admin_moves_an_order_through_its_whole_lifecycle() {
         .json()
         .await
         .expect("json");
+    assert_eq!(delivered["allowed_next"], json!([]), "DELIVERED is final");
+    let as_admin = wait_status(&app, &admin.access_token, &order, "DELIVERED").await;
+    assert_eq!(as_admin["allowed_next"], json!([]));
     let steps: Vec<(&str, &str)> = delivered["history"]
         .as_array()
         .expect("history")

@@ -141,11 +141,32 @@ pub struct OrderOut {
     pub version: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// The statuses the caller may move the order to from its current `status`, from the
+    /// state machine: for an admin the next step and `CANCELLED` while it is still allowed,
+    /// for the order's owner only `CANCELLED` (before shipping); empty when the status is
+    /// final. Live status events do not carry it: fetch the order again after one.
+    pub allowed_next: Vec<OrderStatus>,
 }
 
-impl From<OrderDoc> for OrderOut {
-    fn from(o: OrderDoc) -> Self {
+/// How the state machine sees `user` acting on an order owned by `owner_id`.
+fn actor_for(user: &CurrentUser, owner_id: &str) -> Option<Actor> {
+    if user.is_admin() {
+        Some(Actor::Admin)
+    } else if owner_id == user.id.as_str() {
+        Some(Actor::Owner)
+    } else {
+        None
+    }
+}
+
+impl OrderOut {
+    /// The order as `viewer` sees it: `allowed_next` depends on who asks.
+    fn new(o: OrderDoc, viewer: &CurrentUser) -> Self {
+        let allowed_next = actor_for(viewer, &o.user_id)
+            .map(|actor| order::allowed_next(o.status, actor))
+            .unwrap_or_default();
         Self {
+            allowed_next,
             items: o
                 .items
                 .into_iter()
@@ -178,12 +199,12 @@ impl From<OrderDoc> for OrderOut {
     }
 }
 
-fn accepted(order: OrderDoc) -> axum::response::Response {
+fn accepted(order: OrderDoc, viewer: &CurrentUser) -> axum::response::Response {
     let location = format!("/api/orders/{}", order.id);
     (
         StatusCode::ACCEPTED,
         [(header::LOCATION, location)],
-        Json(OrderOut::from(order)),
+        Json(OrderOut::new(order, viewer)),
     )
         .into_response()
 }
@@ -279,16 +300,16 @@ async fn place_order(
     match state.store.orders().insert_one(&order).await {
         Ok(_) => {}
         Err(err) if store::is_duplicate_key(&err) => {
-            return replay(&state, &order.idem_key, &request_hash, &request_id).await;
+            return replay(&state, &user, &order.idem_key, &request_hash, &request_id).await;
         }
         Err(err) => return Err(err.into()),
     }
     tracing::info!(order_id = %order_id, user_id = %user.id, lines = order.items.len(), "order accepted");
 
     if let Err(err) = publish_place(&state, &order, &request_id).await {
-        return withdraw(&state, order, err).await;
+        return withdraw(&state, &user, order, err).await;
     }
-    Ok(accepted(order))
+    Ok(accepted(order, &user))
 }
 
 /// Sends `PlaceOrder` to the order's worker and announces the new `PENDING` order.
@@ -327,6 +348,7 @@ async fn publish_place(state: &AppState, order: &OrderDoc, request_id: &str) -> 
 /// and the reconciler will place it, so it is accepted too.
 async fn withdraw(
     state: &AppState,
+    user: &CurrentUser,
     order: OrderDoc,
     cause: ApiError,
 ) -> Result<axum::response::Response, ApiError> {
@@ -353,11 +375,11 @@ async fn withdraw(
                 .find_one(doc! { "_id": &order.id })
                 .await?
                 .unwrap_or(order);
-            Ok(accepted(current))
+            Ok(accepted(current, user))
         }
         Err(err) => {
             tracing::error!(order_id = %order.id, error = %err, "could not withdraw an unconfirmed order; the reconciler will place it");
-            Ok(accepted(order))
+            Ok(accepted(order, user))
         }
     }
 }
@@ -365,6 +387,7 @@ async fn withdraw(
 /// The same key again: the same body gets the same order; another body is a conflict.
 async fn replay(
     state: &AppState,
+    user: &CurrentUser,
     idem_key: &str,
     request_hash: &str,
     request_id: &str,
@@ -397,7 +420,7 @@ async fn replay(
         }
         publish_place(state, &existing, request_id).await?;
     }
-    Ok(accepted(existing))
+    Ok(accepted(existing, user))
 }
 
 fn parse_order_id(raw: &str) -> Result<OrderId, ApiError> {
@@ -435,7 +458,10 @@ async fn get_order(
     Path(id): Path<String>,
 ) -> Result<Json<OrderOut>, ApiError> {
     let id = parse_order_id(&id)?;
-    Ok(Json(visible_order(&state, &user, &id).await?.into()))
+    Ok(Json(OrderOut::new(
+        visible_order(&state, &user, &id).await?,
+        &user,
+    )))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -511,7 +537,7 @@ async fn list_orders(
         .try_collect()
         .await?;
     Ok(Json(Page {
-        items: items.into_iter().map(OrderOut::from).collect(),
+        items: items.into_iter().map(|o| OrderOut::new(o, &user)).collect(),
         page: paging.page,
         per_page: paging.per_page,
         total,
@@ -613,7 +639,7 @@ async fn cancel_order(
     };
     send(&state, &id, &request_id, message).await?;
     tracing::info!(order_id = %id, user_id = %user.id, "cancel requested");
-    Ok((StatusCode::ACCEPTED, Json(OrderOut::from(order))))
+    Ok((StatusCode::ACCEPTED, Json(OrderOut::new(order, &user))))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -681,7 +707,7 @@ async fn transition_order(
     };
     send(&state, &id, &request_id, message).await?;
     tracing::info!(order_id = %id, admin_id = %admin.id, to = %to, "transition requested");
-    Ok((StatusCode::ACCEPTED, Json(OrderOut::from(order))))
+    Ok((StatusCode::ACCEPTED, Json(OrderOut::new(order, &admin))))
 }
 
 async fn send(

@@ -646,6 +646,13 @@ export interface components {
             created_at: string;
             /** Format: date-time */
             updated_at: string;
+            /**
+             * @description The statuses the caller may move the order to from its current `status`, from the
+             *     state machine: for an admin the next step and `CANCELLED` while it is still allowed,
+             *     for the order's owner only `CANCELLED` (before shipping); empty when the status is
+             *     final. Live status events do not carry it: fetch the order again after one.
+             */
+            allowed_next: components["schemas"]["OrderStatus"][];
         };
         /** @enum {string} */
         OrderStatus: "PENDING" | "PLACED" | "REJECTED" | "CONFIRMED" | "SHIPPED" | "DELIVERED" | "CANCELLED";
@@ -687,6 +694,13 @@ export interface components {
                 created_at: string;
                 /** Format: date-time */
                 updated_at: string;
+                /**
+                 * @description The statuses the caller may move the order to from its current `status`, from the
+                 *     state machine: for an admin the next step and `CANCELLED` while it is still allowed,
+                 *     for the order's owner only `CANCELLED` (before shipping); empty when the status is
+                 *     final. Live status events do not carry it: fetch the order again after one.
+                 */
+                allowed_next: components["schemas"]["OrderStatus"][];
             }[];
             /** Format: int64 */
             page: number;

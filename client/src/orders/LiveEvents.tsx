@@ -13,11 +13,14 @@ interface Live {
 }
 const LiveContext = createContext<Live>({ connected: false, subscribe: () => () => undefined });
 
-/** Applies one event to the cached order and marks order lists stale. */
+/**
+ * Applies one event to the cached order and refetches it and the order lists. Events do not carry
+ * `allowed_next`, so a newer status clears the cached actions until the refetched order brings them.
+ */
 export function applyOrderEvent(qc: QueryClient, e: OrderEvent) {
   if (e.type === 'status') {
     qc.setQueryData<Order>(['order', e.order_id], (o) =>
-      o && o.version < e.version ? { ...o, status: e.status, version: e.version } : o,
+      o && o.version < e.version ? { ...o, status: e.status, version: e.version, allowed_next: [] } : o,
     );
   }
   void qc.invalidateQueries({ queryKey: ['order', e.order_id] });

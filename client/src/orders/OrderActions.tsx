@@ -1,10 +1,11 @@
-// The lifecycle buttons for one order: only what the state machine lets this role ask for; refusals shown.
+// The lifecycle buttons for one order: only what the server says this caller may ask for (`allowed_next`);
+// `actor` only picks the endpoint (an owner cancels; an admin transitions, with a reason). Refusals are shown.
 import { useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { orders } from '../api';
-import type { Order, OrderStatus } from '../api/types';
+import type { Order } from '../api/types';
 import { toApiError } from '../api/errors';
-import { ACTION_LABEL, allowedNext, type Actor } from './stateMachine';
+import { ACTION_LABEL, orderActions, type Action, type Actor } from './stateMachine';
 import { useOrderEventListener } from './LiveEvents';
 import { Button, ErrorBox } from '../components/ui';
 
@@ -12,9 +13,9 @@ export function OrderActions({ order, actor }: { order: Order; actor: Actor }) {
   const qc = useQueryClient();
   const [reason, setReason] = useState('');
   const [refusal, setRefusal] = useState<string | null>(null);
-  const next = allowedNext(order.status, actor);
+  const next = orderActions(order);
   const m = useMutation({
-    mutationFn: (to: OrderStatus) =>
+    mutationFn: (to: Action) =>
       actor === 'owner' && to === 'CANCELLED'
         ? orders.cancel(order.id)
         : orders.transition(order.id, { status: to, reason: reason.trim() || null }),

@@ -100,22 +100,36 @@ describe('checkout', () => {
 });
 
 describe('order actions', () => {
-  const order = (status: Order['status']) =>
-    ({ id: 'o1', user_id: 'u1', status, items: [], history: [], version: 1, created_at: '', updated_at: '' }) as Order;
+  const order = (status: Order['status'], allowed_next: Order['allowed_next']) =>
+    ({ id: 'o1', user_id: 'u1', status, items: [], history: [], version: 1, created_at: '', updated_at: '', allowed_next }) as Order;
 
-  it('offers an admin only the next step and cancel', () => {
-    renderAt('/', { '/': <OrderActions order={order('PLACED')} actor="admin" /> });
+  it('offers an admin what the server allows: the next step and cancel', () => {
+    renderAt('/', { '/': <OrderActions order={order('PLACED', ['CONFIRMED', 'CANCELLED'])} actor="admin" /> });
     expect(screen.getAllByRole('button').map((b) => b.textContent)).toEqual(['Confirm', 'Cancel order']);
   });
 
   it('offers nothing once shipped to the owner', () => {
-    renderAt('/', { '/': <OrderActions order={order('SHIPPED')} actor="owner" /> });
+    renderAt('/', { '/': <OrderActions order={order('SHIPPED', [])} actor="owner" /> });
     expect(screen.queryAllByRole('button')).toHaveLength(0);
+  });
+
+  it('offers nothing the server did not allow, whatever the status', () => {
+    renderAt('/', { '/': <OrderActions order={order('PLACED', [])} actor="admin" /> });
+    expect(screen.queryAllByRole('button')).toHaveLength(0);
+  });
+
+  it('lets the owner cancel through the cancel endpoint', async () => {
+    api.cancel.mockResolvedValue(order('PLACED', ['CANCELLED']));
+    renderAt('/', { '/': <OrderActions order={order('PLACED', ['CANCELLED'])} actor="owner" /> });
+    expect(screen.getAllByRole('button').map((b) => b.textContent)).toEqual(['Cancel order']);
+    await userEvent.click(screen.getByRole('button', { name: 'Cancel order' }));
+    await waitFor(() => expect(api.cancel).toHaveBeenCalledWith('o1'));
+    expect(api.transition).not.toHaveBeenCalled();
   });
 
   it('shows a refusal', async () => {
     api.transition.mockRejectedValue(fail(409, { code: 'invalid_transition', message: 'Cannot go from PLACED to SHIPPED.' }));
-    renderAt('/', { '/': <OrderActions order={order('PLACED')} actor="admin" /> });
+    renderAt('/', { '/': <OrderActions order={order('PLACED', ['CONFIRMED', 'CANCELLED'])} actor="admin" /> });
     await userEvent.click(screen.getByRole('button', { name: 'Confirm' }));
     expect(await screen.findByRole('alert')).toHaveTextContent('Cannot go from PLACED to SHIPPED.');
     expect(api.transition).toHaveBeenCalledWith('o1', { status: 'CONFIRMED', reason: null });
