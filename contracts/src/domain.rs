@@ -20,6 +20,12 @@ fn has_control(s: &str) -> bool {
     s.chars().any(|c| c.is_control())
 }
 
+/// Invisible characters that reorder or hide text (bidirectional overrides, zero-width
+/// characters, the byte-order mark): fine in prose, a spoofing tool in names.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+}
+
 /// A text field: trimmed, within `min..=max` characters, without control characters.
 fn bounded_text(raw: &str, min: usize, max: usize, allow_newlines: bool) -> Result<String, Invalid> {
     let text = raw.trim();
@@ -39,6 +45,9 @@ fn bounded_text(raw: &str, min: usize, max: usize, allow_newlines: bool) -> Resu
         .any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\r' || c == '\t')));
     if bad {
         return Err(Invalid::new("must not contain control characters"));
+    }
+    if text.chars().any(is_invisible_format) {
+        return Err(Invalid::new("must not contain invisible formatting characters"));
     }
     Ok(text.to_string())
 }
@@ -448,6 +457,8 @@ mod tests {
         assert!(Description::parse("").is_ok());
         assert!(Description::parse("two\nlines").is_ok());
         assert!(PersonName::parse("Zoë 🚀 李").is_ok());
+        assert!(PersonName::parse("admin\u{202E}nimda").is_err());
+        assert!(ProductName::parse("zero\u{200B}width").is_err());
     }
 
     #[test]

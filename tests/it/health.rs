@@ -35,7 +35,7 @@ async fn readyz_names_an_unreachable_store() {
     let vhost = format!("{}-unused", base.vhost);
     let management = Management::from_env();
     management.create_vhost(&vhost).await;
-    let app = TestApp::start(base.config.clone(), store, broker, vhost, management).await;
+    let app = TestApp::start(base.config.clone(), store, broker, vhost, management, false).await;
 
     let response = app.get("/readyz", None).await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);

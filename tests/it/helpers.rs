@@ -133,6 +133,8 @@ pub struct TestApp {
     pub management: Management,
     pub broker: oms_platform::Broker,
     pub failpoints: oms_workers::FailPoints,
+    /// The configuration as variables, for worker processes started by a test.
+    pub env: HashMap<String, String>,
     shutdown: CancellationToken,
 }
 
@@ -168,13 +170,31 @@ impl TestApp {
         for (k, v) in vars {
             env.insert(k.to_string(), v.to_string());
         }
+        // `TEST_WORKERS=processes`: no workers in this process; the test starts `oms worker` processes.
+        let in_process_workers = env.remove("TEST_WORKERS").as_deref() != Some("processes");
         let config = Config::from_lookup(|name| env.get(name).cloned()).expect("test configuration");
 
         let (store, broker) = oms_platform::connect(&config, "oms-test")
             .await
             .expect("services reachable");
         oms_api::bootstrap(&config, &store).await.expect("bootstrap");
-        Self::start(config, store, broker, vhost, management).await
+        let mut app = Self::start(config, store, broker, vhost, management, in_process_workers).await;
+        app.env = env;
+        app
+    }
+
+    /// Starts `oms worker all` as a separate process with this app's configuration.
+    pub fn spawn_worker_process(&self) -> tokio::process::Child {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_oms"))
+            .args(["worker", "all"])
+            .envs(&self.env)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start oms worker")
     }
 
     /// Starts the API on an already connected store and broker.
@@ -184,6 +204,7 @@ impl TestApp {
         broker: oms_platform::Broker,
         vhost: String,
         management: Management,
+        in_process_workers: bool,
     ) -> Self {
         let app = oms_api::Application::build(config.clone(), store.clone(), broker.clone())
             .await
@@ -197,7 +218,7 @@ impl TestApp {
             "order events never arrived"
         );
         let failpoints = oms_workers::FailPoints::default();
-        {
+        if in_process_workers {
             let (config, store, broker, failpoints, shutdown) = (
                 config.clone(),
                 store.clone(),
@@ -229,6 +250,7 @@ impl TestApp {
             management,
             broker,
             failpoints,
+            env: HashMap::new(),
             shutdown,
         }
     }

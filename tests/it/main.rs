@@ -1,8 +1,10 @@
 //! End-to-end tests of OMS against a real RabbitMQ and a real MongoDB-compatible server.
 
 mod auth;
+mod faults;
 mod health;
 mod helpers;
+mod hostile;
 mod http_errors;
 mod images;
 mod lifecycle;
