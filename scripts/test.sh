@@ -44,6 +44,9 @@ bash scripts/services.sh start
 mongo_port=${OMS_MONGO_PORT:-27017}
 export OMS_TEST_MONGO_URI=${OMS_TEST_MONGO_URI:-${OMS_MONGO_URI:-mongodb://127.0.0.1:$mongo_port/?directConnection=true}}
 export OMS_TEST_AMQP_URL=${OMS_TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:${OMS_RABBITMQ_PORT:-5672}/%2f}
+# The fault tests run a private MongoDB-compatible server; services.sh caches its binary here.
+secantus_bin="${OMS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/oms}/secantus-0.5.3-beta.196/bin/secantusd-rs"
+[ -x "$secantus_bin" ] && export OMS_TEST_SECANTUS_BIN=${OMS_TEST_SECANTUS_BIN:-$secantus_bin}
 export OMS_TEST_RABBIT_MGMT_URL=${OMS_TEST_RABBIT_MGMT_URL:-http://guest:guest@127.0.0.1:${OMS_RABBITMQ_MGMT_PORT:-15672}}
 
 failed=()

@@ -98,3 +98,161 @@ async fn killed_workers_lose_no_order_and_apply_no_stock_change_twice() {
         let _ = worker.start_kill();
     }
 }
+
+#[tokio::test]
+async fn sigterm_drains_a_worker_and_another_finishes_the_run() {
+    let app = TestApp::spawn_with(&[("TEST_WORKERS", "processes"), ("OMS_RECONCILE_AFTER", "5s")]).await;
+    let admin = app.admin().await;
+    let user = app.register("sigterm").await;
+    let product = app.create_product(&admin, "TERM", 100, 1000).await;
+    let product = product["id"].as_str().expect("id").to_string();
+    let mut worker = app.spawn_worker_process();
+
+    let lines = [(product.as_str(), 1)];
+    let placing = join_all((0..80).map(|i| {
+        let (app, user, lines) = (&app, &user, &lines);
+        async move {
+            tokio::time::sleep(Duration::from_millis(10 * i)).await;
+            app.order(user, lines).await
+        }
+    }));
+    let terminating = async {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let pid = worker.id().expect("pid").to_string();
+        let status = tokio::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .await
+            .expect("kill");
+        assert!(status.success());
+        // It finishes what it holds and exits by itself, cleanly.
+        let exit = tokio::time::timeout(Duration::from_secs(30), worker.wait())
+            .await
+            .expect("the worker did not stop after SIGTERM")
+            .expect("exit status");
+        assert!(exit.success(), "exit status {exit:?}");
+    };
+    let (orders, ()) = tokio::join!(placing, terminating);
+
+    let mut successor = app.spawn_worker_process();
+    for order in &orders {
+        let decided = app.wait_decided(order, &user.access_token).await;
+        assert_eq!(decided["status"], "PLACED");
+    }
+    assert_eq!(app.assert_stock_consistent(&product).await, 1000 - 80);
+    let _ = successor.start_kill();
+}
+
+/// The MongoDB-compatible server's binary, for tests that run a private instance.
+fn secantus_binary() -> std::path::PathBuf {
+    if let Ok(path) = std::env::var("OMS_TEST_SECANTUS_BIN") {
+        return path.into();
+    }
+    let cache = std::env::var("OMS_CACHE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            let base = std::env::var("XDG_CACHE_HOME")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|_| {
+                    std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache")
+                });
+            base.join("oms")
+        });
+    let path = cache.join("secantus-0.5.3-beta.196/bin/secantusd-rs");
+    assert!(
+        path.exists(),
+        "secantusd-rs not found at {}: run the tests with scripts/test.sh (which builds it once) or set OMS_TEST_SECANTUS_BIN",
+        path.display()
+    );
+    path
+}
+
+fn start_secantus(port: u16, dir: &std::path::Path) -> tokio::process::Child {
+    tokio::process::Command::new(secantus_binary())
+        .args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &port.to_string(),
+            "--storage-path",
+        ])
+        .arg(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start secantusd-rs")
+}
+
+async fn wait_for_port(port: u16) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "nothing listens on {port}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_store_outage_is_waited_out_and_the_run_completes() {
+    // A private store, so that stopping it disturbs no other test.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let dir = std::env::temp_dir().join(format!("oms-test-store-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("store dir");
+    let mut store = start_secantus(port, &dir);
+    wait_for_port(port).await;
+    let uri = format!("mongodb://127.0.0.1:{port}/?directConnection=true");
+    let app = TestApp::spawn_with(&[("OMS_MONGO_URI", uri.as_str()), ("OMS_RECONCILE_AFTER", "5s")]).await;
+    let admin = app.admin().await;
+    let user = app.register("outage").await;
+    let product = app.create_product(&admin, "OUTAGE", 100, 500).await;
+    let product = product["id"].as_str().expect("id").to_string();
+
+    let lines = [(product.as_str(), 1)];
+    let accepted = join_all((0..20).map(|_| app.order(&user, &lines))).await;
+    // The store goes away while those are being worked on.
+    let pid = store.id().expect("pid").to_string();
+    tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .expect("kill");
+    let _ = store.wait().await;
+
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(ready.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = ready.json().await.expect("json");
+    assert_eq!(body["checks"]["store"], "down");
+    // New orders are refused with 503, never accepted into nothing.
+    let refused = app.place_order(&user, &[(&product, 1)], None).await;
+    assert_eq!(refused.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut store = start_secantus(port, &dir);
+    wait_for_port(port).await;
+
+    for order in &accepted {
+        let decided = app.wait_decided(order, &user.access_token).await;
+        assert_eq!(decided["status"], "PLACED");
+    }
+    assert_eq!(app.get("/readyz", None).await.status(), reqwest::StatusCode::OK);
+    assert_eq!(app.assert_stock_consistent(&product).await, 500 - 20);
+    // Transient failures were retried, not dead-lettered.
+    for queue in ["oms.stock.0", "oms.stock.1", "oms.orders.0", "oms.orders.1"] {
+        let letters = oms_platform::dead_letters::list(&app.broker, queue, 10)
+            .await
+            .expect("list");
+        assert!(letters.is_empty(), "{queue}: {letters:?}");
+    }
+    drop(app);
+    let _ = store.start_kill();
+    let _ = store.wait().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
