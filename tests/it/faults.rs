@@ -256,3 +256,78 @@ async fn a_store_outage_is_waited_out_and_the_run_completes() {
     let _ = store.wait().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn every_connection_dropped_mid_run_reconnects_and_the_run_completes() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let user = app.register("reconnect").await;
+    let product = app.create_product(&admin, "RECONNECT", 100, 1000).await;
+    let product = product["id"].as_str().expect("id").to_string();
+
+    let lines = [(product.as_str(), 1)];
+    let placing = join_all((0..60).map(|i| {
+        let (app, user, lines) = (&app, &user, &lines);
+        async move {
+            tokio::time::sleep(Duration::from_millis(40 * i)).await;
+            let response = app.place_order(user, lines, None).await;
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            // A 202 is a promise; a 503 says nothing happened.
+            assert!(status == 202 || status == 503, "{status}: {body}");
+            (status == 202).then(|| body["id"].as_str().expect("id").to_string())
+        }
+    }));
+    let dropping = async {
+        for _ in 0..2 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            // The management API lists new connections with a delay: wait until it sees them.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+            while app.management.close_connections(&app.vhost).await == 0 {
+                assert!(tokio::time::Instant::now() < deadline, "no connection to close");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    let (results, ()) = tokio::join!(placing, dropping);
+    let accepted: Vec<String> = results.into_iter().flatten().collect();
+    assert!(!accepted.is_empty());
+    for order in &accepted {
+        let decided = app.wait_decided(order, &user.access_token).await;
+        assert_eq!(decided["status"], "PLACED");
+    }
+    // Refused orders were withdrawn: the store holds exactly the accepted ones.
+    let stored = app
+        .store
+        .orders()
+        .count_documents(mongodb::bson::doc! {})
+        .await
+        .expect("count");
+    assert_eq!(stored as usize, accepted.len());
+    assert_eq!(
+        app.assert_stock_consistent(&product).await,
+        1000 - accepted.len() as i64
+    );
+
+    // No consumer is left dead: every queue has its consumers again.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let view: Value = app
+            .get("/api/ops/queues", Some(&admin.access_token))
+            .await
+            .json()
+            .await
+            .expect("json");
+        let all_consumed = view["queues"]
+            .as_array()
+            .is_some_and(|qs| qs.iter().all(|q| q["consumers"].as_u64().unwrap_or(0) >= 1));
+        if all_consumed {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "consumers never came back: {view}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

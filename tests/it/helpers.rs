@@ -101,6 +101,44 @@ impl Management {
             .await;
     }
 
+    /// Closes every client connection to `vhost` (as a broker restart would); returns how many.
+    pub async fn close_connections(&self, vhost: &str) -> usize {
+        let connections: Vec<Value> = self
+            .http
+            .get(format!("{}/api/vhosts/{vhost}/connections", self.base))
+            .basic_auth(&self.user, Some(&self.password))
+            .send()
+            .await
+            .expect("management API reachable")
+            .json()
+            .await
+            .unwrap_or_default();
+        let mut closed = 0;
+        for connection in connections {
+            let Some(name) = connection["name"].as_str() else {
+                continue;
+            };
+            let encoded: String = name
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+                    _ => format!("%{b:02X}"),
+                })
+                .collect();
+            let response = self
+                .http
+                .delete(format!("{}/api/connections/{encoded}", self.base))
+                .basic_auth(&self.user, Some(&self.password))
+                .header("x-reason", "test: simulated broker restart")
+                .send()
+                .await;
+            if response.is_ok_and(|r| r.status().is_success()) {
+                closed += 1;
+            }
+        }
+        closed
+    }
+
     /// `GET /api/queues/{vhost}` as JSON.
     pub async fn queues(&self, vhost: &str) -> Vec<Value> {
         self.http
