@@ -106,7 +106,11 @@ pub fn peak_rss() -> Vec<(String, u64)> {
             .filter(|a| !a.is_empty())
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect();
-        let is_oms = args.first().is_some_and(|a| a.ends_with("/oms") || a == "oms");
+        let is_oms = args.first().is_some_and(|a| {
+            std::path::Path::new(a)
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("oms"))
+        });
         let role = args.get(1).map(String::as_str);
         if !is_oms || !matches!(role, Some("up" | "api" | "worker")) {
             continue;

@@ -352,3 +352,73 @@ async fn hostile_input_gets_a_4xx_envelope_and_changes_nothing() {
 
     assert_eq!(counts(&app).await, before, "the store changed");
 }
+
+#[tokio::test]
+async fn a_user_is_refused_on_every_admin_route() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let user = app.register("not-admin").await;
+    let product = app.create_product(&admin, "ADMINONLY", 100, 5).await;
+    let pid = product["id"].as_str().expect("id").to_string();
+    let order = app.order(&user, &[(&pid, 1)]).await;
+    let before = counts(&app).await;
+
+    let routes: Vec<(Method, String, Value)> = vec![
+        (Method::POST, "/api/products".into(), json!({})),
+        (
+            Method::PATCH,
+            format!("/api/products/{pid}"),
+            json!({"name": "mine now"}),
+        ),
+        (Method::POST, format!("/api/products/{pid}/image"), json!({})),
+        (
+            Method::POST,
+            format!("/api/products/{pid}/stock"),
+            json!({"delta": 100, "reason": "free stock"}),
+        ),
+        (Method::GET, format!("/api/products/{pid}/ledger"), Value::Null),
+        (
+            Method::GET,
+            "/api/products?include_inactive=true".into(),
+            Value::Null,
+        ),
+        (
+            Method::POST,
+            format!("/api/orders/{order}/status"),
+            json!({"status": "CONFIRMED"}),
+        ),
+        (Method::GET, "/api/orders/stats".into(), Value::Null),
+        (
+            Method::GET,
+            format!("/api/orders?user_id={}", admin.user_id),
+            Value::Null,
+        ),
+        (Method::GET, "/api/ops/verify".into(), Value::Null),
+        (Method::GET, "/api/ops/queues".into(), Value::Null),
+        (
+            Method::GET,
+            "/api/ops/dead-letters?queue=oms.images".into(),
+            Value::Null,
+        ),
+        (
+            Method::POST,
+            "/api/ops/dead-letters/replay".into(),
+            json!({"queue": "oms.images"}),
+        ),
+    ];
+    for (method, path, body) in routes {
+        let mut request = app
+            .http
+            .request(method.clone(), app.url(&path))
+            .bearer_auth(&user.access_token);
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let envelope: Value = response.json().await.unwrap_or(Value::Null);
+        assert_eq!(status, 403, "{method} {path}: {envelope}");
+        assert_eq!(envelope["error"]["code"], "forbidden", "{method} {path}");
+    }
+    assert_eq!(counts(&app).await, before, "the store changed");
+}

@@ -58,7 +58,10 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
       if (!token || stopped) return;
       source = new EventSource(`/api/events?access_token=${encodeURIComponent(token)}`);
       source.onopen = () => {
-        if (failures > 0) void qc.invalidateQueries({ queryKey: ['orders'] });
+        // Whatever was read before the stream was open may have changed meanwhile (an order is
+        // often PLACED within milliseconds of its 202): read it again now that no event can be missed.
+        void qc.invalidateQueries({ queryKey: ['order'] });
+        void qc.invalidateQueries({ queryKey: ['orders'] });
         failures = 0;
         setConnected(true);
       };

@@ -15,7 +15,12 @@ export function CartPage() {
     mutationFn: () =>
       orders.place({ items: lines.map((l) => ({ product_id: l.productId, quantity: l.quantity })) }, idempotencyKey),
     onSuccess: (order) => {
-      qc.setQueryData(['order', order.id], order);
+      // Show the accepted order at once, but never over a newer state a live event already
+      // brought (an order is often PLACED within milliseconds of its 202), and read it again.
+      qc.setQueryData<typeof order>(['order', order.id], (seen) =>
+        seen && seen.version >= order.version ? seen : order,
+      );
+      void qc.invalidateQueries({ queryKey: ['order', order.id] });
       void qc.invalidateQueries({ queryKey: ['orders'] });
       clear();
       navigate(`/orders/${order.id}`);
