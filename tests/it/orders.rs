@@ -259,6 +259,9 @@ async fn a_crash_between_commit_and_ack_applies_the_change_once() {
     let admin = app.admin().await;
     let user = app.register("crash").await;
     let product = id(&app.create_product(&admin, "CRASH", 100, 10).await);
+    // The event feed: the PLACED event is sent only after its change is committed, so a crash
+    // in between must not lose it (the redelivered input re-sends the stored messages).
+    let mut feed = SseReader::open(&app, "/api/events", &user.access_token).await;
     app.failpoints.arm(points::STOCK_AFTER_COMMIT, 1);
     app.failpoints.arm(points::ORDERS_AFTER_COMMIT, 2);
 
@@ -266,6 +269,12 @@ async fn a_crash_between_commit_and_ack_applies_the_change_once() {
     let placed = app
         .wait_for_order(&order, &user.access_token, |o| o["status"] == "PLACED")
         .await;
+    loop {
+        let event = feed.next(Duration::from_secs(30)).await.expect("events");
+        if event.data["order_id"] == order.as_str() && event.data["status"] == "PLACED" {
+            break;
+        }
+    }
     assert!(app.failpoints.fired_all(points::STOCK_AFTER_COMMIT));
     assert!(app.failpoints.fired_all(points::ORDERS_AFTER_COMMIT));
     assert_eq!(placed["history"].as_array().expect("history").len(), 2);
