@@ -9,7 +9,29 @@ use crate::helpers::TestApp;
 
 #[tokio::test]
 async fn killed_workers_lose_no_order_and_apply_no_stock_change_twice() {
-    let app = TestApp::spawn_with(&[("TEST_WORKERS", "processes"), ("OMS_RECONCILE_AFTER", "5s")]).await;
+    // A worker killed inside a transaction leaves it open on the server, holding its product
+    // until the server reaps it (`transactionLifetimeLimitSeconds`, 60 s by default). A private
+    // store with a short limit keeps the test quick without changing the shared server.
+    let (port, dir, mut store) = private_store().await;
+    let admin_db = oms_platform::Store::open(
+        &secrecy::SecretString::from(format!("mongodb://127.0.0.1:{port}/?directConnection=true")),
+        "admin",
+        "oms-test",
+    )
+    .await
+    .expect("client");
+    admin_db
+        .db()
+        .run_command(mongodb::bson::doc! { "setParameter": 1, "transactionLifetimeLimitSeconds": 3 })
+        .await
+        .expect("setParameter");
+    let uri = format!("mongodb://127.0.0.1:{port}/?directConnection=true");
+    let app = TestApp::spawn_with(&[
+        ("TEST_WORKERS", "processes"),
+        ("OMS_RECONCILE_AFTER", "5s"),
+        ("OMS_MONGO_URI", uri.as_str()),
+    ])
+    .await;
     let admin = app.admin().await;
     let mut products = Vec::new();
     for i in 0..4 {
@@ -97,6 +119,24 @@ async fn killed_workers_lose_no_order_and_apply_no_stock_change_twice() {
     for worker in &mut workers {
         let _ = worker.start_kill();
     }
+    drop(app);
+    let _ = store.start_kill();
+    let _ = store.wait().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A private MongoDB-compatible server on a free port: (port, its data directory, the process).
+async fn private_store() -> (u16, std::path::PathBuf, tokio::process::Child) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("port")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let dir = std::env::temp_dir().join(format!("oms-test-store-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("store dir");
+    let store = start_secantus(port, &dir);
+    wait_for_port(port).await;
+    (port, dir, store)
 }
 
 #[tokio::test]
@@ -199,15 +239,7 @@ async fn wait_for_port(port: u16) {
 #[tokio::test]
 async fn a_store_outage_is_waited_out_and_the_run_completes() {
     // A private store, so that stopping it disturbs no other test.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("port")
-        .local_addr()
-        .expect("addr")
-        .port();
-    let dir = std::env::temp_dir().join(format!("oms-test-store-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).expect("store dir");
-    let mut store = start_secantus(port, &dir);
-    wait_for_port(port).await;
+    let (port, dir, mut store) = private_store().await;
     let uri = format!("mongodb://127.0.0.1:{port}/?directConnection=true");
     let app = TestApp::spawn_with(&[("OMS_MONGO_URI", uri.as_str()), ("OMS_RECONCILE_AFTER", "5s")]).await;
     let admin = app.admin().await;
