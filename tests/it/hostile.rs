@@ -361,6 +361,8 @@ async fn a_user_is_refused_on_every_admin_route() {
     let product = app.create_product(&admin, "ADMINONLY", 100, 5).await;
     let pid = product["id"].as_str().expect("id").to_string();
     let order = app.order(&user, &[(&pid, 1)]).await;
+    // Counted once the order's own writes are done.
+    app.wait_decided(&order, &user.access_token).await;
     let before = counts(&app).await;
 
     let routes: Vec<(Method, String, Value)> = vec![
