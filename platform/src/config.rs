@@ -86,6 +86,10 @@ pub struct Config {
     pub reconcile_after: Duration,
     /// Default low-stock threshold for products that do not set their own.
     pub low_stock_threshold: i64,
+    /// The most stock commands a stock worker decides in one transaction (1: one at a time).
+    pub stock_batch: usize,
+    /// The most messages an order worker applies as one batch (1: one at a time).
+    pub order_batch: usize,
 }
 
 /// The secret used when `OMS_ENV=dev` and no `OMS_JWT_SECRET` is set. Never valid elsewhere.
@@ -286,6 +290,8 @@ impl Config {
                 _ => Err("must be a whole number ≥ 0".to_string()),
             },
         )?;
+        let stock_batch = parse_or("OMS_STOCK_BATCH", get("OMS_STOCK_BATCH"), "32", batch_size)?;
+        let order_batch = parse_or("OMS_ORDER_BATCH", get("OMS_ORDER_BATCH"), "32", batch_size)?;
 
         Ok(Self {
             environment,
@@ -307,7 +313,16 @@ impl Config {
             cors_origins,
             reconcile_after,
             low_stock_threshold,
+            stock_batch,
+            order_batch,
         })
+    }
+}
+
+fn batch_size(raw: &str) -> Result<usize, String> {
+    match raw.parse::<usize>() {
+        Ok(n) if (1..=256).contains(&n) => Ok(n),
+        _ => Err("must be a whole number from 1 to 256".to_string()),
     }
 }
 

@@ -12,4 +12,5 @@ mod openapi;
 mod ops;
 mod orders;
 mod products;
+mod stock_batch;
 mod verify;

@@ -725,7 +725,8 @@ async fn the_reconciler_places_an_order_whose_placement_was_lost() {
     lost.version = 0;
     lost.dispatched = false;
     lost.outbox.clear();
-    lost.outbox_cause = None;
+    lost.outbox_causes.clear();
+    lost.seen.clear();
     for line in &mut lost.items {
         line.reservation = oms_platform::store::LineReservation::Pending;
     }

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use backoff::ExponentialBackoff;
 use backoff::backoff::Backoff;
-use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
+use futures_util::{FutureExt, StreamExt};
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
@@ -63,11 +63,28 @@ pub trait Handler: Send + Sync + 'static {
     type Message: DeserializeOwned + Send + Sync + 'static;
 
     fn handle<'a>(&'a self, envelope: &'a Envelope<Self::Message>) -> BoxFuture<'a, Result<(), HandleError>>;
+
+    /// Handles several messages as one unit: all done, or (on an error) any of them may be
+    /// done and all come back. The default handles them one after the other.
+    fn handle_batch<'a>(
+        &'a self,
+        envelopes: &'a [Envelope<Self::Message>],
+    ) -> BoxFuture<'a, Result<(), HandleError>> {
+        Box::pin(async move {
+            for envelope in envelopes {
+                self.handle(envelope).await?;
+            }
+            Ok(())
+        })
+    }
 }
 
 pub struct Consumer<H> {
     pub queue: String,
     pub prefetch: u16,
+    /// The most deliveries handled as one batch (1: one at a time). A batch is what has
+    /// already arrived; the consumer never waits for more.
+    pub batch: usize,
     pub handler: Arc<H>,
     pub broker: Broker,
     pub shutdown: CancellationToken,
@@ -147,7 +164,36 @@ impl<H: Handler> Consumer<H> {
                 Some(Err(err)) => return Err(err.into()),
                 Some(Ok(delivery)) => delivery,
             };
-            match self.process(&channel, delivery).await {
+            let mut batch = vec![delivery];
+            let mut ended = false;
+            if self.batch > 1 {
+                // Take what has arrived already, up to the bound; one yield lets the
+                // connection's reader hand over what it is holding.
+                for yielded in [false, true] {
+                    if yielded {
+                        tokio::task::yield_now().await;
+                    }
+                    while batch.len() < self.batch && !ended {
+                        match deliveries.next().now_or_never() {
+                            None => break,
+                            Some(Some(Ok(delivery))) => batch.push(delivery),
+                            // Handle what arrived; the session ends after (acks will fail).
+                            Some(None | Some(Err(_))) => ended = true,
+                        }
+                    }
+                }
+            }
+            let processed = if batch.len() == 1 {
+                let delivery = batch.pop().expect("one delivery");
+                self.process(&channel, delivery).await
+            } else {
+                self.process_batch(&channel, batch).await
+            };
+            if ended && matches!(processed, Processed::Done) {
+                close(&connection, "the delivery stream ended").await;
+                return Ok(SessionEnd::Lost);
+            }
+            match processed {
                 Processed::Done => {}
                 Processed::Shutdown => {
                     close(&connection, "shutting down").await;
@@ -224,6 +270,85 @@ impl<H: Handler> Consumer<H> {
                 Err(HandleError::Permanent(reason)) => {
                     span.in_scope(|| tracing::error!(%reason, "permanent failure; dead-lettering"));
                     return self.dead_letter(delivery, &reason, attempt).await;
+                }
+                Err(HandleError::Crash(point)) => {
+                    span.in_scope(|| tracing::warn!(point, "fail point: simulating a crash"));
+                    return Processed::Lost;
+                }
+            }
+        }
+    }
+
+    /// Handles several deliveries as one batch and acks them with one `multiple` ack. An
+    /// unparseable one is dead-lettered by itself; if the batch fails permanently, each
+    /// delivery is handled alone, so that only the bad one is dead-lettered.
+    async fn process_batch(&self, channel: &Channel, deliveries: Vec<Delivery>) -> Processed {
+        let mut parsed = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            metrics::counter!("oms_messages_consumed_total", "queue" => self.queue.clone()).increment(1);
+            match serde_json::from_slice::<Envelope<H::Message>>(&delivery.data) {
+                Ok(envelope) => parsed.push((delivery, envelope)),
+                Err(err) => {
+                    let attempt = delivery_count(&delivery.properties) + 1;
+                    let reason = format!("unparseable message: {err}");
+                    match self.dead_letter(delivery, &reason, attempt).await {
+                        Processed::Done => {}
+                        other => return other,
+                    }
+                }
+            }
+        }
+        let (deliveries, envelopes): (Vec<Delivery>, Vec<Envelope<H::Message>>) = parsed.into_iter().unzip();
+        let Some(last) = deliveries.last() else {
+            return Processed::Done;
+        };
+        let span = tracing::info_span!("handle_batch", queue = %self.queue, size = envelopes.len());
+        let mut retry = backoff(Duration::from_secs(2));
+        loop {
+            let started = std::time::Instant::now();
+            let result = self
+                .handler
+                .handle_batch(&envelopes)
+                .instrument(span.clone())
+                .await;
+            metrics::histogram!("oms_batch_duration_seconds", "queue" => self.queue.clone())
+                .record(started.elapsed().as_secs_f64());
+            match result {
+                Ok(()) => {
+                    // One ack for the batch: every delivery up to the last one on this channel
+                    // (the dead-lettered ones among them are acked already).
+                    return match last.ack(BasicAckOptions { multiple: true }).await {
+                        Ok(true) => {
+                            metrics::counter!("oms_messages_acked_total", "queue" => self.queue.clone())
+                                .increment(deliveries.len() as u64);
+                            Processed::Done
+                        }
+                        Ok(false) | Err(_) => Processed::Lost,
+                    };
+                }
+                Err(HandleError::Transient(err)) => {
+                    if !channel.status().connected() {
+                        span.in_scope(|| tracing::warn!(error = %format!("{err:#}"), "channel lost while retrying; giving the batch up"));
+                        return Processed::Lost;
+                    }
+                    let wait = retry.next_backoff().unwrap_or(Duration::from_secs(2));
+                    metrics::counter!("oms_messages_retried_total", "queue" => self.queue.clone())
+                        .increment(deliveries.len() as u64);
+                    span.in_scope(|| tracing::warn!(error = %format!("{err:#}"), retry_in = ?wait, "transient failure; retrying the batch"));
+                    tokio::select! {
+                        _ = self.shutdown.cancelled() => return Processed::Shutdown,
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                }
+                Err(HandleError::Permanent(reason)) => {
+                    span.in_scope(|| tracing::warn!(%reason, "batch failed permanently; handling its messages one at a time"));
+                    for delivery in deliveries {
+                        match self.process(channel, delivery).await {
+                            Processed::Done => {}
+                            other => return other,
+                        }
+                    }
+                    return Processed::Done;
                 }
                 Err(HandleError::Crash(point)) => {
                     span.in_scope(|| tracing::warn!(point, "fail point: simulating a crash"));

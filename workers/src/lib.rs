@@ -66,7 +66,9 @@ pub async fn run(
                     tasks.spawn(
                         consumer::Consumer {
                             queue: stock_queue(k),
-                            prefetch: PREFETCH,
+                            // Room for a whole batch in flight, and the next one arriving.
+                            prefetch: PREFETCH.max(2 * config.stock_batch as u16),
+                            batch: config.stock_batch,
                             handler: handler.clone(),
                             broker: broker.clone(),
                             shutdown: shutdown.clone(),
@@ -86,7 +88,8 @@ pub async fn run(
                     tasks.spawn(
                         consumer::Consumer {
                             queue: orders_queue(k),
-                            prefetch: PREFETCH,
+                            prefetch: PREFETCH.max(2 * config.order_batch as u16),
+                            batch: config.order_batch,
                             handler: handler.clone(),
                             broker: broker.clone(),
                             shutdown: shutdown.clone(),
@@ -123,6 +126,7 @@ pub async fn run(
                         consumer::Consumer {
                             queue: IMAGES_QUEUE.to_string(),
                             prefetch: IMAGE_PREFETCH,
+                            batch: 1,
                             handler: handler.clone(),
                             broker: broker.clone(),
                             shutdown: shutdown.clone(),

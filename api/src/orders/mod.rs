@@ -291,7 +291,8 @@ async fn place_order(
         retried: false,
         place_attempts: 0,
         outbox: Vec::new(),
-        outbox_cause: None,
+        outbox_causes: Vec::new(),
+        seen: Vec::new(),
         created_at: store::from_chrono(now),
         updated_at: store::from_chrono(now),
     };

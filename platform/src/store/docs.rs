@@ -214,9 +214,21 @@ pub struct OrderDoc {
     pub retried: bool,
     /// How many times the reconciler has re-sent `PlaceOrder`.
     pub place_attempts: i32,
-    /// The messages produced by the last change, and the message that caused it.
+    /// The messages produced by the last change, and the messages that caused it (one, or
+    /// several when the order worker applied a batch).
     pub outbox: Vec<StoredMessage>,
-    pub outbox_cause: Option<String>,
+    #[serde(default)]
+    pub outbox_causes: Vec<String>,
+    /// The ids of the last messages applied to this order (at most [`OrderDoc::SEEN`]): a
+    /// redelivered one is not applied again.
+    #[serde(default)]
+    pub seen: Vec<String>,
     pub created_at: DateTime,
     pub updated_at: DateTime,
+}
+
+impl OrderDoc {
+    /// How many applied message ids an order remembers: more than an order ever receives
+    /// (a placement, two replies per line, a few transitions, the reconciler's re-sends).
+    pub const SEEN: usize = 256;
 }

@@ -3,17 +3,25 @@
 //! version guards against a second consumer during a fail-over.
 //!
 //! The messages a change produces are stored with it (the order's outbox, tagged with the
-//! message that caused it). They are published, with confirms, before the input is acked;
+//! messages that caused it). They are published, with confirms, before the input is acked;
 //! if the process dies in between, the redelivered input finds its change already made and
-//! publishes the stored messages again.
+//! publishes the stored messages again. The order also remembers the ids of the last messages
+//! applied to it, so that no message is applied twice.
+//!
+//! In a batch (`OMS_ORDER_BATCH`), all of one order's messages are applied with one write, and
+//! everything the batch sends goes out in one confirmed publish before the batch is acked.
 
 pub mod process;
 
+use std::collections::HashMap;
+
+use futures_util::TryStreamExt;
 use futures_util::future::BoxFuture;
 use mongodb::bson::{self, doc};
+use oms_contracts::OrderId;
 use oms_contracts::messages::{Envelope, OrderMessage};
 use oms_platform::broker::Outgoing;
-use oms_platform::store::StoredMessage;
+use oms_platform::store::{OrderDoc, StoredMessage};
 use oms_platform::{Broker, Store};
 
 use crate::consumer::{HandleError, Handler};
@@ -34,85 +42,173 @@ impl Handler for OrderHandler {
     type Message = OrderMessage;
 
     fn handle<'a>(&'a self, envelope: &'a Envelope<OrderMessage>) -> BoxFuture<'a, Result<(), HandleError>> {
-        Box::pin(self.apply(envelope))
+        Box::pin(async move {
+            let order = self.read(envelope.body.order_id()).await?;
+            let outgoing = self.apply(order, &[envelope]).await?;
+            self.broker.publish_all(outgoing).await?;
+            Ok(())
+        })
+    }
+
+    fn handle_batch<'a>(
+        &'a self,
+        envelopes: &'a [Envelope<OrderMessage>],
+    ) -> BoxFuture<'a, Result<(), HandleError>> {
+        Box::pin(self.batch(envelopes))
     }
 }
 
 impl OrderHandler {
-    async fn apply(&self, envelope: &Envelope<OrderMessage>) -> Result<(), HandleError> {
-        let order_id = envelope.body.order_id().clone();
-        let cause = envelope.message_id.to_string();
-        for _ in 0..MAX_CONFLICTS {
-            let Some(order) = self
-                .store
-                .orders()
-                .find_one(doc! { "_id": order_id.as_str() })
-                .await?
-            else {
-                return match envelope.body {
-                    // The API withdrew the order (its publish was not confirmed) before we started.
-                    OrderMessage::PlaceOrder { .. } => {
-                        tracing::info!(%order_id, "order withdrawn before placement; nothing to do");
-                        Ok(())
-                    }
-                    _ => Err(HandleError::Permanent(format!("no order {order_id}"))),
-                };
-            };
-            if order.outbox_cause.as_deref() == Some(cause.as_str()) {
-                // Redelivered after its change was committed: finish what was interrupted.
-                tracing::info!(%order_id, "change already made; re-sending its messages");
-                return self.publish_stored(&order.outbox).await;
+    async fn read(&self, order_id: &OrderId) -> Result<Option<OrderDoc>, HandleError> {
+        Ok(self
+            .store
+            .orders()
+            .find_one(doc! { "_id": order_id.as_str() })
+            .await?)
+    }
+
+    /// A batch: one read of its orders, one write per order for all of that order's messages
+    /// (the replies to an order's reservations tend to arrive together), one confirmed publish
+    /// of everything the batch sends. The caller acks the batch after.
+    async fn batch(&self, envelopes: &[Envelope<OrderMessage>]) -> Result<(), HandleError> {
+        let mut groups: Vec<(&OrderId, Vec<&Envelope<OrderMessage>>)> = Vec::new();
+        for envelope in envelopes {
+            let order_id = envelope.body.order_id();
+            match groups.iter_mut().find(|(id, _)| *id == order_id) {
+                Some((_, group)) => group.push(envelope),
+                None => groups.push((order_id, vec![envelope])),
             }
-            let decision = process::decide(
-                &order,
-                &envelope.body,
-                &Context {
-                    partitions: self.partitions,
-                    now: chrono::Utc::now(),
-                },
-            );
-            let outgoing: Vec<Outgoing> = decision
-                .outputs
-                .iter()
-                .map(|o| to_outgoing(envelope, o))
-                .collect();
-            let Some(mut next) = decision.next else {
-                self.broker.publish_all(outgoing).await?;
-                return Ok(());
+        }
+        let ids: Vec<&str> = groups.iter().map(|(id, _)| id.as_str()).collect();
+        let mut orders: HashMap<String, OrderDoc> = self
+            .store
+            .orders()
+            .find(doc! { "_id": { "$in": &ids } })
+            .await?
+            .try_collect::<Vec<_>>()
+            .await?
+            .into_iter()
+            .map(|o| (o.id.clone(), o))
+            .collect();
+        let mut outgoing = Vec::new();
+        for (order_id, group) in &groups {
+            let order = orders.remove(order_id.as_str());
+            outgoing.extend(self.apply(order, group).await?);
+        }
+        self.broker.publish_all(outgoing).await?;
+        Ok(())
+    }
+
+    /// Applies one order's messages, in delivery order, with one conditional write, and
+    /// returns the messages to publish. `order` is the order as last read.
+    async fn apply(
+        &self,
+        mut order: Option<OrderDoc>,
+        envelopes: &[&Envelope<OrderMessage>],
+    ) -> Result<Vec<Outgoing>, HandleError> {
+        for _ in 0..MAX_CONFLICTS {
+            let Some(current) = order else {
+                return missing(envelopes);
             };
-            next.version = order.version + 1;
+            let mut outgoing = Vec::new();
+            let mut resend = false;
+            let mut next: Option<OrderDoc> = None;
+            let mut causes = Vec::new();
+            for envelope in envelopes {
+                let cause = envelope.message_id.to_string();
+                if current.outbox_causes.contains(&cause) {
+                    // Redelivered after its change was committed: finish what was interrupted.
+                    resend = true;
+                    continue;
+                }
+                if current.seen.contains(&cause) || causes.contains(&cause) {
+                    // Applied, and its messages sent, before the order's latest change.
+                    continue;
+                }
+                let state = next.as_ref().unwrap_or(&current);
+                let decision = process::decide(
+                    state,
+                    &envelope.body,
+                    &Context {
+                        partitions: self.partitions,
+                        now: chrono::Utc::now(),
+                    },
+                );
+                outgoing.extend(decision.outputs.iter().map(|o| to_outgoing(envelope, o)));
+                if let Some(changed) = decision.next {
+                    causes.push(cause);
+                    next = Some(changed);
+                }
+            }
+            if resend {
+                tracing::info!(order_id = %current.id, "change already made; re-sending its messages");
+                let mut stored = stored_outgoing(&current.outbox);
+                stored.append(&mut outgoing);
+                outgoing = stored;
+            }
+            let Some(mut next) = next else {
+                return Ok(outgoing);
+            };
+            next.version = current.version + 1;
             next.updated_at = bson::DateTime::now();
-            next.outbox = outgoing.iter().map(stored).collect();
-            next.outbox_cause = Some(cause.clone());
+            // Only the new messages: a re-sent outbox is published, not stored again.
+            next.outbox = outgoing
+                .iter()
+                .skip(if resend { current.outbox.len() } else { 0 })
+                .map(stored)
+                .collect();
+            next.seen = current
+                .seen
+                .iter()
+                .chain(&current.outbox_causes)
+                .chain(&causes)
+                .cloned()
+                .collect();
+            let excess = next.seen.len().saturating_sub(OrderDoc::SEEN);
+            next.seen.drain(..excess);
+            next.outbox_causes = causes;
             let written = self
                 .store
                 .orders()
-                .replace_one(doc! { "_id": order_id.as_str(), "version": order.version }, &next)
+                .replace_one(doc! { "_id": &current.id, "version": current.version }, &next)
                 .await?;
             if written.matched_count == 0 {
                 // Someone else changed the order meanwhile: decide again on the new state.
+                order = self.store.orders().find_one(doc! { "_id": &current.id }).await?;
                 continue;
             }
-            if order.status != next.status {
-                tracing::info!(%order_id, from = %order.status, to = %next.status, "order status changed");
+            if current.status != next.status {
+                tracing::info!(order_id = %current.id, from = %current.status, to = %next.status, "order status changed");
             }
             self.failpoints.check(points::ORDERS_AFTER_COMMIT)?;
-            self.broker.publish_all(outgoing).await?;
-            return Ok(());
+            return Ok(outgoing);
         }
         Err(HandleError::Transient(anyhow::anyhow!(
-            "order {order_id} kept changing under us ({MAX_CONFLICTS} conflicts)"
+            "order kept changing under us ({MAX_CONFLICTS} conflicts)"
         )))
     }
+}
 
-    async fn publish_stored(&self, outbox: &[StoredMessage]) -> Result<(), HandleError> {
-        let messages = outbox
-            .iter()
-            .filter_map(|m| Outgoing::from_stored(&m.exchange, &m.routing_key, &m.body))
-            .collect();
-        self.broker.publish_all(messages).await?;
-        Ok(())
+/// No such order: a placement the API withdrew (its publish was not confirmed) before the
+/// worker started has nothing to do; any other message for it is a mistake.
+fn missing(envelopes: &[&Envelope<OrderMessage>]) -> Result<Vec<Outgoing>, HandleError> {
+    for envelope in envelopes {
+        let order_id = envelope.body.order_id();
+        match envelope.body {
+            OrderMessage::PlaceOrder { .. } => {
+                tracing::info!(%order_id, "order withdrawn before placement; nothing to do");
+            }
+            _ => return Err(HandleError::Permanent(format!("no order {order_id}"))),
+        }
     }
+    Ok(Vec::new())
+}
+
+fn stored_outgoing(outbox: &[StoredMessage]) -> Vec<Outgoing> {
+    outbox
+        .iter()
+        .filter_map(|m| Outgoing::from_stored(&m.exchange, &m.routing_key, &m.body))
+        .collect()
 }
 
 fn to_outgoing(cause: &Envelope<OrderMessage>, output: &Output) -> Outgoing {
