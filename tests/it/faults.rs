@@ -6,6 +6,7 @@ use futures_util::future::join_all;
 use serde_json::Value;
 
 use crate::helpers::TestApp;
+use crate::private_rabbit::PrivateRabbit;
 
 #[tokio::test]
 async fn killed_workers_lose_no_order_and_apply_no_stock_change_twice() {
@@ -362,4 +363,111 @@ async fn every_connection_dropped_mid_run_reconnects_and_the_run_completes() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+#[tokio::test]
+async fn a_broker_restart_mid_run_loses_no_accepted_order() {
+    // A node of this test's own: stopping it disturbs no other test.
+    let rabbit = PrivateRabbit::start().await;
+    let app = TestApp::spawn_on(rabbit.management(), &rabbit.amqp_base(), &[]).await;
+    let admin = app.admin().await;
+    let user = app.register("restart").await;
+    let product = app.create_product(&admin, "RESTART", 100, 1000).await;
+    let product = product["id"].as_str().expect("id").to_string();
+
+    let lines = [(product.as_str(), 1)];
+    let stop = tokio::sync::Notify::new();
+    let placing = async {
+        let mut accepted = Vec::new();
+        let mut refused = 0;
+        // Orders keep coming before, during and after the restart.
+        for i in 0.. {
+            let response = app.place_order(&user, &lines, None).await;
+            let status = response.status();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            // A 202 is a promise; a 503 says nothing happened.
+            match status.as_u16() {
+                202 => accepted.push(body["id"].as_str().expect("id").to_string()),
+                503 => refused += 1,
+                _ => panic!("{status}: {body}"),
+            }
+            if i > 20
+                && tokio::time::timeout(Duration::from_millis(1), stop.notified())
+                    .await
+                    .is_ok()
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        (accepted, refused)
+    };
+    let restarting = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        rabbit.stop().await;
+        // While the broker is away: readiness says so.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let ready: Value = app.get("/readyz", None).await.json().await.expect("json");
+            if ready["checks"]["broker"] == "down" {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "readyz never saw the broker go: {ready}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        rabbit.start_again().await;
+        // Let some orders through after the restart, then stop placing.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while app.get("/readyz", None).await.status() != reqwest::StatusCode::OK {
+            assert!(tokio::time::Instant::now() < deadline, "never ready again");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        stop.notify_one();
+    };
+    let ((accepted, refused), ()) = tokio::join!(placing, restarting);
+    assert!(
+        refused > 0,
+        "the outage refused no order: it did not happen while orders came in"
+    );
+    assert!(accepted.len() > 20, "only {} orders accepted", accepted.len());
+    for order in &accepted {
+        let decided = app.wait_decided(order, &user.access_token).await;
+        assert_eq!(decided["status"], "PLACED");
+    }
+    // Refused orders were withdrawn: the store holds exactly the accepted ones.
+    let stored = app
+        .store
+        .orders()
+        .count_documents(mongodb::bson::doc! {})
+        .await
+        .expect("count");
+    assert_eq!(stored as usize, accepted.len());
+    assert_eq!(
+        app.assert_stock_consistent(&product).await,
+        1000 - accepted.len() as i64
+    );
+    // Every consumer came back on its own.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let queues = app.management.queues(&app.vhost).await;
+        let consumed = queues
+            .iter()
+            .filter(|q| !q["name"].as_str().unwrap_or("").ends_with(".dlq"))
+            .filter(|q| q["name"].as_str().is_some_and(|n| n.starts_with("oms.")))
+            .all(|q| q["consumers"].as_u64().unwrap_or(0) >= 1);
+        if consumed && !queues.is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "consumers never came back: {queues:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    drop(app);
 }

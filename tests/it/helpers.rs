@@ -46,7 +46,15 @@ pub struct Management {
 
 impl Management {
     pub fn from_env() -> Self {
-        let raw = env_or("OMS_TEST_RABBIT_MGMT_URL", "http://guest:guest@127.0.0.1:15672");
+        Self::new(&env_or(
+            "OMS_TEST_RABBIT_MGMT_URL",
+            "http://guest:guest@127.0.0.1:15672",
+        ))
+    }
+
+    /// The management API at `raw` (`http://user:pass@host:port`).
+    pub fn new(raw: &str) -> Self {
+        let raw = raw.to_string();
         let (scheme, rest) = raw.split_once("://").unwrap_or(("http", raw.as_str()));
         let (user, password, host) = match rest.rsplit_once('@') {
             Some((creds, host)) => {
@@ -61,6 +69,26 @@ impl Management {
             password,
             http: reqwest::Client::new(),
         }
+    }
+
+    /// The API's URL with its credentials, as `OMS_RABBIT_MANAGEMENT_URL` takes it.
+    pub fn url(&self) -> String {
+        let (scheme, host) = self
+            .base
+            .split_once("://")
+            .unwrap_or(("http", self.base.as_str()));
+        format!("{scheme}://{}:{}@{host}", self.user, self.password)
+    }
+
+    /// Whether the API answers.
+    pub async fn is_up(&self) -> bool {
+        self.http
+            .get(format!("{}/api/overview", self.base))
+            .basic_auth(&self.user, Some(&self.password))
+            .timeout(Duration::from_secs(3))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
     }
 
     pub async fn create_vhost(&self, vhost: &str) {
@@ -183,17 +211,23 @@ impl TestApp {
 
     /// Spawns with extra (or overriding) configuration variables.
     pub async fn spawn_with(vars: &[(&str, &str)]) -> Self {
+        Self::spawn_on(Management::from_env(), &amqp_base(), vars).await
+    }
+
+    /// Spawns against the RabbitMQ node at `amqp_base` (`amqp://user:pass@host:port`) whose
+    /// management API is `management`.
+    pub async fn spawn_on(management: Management, amqp_base: &str, vars: &[(&str, &str)]) -> Self {
         oms_platform::telemetry::init_for_test();
         let id = uuid::Uuid::new_v4().simple().to_string();
         let vhost = format!("oms-test-{id}");
-        let management = Management::from_env();
         management.create_vhost(&vhost).await;
 
         let media = std::env::temp_dir().join(format!("oms-test-media-{id}"));
         let mut env: HashMap<String, String> = [
             ("OMS_ENV", "dev".to_string()),
             ("OMS_HTTP_ADDR", "127.0.0.1:0".to_string()),
-            ("OMS_AMQP_URL", format!("{}/{vhost}", amqp_base())),
+            ("OMS_AMQP_URL", format!("{amqp_base}/{vhost}")),
+            ("OMS_RABBIT_MANAGEMENT_URL", management.url()),
             ("OMS_MONGO_URI", mongo_uri()),
             ("OMS_MONGO_DB", format!("oms_test_{id}")),
             ("OMS_STOCK_PARTITIONS", "2".to_string()),
