@@ -1,10 +1,10 @@
-import { test, expect, signUp, signInAdmin, orderProduct, shot, unique, PNG } from './fixtures';
+import {
+  test, expect, signUp, signInAdmin, orderProduct, seedProduct, registerApi, placeOrderApi, catalogCard, shot, unique, PNG,
+} from './fixtures';
 
-test('an admin creates a product with an image and ships an order; the shopper page follows', async ({ browser }) => {
-  const adminCtx = await browser.newContext();
-  const shopperCtx = await browser.newContext();
-  const admin = await adminCtx.newPage();
-  const shopper = await shopperCtx.newPage();
+test('an admin creates a product with an image and ships an order; the shopper page follows', async ({ newPage }) => {
+  const admin = await newPage();
+  const shopper = await newPage();
 
   await signInAdmin(admin);
   await admin.getByRole('link', { name: 'Products' }).click();
@@ -46,6 +46,150 @@ test('an admin creates a product with an image and ships an order; the shopper p
   await admin.getByLabel('Status').selectOption('SHIPPED');
   await expect(admin.getByRole('link', { name: orderId.slice(-8) })).toBeVisible();
   await shot(admin, 'admin-orders');
-  await adminCtx.close();
-  await shopperCtx.close();
+});
+
+test('an admin adjusts stock with a reason; the ledger shows it, and a correction below zero is refused', async ({ page, request }) => {
+  const product = await seedProduct(request, unique('Mug'), 5);
+  await signInAdmin(page);
+  await page.getByRole('link', { name: 'Products' }).click();
+  await page.getByLabel('Filter').fill(product.name);
+  await expect(page.getByRole('listitem').filter({ hasText: product.name })).toContainText('5 in stock');
+  await shot(page, 'admin-products');
+  await page.getByRole('link', { name: product.name }).click();
+  await expect(page.getByRole('heading', { name: product.name })).toBeVisible();
+  await expect(page.getByTestId('product-stock')).toHaveText('5');
+
+  const form = page.getByRole('form', { name: 'Adjust stock' });
+  const ledger = page.getByRole('table', { name: 'Stock ledger' });
+  await form.getByLabel(/^Change/).fill('7');
+  await form.getByLabel('Reason').fill('Restock from the supplier');
+  await form.getByRole('button', { name: 'Adjust stock' }).click();
+  await expect(form.getByText('Applied: +7, stock is now 12.')).toBeVisible();
+  await expect(page.getByTestId('product-stock')).toHaveText('12');
+  const restock = ledger.getByRole('row').filter({ hasText: 'Restock from the supplier' });
+  await expect(restock).toContainText('adjust');
+  await expect(restock).toContainText('+7');
+  await expect(restock.getByRole('cell', { name: '12', exact: true })).toBeVisible();
+
+  await form.getByLabel(/^Change/).fill('-3');
+  await form.getByLabel('Reason').fill('Two broken, one lost');
+  await form.getByRole('button', { name: 'Adjust stock' }).click();
+  await expect(form.getByText('Applied: -3, stock is now 9.')).toBeVisible();
+  await expect(page.getByTestId('product-stock')).toHaveText('9');
+  await expect(ledger.getByRole('row').filter({ hasText: 'Two broken, one lost' })).toContainText('-3');
+
+  await form.getByLabel(/^Change/).fill('-10');
+  await form.getByLabel('Reason').fill('Count says none left');
+  await form.getByRole('button', { name: 'Adjust stock' }).click();
+  await expect(form.getByRole('alert')).toHaveText('Refused: this would take the stock below zero (stock is 9).');
+  await expect(form.getByLabel(/^Change/)).toHaveAttribute('aria-invalid', 'true');
+  await expect(page.getByTestId('product-stock')).toHaveText('9');
+  await expect(ledger.getByRole('row').filter({ hasText: 'Count says none left' })).toHaveCount(0);
+  await shot(page, 'admin-stock-ledger');
+});
+
+test('an admin edits a product and (de)activates it; the catalog follows', async ({ page, request, newPage }) => {
+  const product = await seedProduct(request, unique('Chair'), 50);
+  const shopper = await newPage();
+  let card = await catalogCard(shopper, product.name);
+  await expect(card.getByText('$19.99')).toBeVisible();
+  await expect(card.getByText('In stock', { exact: true })).toBeVisible();
+
+  await signInAdmin(page);
+  await page.goto(`/admin/products/${product.id}`);
+  const form = page.getByRole('form', { name: 'Edit product' });
+  const renamed = unique('Armchair');
+  await form.getByLabel('Name').fill(renamed);
+  await form.getByLabel('Price').fill('12.34');
+  await form.getByLabel('Currency').fill('eur');
+  await form.getByLabel('Low-stock threshold').fill('60');
+  await form.getByLabel('Description').fill('Comfortable, with arms');
+  await form.getByRole('button', { name: 'Save' }).click();
+  await expect(form.getByRole('status')).toHaveText('Saved.');
+  await expect(page.getByRole('heading', { name: renamed })).toBeVisible();
+  await expect(form.getByLabel('Currency')).toHaveValue('EUR');
+  await expect(page.getByText('Low stock (50 left)')).toBeVisible();
+  await shot(page, 'admin-product-edited');
+
+  card = await catalogCard(shopper, renamed);
+  await expect(card.getByText('€12.34')).toBeVisible();
+  await expect(card.getByText('Comfortable, with arms')).toBeVisible();
+  await expect(card.getByText('Low stock (50 left)')).toBeVisible();
+
+  // Back to the default threshold (5): no longer low.
+  await form.getByLabel('Low-stock threshold').fill('');
+  await form.getByRole('button', { name: 'Save' }).click();
+  await expect(form.getByLabel('Low-stock threshold')).toHaveValue('5');
+  await expect(page.getByText('In stock', { exact: true })).toBeVisible();
+
+  await form.getByRole('button', { name: 'Deactivate' }).click();
+  await expect(form.getByRole('status')).toHaveText('Deactivated.');
+  await expect(page.getByTestId('product-active')).toHaveText('Inactive: hidden from shoppers');
+  await catalogCard(shopper, renamed);
+  await expect(shopper.getByText(`No products match “${renamed}”.`)).toBeVisible();
+  await page.getByRole('link', { name: '← Products' }).click();
+  await page.getByLabel('Filter').fill(renamed);
+  await expect(page.getByRole('listitem').filter({ hasText: renamed })).toContainText('inactive');
+
+  await page.getByRole('link', { name: renamed }).click();
+  await form.getByRole('button', { name: 'Activate' }).click();
+  await expect(form.getByRole('status')).toHaveText('Activated.');
+  card = await catalogCard(shopper, renamed);
+  await expect(card.getByText('€12.34')).toBeVisible();
+  await expect(card.getByRole('button', { name: `Add ${renamed} to cart` })).toBeEnabled();
+});
+
+test('an admin filters all orders by status and by user, and pages through them', async ({ page, request }) => {
+  const product = await seedProduct(request, unique('Pencil'), 100);
+  const ada = await registerApi(request, 'Ada Many Orders');
+  const bob = await registerApi(request, 'Bob One Order');
+  const adas: string[] = [];
+  for (let i = 0; i < 21; i++) adas.push(await placeOrderApi(request, ada, product.id));
+  const bobs = await placeOrderApi(request, bob, product.id);
+  const cancelled = adas[3];
+  const r = await request.post(`/api/orders/${cancelled}/cancel`, { headers: ada.headers });
+  expect(r.status(), await r.text()).toBe(202);
+
+  await signInAdmin(page);
+  await page.getByRole('link', { name: 'All orders' }).click();
+  await expect(page.getByRole('link', { name: bobs.slice(-8) })).toBeVisible();
+  // A user's id in the list filters by that user.
+  await page.getByRole('button', { name: `Only orders of user ${bob.id}` }).click();
+  await expect(page.getByLabel('User id')).toHaveValue(bob.id);
+  await expect(page.getByText('Page 1 of 1 (1)')).toBeVisible();
+  await expect(page.getByRole('link', { name: bobs.slice(-8) })).toBeVisible();
+
+  await page.getByLabel('User id').fill(ada.id);
+  await expect(page.getByText('Page 1 of 2 (21)')).toBeVisible();
+  await expect(page.getByRole('link', { name: bobs.slice(-8) })).toHaveCount(0);
+  const rows = page.getByRole('table').getByRole('row');
+  await expect(rows).toHaveCount(21); // a header and 20 orders, newest first
+  await expect(page.getByRole('link', { name: adas[20].slice(-8) })).toBeVisible();
+  await shot(page, 'admin-orders-by-user');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await expect(page.getByText('Page 2 of 2 (21)')).toBeVisible();
+  await expect(rows).toHaveCount(2);
+  await expect(page.getByRole('link', { name: adas[0].slice(-8) })).toBeVisible();
+  await page.getByRole('button', { name: 'Previous' }).click();
+  await expect(page.getByText('Page 1 of 2 (21)')).toBeVisible();
+
+  await page.getByLabel('Status').selectOption('CANCELLED');
+  await expect(page.getByText('Page 1 of 1 (1)')).toBeVisible();
+  await expect(page.getByRole('link', { name: cancelled.slice(-8) })).toBeVisible();
+  await expect(page.getByRole('table').getByTestId('order-status')).toHaveText(['CANCELLED']);
+  // The filters are in the address: the filtered list survives a reload.
+  await page.reload();
+  await expect(page.getByLabel('Status')).toHaveValue('CANCELLED');
+  await expect(page.getByRole('link', { name: cancelled.slice(-8) })).toBeVisible();
+
+  await page.getByLabel('Status').selectOption('PLACED');
+  await expect(page.getByText('Page 1 of 1 (20)')).toBeVisible();
+  await page.getByRole('button', { name: 'Clear filters' }).click();
+  await expect(page.getByLabel('User id')).toHaveValue('');
+  await expect(page.getByRole('link', { name: bobs.slice(-8) })).toBeVisible();
+
+  // From an order, the admin reaches all orders of its user.
+  await page.goto(`/orders/${cancelled}`);
+  await page.getByRole('link', { name: ada.id }).click();
+  await expect(page.getByText('Page 1 of 2 (21)')).toBeVisible();
 });

@@ -1,13 +1,46 @@
-// Shared steps for the browser tests: the base URL of the oms that global-setup started, sign-up/sign-in,
-// and a product seeded through the API.
-import { test as base, expect, type Page, type APIRequestContext } from '@playwright/test';
+// Shared steps for the browser tests: the base URL of the oms that global-setup started, pages that fail the test
+// on a console error, sign-up/sign-in, and data seeded through the API (for tests about something else).
+import { test as base, expect, type BrowserContext, type Page, type APIRequestContext } from '@playwright/test';
 import { readFileSync } from 'node:fs';
-import { ADMIN, STATE_FILE, type E2EState } from './env';
+import { ADMIN, STATE_FILE, STOCK_PARTITIONS, type E2EState } from './env';
 
 export const state = (): E2EState => JSON.parse(readFileSync(STATE_FILE, 'utf8')) as E2EState;
 
-export const test = base.extend({
+/** Console errors (and uncaught exceptions) of every page a test opened: the test fails on any. */
+function watch(context: BrowserContext, errors: string[]) {
+  context.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`${m.page()?.url() ?? '?'}: ${m.text()}`);
+  });
+  context.on('weberror', (e) => errors.push(`uncaught: ${e.error().message}`));
+}
+
+interface Fixtures {
+  /** A new browser (its own cookies and storage: another person) whose console errors fail the test. */
+  newPage: () => Promise<Page>;
+  consoleErrors: string[];
+}
+
+export const test = base.extend<Fixtures>({
   baseURL: async ({}, use) => use(state().baseURL),
+  consoleErrors: async ({}, use) => {
+    const errors: string[] = [];
+    await use(errors);
+    expect(errors, 'console errors').toEqual([]);
+  },
+  context: async ({ context, consoleErrors }, use) => {
+    watch(context, consoleErrors);
+    await use(context);
+  },
+  newPage: async ({ browser, baseURL, consoleErrors }, use) => {
+    const contexts: BrowserContext[] = [];
+    await use(async () => {
+      const context = await browser.newContext({ baseURL, locale: 'en-US' });
+      watch(context, consoleErrors);
+      contexts.push(context);
+      return context.newPage();
+    });
+    for (const c of contexts) await c.close();
+  },
 });
 export { expect };
 
@@ -38,13 +71,33 @@ export async function signInAdmin(page: Page) {
   await expect(page.getByRole('link', { name: 'Queues' })).toBeVisible();
 }
 
+/** A signed-in caller of the API (for setting up what a test is not about). */
+export interface ApiUser {
+  id: string;
+  headers: { authorization: string };
+}
+
+export async function adminApi(request: APIRequestContext): Promise<ApiUser> {
+  const login = await request.post('/api/auth/login', { data: ADMIN });
+  expect(login.ok(), await login.text()).toBeTruthy();
+  const { access_token, user } = (await login.json()) as { access_token: string; user: { id: string } };
+  return { id: user.id, headers: { authorization: `Bearer ${access_token}` } };
+}
+
+export async function registerApi(request: APIRequestContext, name = 'Api Shopper'): Promise<ApiUser> {
+  const r = await request.post('/api/auth/register', {
+    data: { email: `${unique('api')}@oms.test`, password: 'correct-horse-battery', name },
+  });
+  expect(r.status(), await r.text()).toBe(201);
+  const { access_token, user } = (await r.json()) as { access_token: string; user: { id: string } };
+  return { id: user.id, headers: { authorization: `Bearer ${access_token}` } };
+}
+
 /** Creates a product as the admin through the API (for tests about something else). */
 export async function seedProduct(request: APIRequestContext, name: string, stock = 50) {
-  const login = await request.post('/api/auth/login', { data: ADMIN });
-  expect(login.ok()).toBeTruthy();
-  const { access_token } = (await login.json()) as { access_token: string };
+  const admin = await adminApi(request);
   const r = await request.post('/api/products', {
-    headers: { authorization: `Bearer ${access_token}` },
+    headers: admin.headers,
     multipart: {
       name, description: 'Seeded for a browser test', sku: unique('SKU'), price: '1999', currency: 'USD',
       stock: String(stock), image: { name: 'p.png', mimeType: 'image/png', buffer: PNG },
@@ -54,16 +107,48 @@ export async function seedProduct(request: APIRequestContext, name: string, stoc
   return (await r.json()) as { id: string; name: string };
 }
 
-/** From the catalog: find the product by name, add it, place the order; returns the order id. */
-export async function orderProduct(page: Page, name: string) {
+/** Places an order through the API; returns its id. */
+export async function placeOrderApi(request: APIRequestContext, user: ApiUser, productId: string, quantity = 1) {
+  const r = await request.post('/api/orders', {
+    headers: { ...user.headers, 'idempotency-key': unique('key') },
+    data: { items: [{ product_id: productId, quantity }] },
+  });
+  expect(r.status(), await r.text()).toBe(202);
+  return ((await r.json()) as { id: string }).id;
+}
+
+/** From the catalog: find the product by name and put it in the cart. */
+export async function addToCart(page: Page, name: string) {
   await page.goto('/');
   await page.getByRole('searchbox').fill(name);
   await page.getByRole('button', { name: 'Search' }).click();
   await page.getByRole('button', { name: `Add ${name} to cart` }).click();
+}
+
+/** From the catalog: find the product by name, add it, place the order; returns the order id. */
+export async function orderProduct(page: Page, name: string) {
+  await addToCart(page, name);
   await page.getByRole('link', { name: /Cart \(1\)/ }).click();
   await page.getByRole('button', { name: 'Place order' }).click();
   await expect(page).toHaveURL(/\/orders\/[^/]+$/);
   return page.url().split('/').pop()!;
+}
+
+/** The catalog card of a product, found with the search box (a fresh page load: what a shopper sees now). */
+export async function catalogCard(page: Page, name: string) {
+  await page.goto('/');
+  await page.getByRole('searchbox').fill(name);
+  await page.getByRole('button', { name: 'Search' }).click();
+  return page.getByRole('listitem').filter({ has: page.getByRole('heading', { name, exact: true }) });
+}
+
+/** The stock queue that serialises a product's stock changes: FNV-1a 64 of its id (contracts/src/routing.rs). */
+export function stockQueueFor(productId: string, partitions = STOCK_PARTITIONS) {
+  let hash = 0xcbf29ce484222325n;
+  for (const byte of Buffer.from(productId, 'utf8')) {
+    hash = ((hash ^ BigInt(byte)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return `oms.stock.${hash % BigInt(partitions)}`;
 }
 
 export const shot = (page: Page, name: string) =>

@@ -2,9 +2,9 @@
 // and the built SPA (client/dist). What it starts is written to a state file that the teardown reads.
 import { execFileSync, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ADMIN, CLIENT_DIR, STATE_FILE, mgmt, type E2EState } from './env';
+import { ADMIN, CLIENT_DIR, MEDIA_DIR, STATE_FILE, STOCK_PARTITIONS, mgmt, type E2EState } from './env';
 
 const CLIENT = CLIENT_DIR;
 const ROOT = path.resolve(CLIENT, '..');
@@ -65,6 +65,8 @@ export default async function globalSetup() {
   const baseURL = `http://127.0.0.1:${port}`;
   const resultsDir = path.join(CLIENT, 'test-results');
   mkdirSync(resultsDir, { recursive: true });
+  // A run stopped in the middle of the image-failure test may have left a plain file there.
+  if (existsSync(MEDIA_DIR) && !statSync(MEDIA_DIR).isDirectory()) rmSync(MEDIA_DIR, { force: true });
   const log = openSync(path.join(resultsDir, 'oms.log'), 'w');
   const amqpBase = process.env.OMS_TEST_AMQP_URL?.replace(/\/[^/]*$/, '') ?? 'amqp://guest:guest@127.0.0.1:5672';
   const child = spawn(oms, ['up'], {
@@ -75,11 +77,11 @@ export default async function globalSetup() {
       OMS_HTTP_ADDR: `127.0.0.1:${port}`,
       OMS_MONGO_DB: `oms_e2e_${id}`,
       OMS_AMQP_URL: `${amqpBase}/${vhost}`,
-      OMS_STOCK_PARTITIONS: '2',
+      OMS_STOCK_PARTITIONS: String(STOCK_PARTITIONS),
       OMS_ADMIN_EMAIL: ADMIN.email,
       OMS_ADMIN_PASSWORD: ADMIN.password,
       OMS_CLIENT_DIR: path.join(CLIENT, 'dist'),
-      OMS_MEDIA_DIR: path.join(resultsDir, 'media'),
+      OMS_MEDIA_DIR: MEDIA_DIR,
       RUST_LOG: process.env.RUST_LOG ?? 'info',
     },
     stdio: ['ignore', log, log],

@@ -1,4 +1,6 @@
-import { test, expect, signInAdmin, shot } from './fixtures';
+import { randomUUID } from 'node:crypto';
+import { mgmt } from './env';
+import { test, expect, signInAdmin, seedProduct, adminApi, stockQueueFor, state, shot, unique } from './fixtures';
 
 test('an operator sees the queues, dead letters and the verify report', async ({ page }) => {
   await signInAdmin(page);
@@ -18,4 +20,78 @@ test('an operator sees the queues, dead letters and the verify report', async ({
   await page.getByRole('link', { name: 'Verify' }).click();
   await expect(page.getByText(/products and \d+ orders checked/)).toBeVisible();
   await shot(page, 'ops-verify');
+});
+
+test('an operator reads a dead letter with its reason and replays it; the stock change is applied', async ({ page, request }) => {
+  const product = await seedProduct(request, unique('Stool'), 10);
+  const admin = await adminApi(request);
+  const queue = stockQueueFor(product.id);
+  // A valid stock adjustment that a stock worker gave up on, as workers/src/consumer.rs dead-letters it:
+  // the original message on `oms.dlx` with the queue it died in as routing key, and the reason in headers.
+  const messageId = randomUUID();
+  const adjustmentId = randomUUID().replace(/-/g, '');
+  const failedAt = new Date().toISOString();
+  const envelope = {
+    message_id: messageId,
+    version: 1,
+    correlation_id: product.id,
+    causation_id: 'e2e-dead-letter',
+    occurred_at: failedAt,
+    type: 'AdjustStock',
+    payload: { adjustment_id: adjustmentId, product_id: product.id, delta: 4, reason: 'Found in the back room', admin_id: admin.id },
+  };
+  const reason = 'e2e: the store did not answer while applying the adjustment';
+  const published = (await mgmt('POST', `/api/exchanges/${encodeURIComponent(state().vhost)}/oms.dlx/publish`, {
+    routing_key: queue,
+    payload: JSON.stringify(envelope),
+    payload_encoding: 'string',
+    properties: {
+      content_type: 'application/json',
+      delivery_mode: 2,
+      message_id: messageId,
+      correlation_id: product.id,
+      type: 'AdjustStock',
+      headers: {
+        'x-oms-reason': reason,
+        'x-oms-attempts': 3,
+        'x-oms-first-failure-at': failedAt,
+        'x-oms-dead-lettered-at': failedAt,
+        'x-oms-original-queue': queue,
+      },
+    },
+  })) as { routed: boolean };
+  expect(published.routed).toBe(true);
+
+  await signInAdmin(page);
+  await page.getByRole('link', { name: 'Queues' }).click();
+  const row = page.getByRole('table', { name: 'Queues' }).getByRole('row').filter({ has: page.getByRole('cell', { name: queue, exact: true }) });
+  // The depth comes from RabbitMQ's statistics, refreshed every few seconds.
+  await row.getByRole('link', { name: '1', exact: true }).click({ timeout: 30_000 });
+  await expect(page).toHaveURL(new RegExp(`/ops/dead-letters\\?queue=${queue.replace(/\./g, '\\.')}`));
+  await expect(page.getByLabel('Queue')).toHaveValue(queue);
+  const letter = page.getByRole('listitem').filter({ hasText: messageId });
+  await expect(letter).toContainText(reason);
+  await expect(letter).toContainText('AdjustStock');
+  await expect(letter).toContainText('attempts 3');
+  await expect(letter).toContainText(`concerns ${product.id}`);
+  await shot(page, 'ops-dead-letter');
+
+  await letter.getByRole('checkbox').check();
+  await page.getByRole('button', { name: 'Replay selected (1)' }).click();
+  await expect(page.getByRole('status')).toHaveText('Replayed 1, kept 0.');
+  await expect(page.getByText(`No dead letters in ${queue}.`)).toBeVisible();
+
+  // Replayed to its queue, the stock worker applies it.
+  await page.goto(`/admin/products/${product.id}`);
+  const applied = page.getByRole('table', { name: 'Stock ledger' }).getByRole('row').filter({ hasText: 'Found in the back room' });
+  await expect(async () => {
+    await page.reload();
+    await expect(applied).toContainText('+4', { timeout: 1_000 });
+  }).toPass({ timeout: 20_000 });
+  await expect(page.getByTestId('product-stock')).toHaveText('14');
+  await shot(page, 'admin-product-after-replay');
+
+  await page.getByRole('link', { name: 'Verify' }).click();
+  await expect(page.getByText('All invariants hold.')).toBeVisible();
+  await expect(page.getByText(/products and \d+ orders checked/)).toBeVisible();
 });

@@ -34,7 +34,8 @@ export const products = {
       .then((r) => r.data);
   },
   patch: (id: string, body: T.ProductPatch) => http.patch<T.Product>(`/api/products/${id}`, body).then((r) => r.data),
-  adjustStock: (id: string, body: T.StockIn) => http.post(`/api/products/${id}/stock`, body).then((r) => r.data),
+  adjustStock: (id: string, body: T.StockIn) =>
+    http.post<T.AdjustmentOut>(`/api/products/${id}/stock`, body).then((r) => r.data),
   ledger: (id: string, page: number) =>
     http.get<T.LedgerPage>(`/api/products/${id}/ledger`, { params: { page, per_page: 20 } }).then((r) => r.data),
 };

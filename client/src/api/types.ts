@@ -27,6 +27,7 @@ export type VerifyReport = S['VerifyReport'];
 export type ErrorBody = S['ErrorBody'];
 export type ErrorDetail = S['ErrorDetail'];
 export type StockIn = S['StockIn'];
+export type AdjustmentOut = S['AdjustmentOut'];
 export type StatusIn = S['StatusIn'];
 export type RegisterIn = S['RegisterIn'];
 export type LoginIn = S['LoginIn'];

@@ -3,7 +3,7 @@
 import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
 import { useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { api } from '../api';
-import type { Order, OrderEvent } from '../api/types';
+import type { Order, OrderEvent, OrderStatus } from '../api/types';
 import { useAuth } from '../auth/AuthContext';
 
 type Listener = (e: OrderEvent) => void;
@@ -25,7 +25,16 @@ export function applyOrderEvent(qc: QueryClient, e: OrderEvent) {
   }
   void qc.invalidateQueries({ queryKey: ['order', e.order_id] });
   void qc.invalidateQueries({ queryKey: ['orders'] });
+  // Stock was reserved or given back: the catalog and the admin's stock views show it.
+  if (e.type === 'status' && STOCK_MOVES.includes(e.status)) {
+    void qc.invalidateQueries({ queryKey: ['products'] });
+    void qc.invalidateQueries({ queryKey: ['product'] });
+    void qc.invalidateQueries({ queryKey: ['ledger'] });
+  }
 }
+
+/** The statuses an order reaches by reserving or releasing stock. */
+const STOCK_MOVES: readonly OrderStatus[] = ['PLACED', 'REJECTED', 'CANCELLED'];
 
 function expiresSoon(jwt: string): boolean {
   try {

@@ -2,7 +2,8 @@ import { Link } from 'react-router';
 import type { Order } from '../api/types';
 import { Money, StatusBadge, formatTime } from '../components/ui';
 
-export function OrderTable({ items, showUser = false }: { items: Order[]; showUser?: boolean }) {
+/** `onUser`, when given, makes each user id a button (the admin's "only this user's orders"). */
+export function OrderTable({ items, showUser = false, onUser }: { items: Order[]; showUser?: boolean; onUser?(userId: string): void }) {
   return (
     <div className="overflow-x-auto">
       <table className="min-w-full divide-y divide-slate-200 rounded-lg border border-slate-200 bg-white text-sm">
@@ -17,7 +18,16 @@ export function OrderTable({ items, showUser = false }: { items: Order[]; showUs
           {items.map((o) => (
             <tr key={o.id}>
               <td className="p-2"><Link className="font-mono text-indigo-700 underline" to={`/orders/${o.id}`}>{o.id.slice(-8)}</Link></td>
-              {showUser && <td className="p-2 font-mono text-xs">{o.user_id}</td>}
+              {showUser && (
+                <td className="p-2 font-mono text-xs">
+                  {onUser ? (
+                    <button type="button" className="text-left text-indigo-700 underline" title="Show only this user's orders"
+                      aria-label={`Only orders of user ${o.user_id}`} onClick={() => onUser(o.user_id)}>
+                      {o.user_id}
+                    </button>
+                  ) : o.user_id}
+                </td>
+              )}
               <td className="p-2"><StatusBadge status={o.status} /></td>
               <td className="p-2">{o.items.length}</td>
               <td className="p-2"><Money value={o.total} /></td>

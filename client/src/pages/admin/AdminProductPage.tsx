@@ -1,45 +1,81 @@
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { products } from '../../api';
-import type { Product } from '../../api/types';
+import type { LedgerEntry, Product, ProductPatch } from '../../api/types';
 import { fieldError, formError } from '../../api/errors';
 import { Button, Empty, ErrorBox, ImageStateBadge, Loading, Pager, StockBadge, TextArea, TextField, formatTime } from '../../components/ui';
 import { ImagePicker } from './ImagePicker';
 
+const asForm = (p: Product) => ({
+  name: p.name,
+  description: p.description,
+  price: (p.price.amount / 100).toFixed(2),
+  currency: p.price.currency,
+  threshold: String(p.low_stock_threshold),
+});
+
+/** Only what the admin changed: the PATCH leaves every other field as it is. */
+function changes(p: Product, v: ReturnType<typeof asForm>): ProductPatch {
+  const patch: ProductPatch = {};
+  const was = asForm(p);
+  if (v.name !== was.name) patch.name = v.name;
+  if (v.description !== was.description) patch.description = v.description;
+  if (v.price !== was.price) patch.price = Math.round(Number(v.price) * 100);
+  if (v.currency.trim().toUpperCase() !== was.currency) patch.currency = v.currency.trim().toUpperCase();
+  // An empty threshold goes back to the deployment's default.
+  if (v.threshold.trim() !== was.threshold) patch.low_stock_threshold = v.threshold.trim() === '' ? null : Number(v.threshold);
+  return patch;
+}
+
 function EditProduct({ p }: { p: Product }) {
   const qc = useQueryClient();
-  const [v, setV] = useState({ name: p.name, description: p.description, price: (p.price.amount / 100).toFixed(2) });
-  const [saved, setSaved] = useState(false);
+  const [v, setV] = useState(() => asForm(p));
+  const [saved, setSaved] = useState<string | null>(null);
+  const [priceError, setPriceError] = useState<string | undefined>();
   const m = useMutation({
-    mutationFn: (patch: Parameters<typeof products.patch>[1]) => products.patch(p.id, patch),
-    onSuccess: (np) => {
+    mutationFn: (patch: ProductPatch) => products.patch(p.id, patch),
+    onSuccess: (np, patch) => {
       qc.setQueryData(['product', p.id], np);
       void qc.invalidateQueries({ queryKey: ['products'] });
-      setSaved(true);
+      // What the server kept (it normalises, and fills the default threshold back in).
+      if (patch.active === undefined) setV(asForm(np));
+      setSaved(patch.active === undefined ? 'Saved.' : np.active ? 'Activated.' : 'Deactivated.');
     },
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    setSaved(false);
-    m.mutate({ name: v.name, description: v.description, price: Math.round(Number(v.price) * 100) });
+    setSaved(null);
+    // An emptied or unreadable price would otherwise be sent as null, which changes nothing.
+    if (v.price.trim() === '' || !Number.isFinite(Number(v.price))) return setPriceError('Enter a price, e.g. 12.50.');
+    setPriceError(undefined);
+    const patch = changes(p, v);
+    if (Object.keys(patch).length === 0) return setSaved('Nothing to save.');
+    m.mutate(patch);
   };
+  const field = (k: keyof typeof v) => (e: { target: { value: string } }) => setV({ ...v, [k]: e.target.value });
   return (
     <form onSubmit={submit} noValidate aria-label="Edit product" className="space-y-3 rounded-lg border border-slate-200 bg-white p-4">
       <h2 className="font-semibold">Details</h2>
-      <ErrorBox error={formError(m.error, ['name', 'description', 'price', 'active'])} />
-      <TextField label="Name" value={v.name} onChange={(e) => setV({ ...v, name: e.target.value })} error={fieldError(m.error, 'name')} />
-      <TextField label={`Price (${p.price.currency})`} type="number" step="0.01" min="0" value={v.price}
-        onChange={(e) => setV({ ...v, price: e.target.value })} error={fieldError(m.error, 'price')} />
-      <TextArea label="Description" rows={3} value={v.description} onChange={(e) => setV({ ...v, description: e.target.value })} error={fieldError(m.error, 'description')} />
+      <ErrorBox error={formError(m.error, ['name', 'description', 'price', 'currency', 'low_stock_threshold', 'active'])} />
+      <TextField label="Name" value={v.name} onChange={field('name')} error={fieldError(m.error, 'name')} />
+      <div className="grid grid-cols-1 gap-3 sm:grid-cols-3">
+        <TextField label="Price" type="number" step="0.01" min="0" inputMode="decimal" value={v.price}
+          onChange={field('price')} error={priceError ?? fieldError(m.error, 'price')} />
+        <TextField label="Currency" value={v.currency} maxLength={3} onChange={field('currency')}
+          error={fieldError(m.error, 'currency')} hint="ISO 4217, e.g. USD" />
+        <TextField label="Low-stock threshold" type="number" min="0" value={v.threshold} onChange={field('threshold')}
+          error={fieldError(m.error, 'low_stock_threshold')} hint="Empty: the default" />
+      </div>
+      <TextArea label="Description" rows={3} value={v.description} onChange={field('description')} error={fieldError(m.error, 'description')} />
       <div className="flex flex-wrap items-center gap-2">
         <Button type="submit" disabled={m.isPending}>Save</Button>
         <Button type="button" variant={p.active ? 'danger' : 'secondary'} disabled={m.isPending}
-          onClick={() => { setSaved(false); m.mutate({ active: !p.active }); }}>
+          onClick={() => { setSaved(null); m.mutate({ active: !p.active }); }}>
           {p.active ? 'Deactivate' : 'Activate'}
         </Button>
-        <span className="text-sm">{p.active ? 'Active: shown in the catalog' : 'Inactive: hidden from shoppers'}</span>
-        {saved && <span role="status" className="text-sm text-green-700">Saved.</span>}
+        <span className="text-sm" data-testid="product-active">{p.active ? 'Active: shown in the catalog' : 'Inactive: hidden from shoppers'}</span>
+        {saved && <span role="status" className="text-sm text-green-700">{saved}</span>}
       </div>
     </form>
   );
@@ -57,7 +93,7 @@ function ImageSection({ p }: { p: Product }) {
   return (
     <div className="space-y-3 rounded-lg border border-slate-200 bg-white p-4">
       <h2 className="font-semibold">Image</h2>
-      <ImageStateBadge status={p.image.status} error={p.image.error} />
+      <p><ImageStateBadge status={p.image.status} error={p.image.error} /></p>
       {p.image.status === 'ready' && p.image.url && (
         <img src={p.image.url} alt={p.name} className="h-40 w-40 rounded object-cover" />
       )}
@@ -71,33 +107,82 @@ function ImageSection({ p }: { p: Product }) {
   );
 }
 
+/** How long the page follows an accepted adjustment before it says it has not seen it applied. */
+const FOLLOW_MS = 20_000;
+
 function StockSection({ p }: { p: Product }) {
   const qc = useQueryClient();
   const [delta, setDelta] = useState('');
   const [reason, setReason] = useState('');
-  const [done, setDone] = useState(false);
+  // The adjustment the stock worker has accepted but the ledger does not show yet.
+  const [following, setFollowing] = useState<{ id: string; until: number } | null>(null);
+  const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
   const m = useMutation({
-    mutationFn: () => products.adjustStock(p.id, { delta: Number(delta), reason }),
-    onSuccess: () => {
-      setDelta(''); setReason(''); setDone(true);
-      // The stock worker applies the change shortly after the 202.
-      setTimeout(() => {
-        void qc.invalidateQueries({ queryKey: ['product', p.id] });
-        void qc.invalidateQueries({ queryKey: ['ledger', p.id] });
-      }, 800);
+    mutationFn: async () => {
+      const units = Number(delta);
+      // The stock worker refuses a correction below zero (after the 202); say so at once when the
+      // current stock already shows it. The worker still decides.
+      if (Number.isInteger(units) && units < 0) {
+        const fresh = await qc.fetchQuery({ queryKey: ['product', p.id], queryFn: () => products.get(p.id), staleTime: 0 });
+        if (fresh.stock + units < 0) {
+          throw {
+            code: 'below_zero',
+            field: 'delta',
+            message: `Refused: this would take the stock below zero (stock is ${fresh.stock}).`,
+          };
+        }
+      }
+      return products.adjustStock(p.id, { delta: units, reason });
+    },
+    onMutate: () => setOutcome(null),
+    onSuccess: (a) => {
+      setDelta(''); setReason('');
+      setFollowing({ id: a.adjustment_id, until: Date.now() + FOLLOW_MS });
     },
   });
+  // Follow the ledger until the adjustment shows up in it (or give up saying so).
+  const ledger = useQuery({
+    queryKey: ['ledger', p.id, 1],
+    queryFn: () => products.ledger(p.id, 1),
+    enabled: following !== null,
+    refetchInterval: following ? 1000 : false,
+  });
+  const applied: LedgerEntry | undefined = following
+    ? ledger.data?.items.find((e) => e.id === following.id || e.id.endsWith(`:${following.id}`))
+    : undefined;
+  useEffect(() => {
+    if (!following) return;
+    if (applied) {
+      setFollowing(null);
+      setOutcome({ ok: true, text: `Applied: ${applied.delta > 0 ? '+' : ''}${applied.delta}, stock is now ${applied.balance_after}.` });
+      void qc.invalidateQueries({ queryKey: ['product', p.id] });
+      void qc.invalidateQueries({ queryKey: ['ledger', p.id] });
+      void qc.invalidateQueries({ queryKey: ['products'] });
+      return;
+    }
+    const t = setTimeout(() => {
+      setFollowing(null);
+      setOutcome({
+        ok: false,
+        text: 'Not applied yet: the stock worker refuses a change that would take the stock below zero. Check the stock and the ledger.',
+      });
+      void qc.invalidateQueries({ queryKey: ['product', p.id] });
+    }, Math.max(0, following.until - Date.now()));
+    return () => clearTimeout(t);
+  }, [following, applied, qc, p.id]);
   return (
-    <form noValidate aria-label="Adjust stock" onSubmit={(e) => { e.preventDefault(); setDone(false); m.mutate(); }}
+    <form noValidate aria-label="Adjust stock" onSubmit={(e) => { e.preventDefault(); m.mutate(); }}
       className="space-y-3 rounded-lg border border-slate-200 bg-white p-4">
-      <h2 className="font-semibold">Stock: {p.stock} <StockBadge product={p} /></h2>
+      <h2 className="font-semibold">Stock: <span data-testid="product-stock">{p.stock}</span> <StockBadge product={p} />
+        <span className="ml-2 text-xs font-normal text-slate-500">low at {p.low_stock_threshold} or fewer</span></h2>
       <ErrorBox error={formError(m.error, ['delta', 'reason'])} />
       <div className="grid grid-cols-1 gap-3 sm:grid-cols-2">
         <TextField label="Change (+ restock, − correction)" type="number" value={delta} onChange={(e) => setDelta(e.target.value)} error={fieldError(m.error, 'delta')} />
         <TextField label="Reason" value={reason} onChange={(e) => setReason(e.target.value)} error={fieldError(m.error, 'reason')} />
       </div>
-      <Button type="submit" disabled={m.isPending}>Adjust stock</Button>
-      {done && <p role="status" className="text-sm text-green-700">Adjustment accepted; the ledger updates when it is applied.</p>}
+      <Button type="submit" disabled={m.isPending || following !== null}>Adjust stock</Button>
+      {following && <p role="status" className="text-sm text-slate-600">Adjustment accepted; waiting for the stock worker…</p>}
+      {outcome && <p role="status" className={`text-sm ${outcome.ok ? 'text-green-700' : 'text-red-700'}`}>{outcome.text}</p>}
     </form>
   );
 }

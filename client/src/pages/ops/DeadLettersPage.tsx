@@ -25,13 +25,16 @@ export function DeadLettersPage() {
       <h1 className="text-2xl font-semibold">Dead letters</h1>
       <div className="max-w-sm">
         <SelectField label="Queue" value={queue} error={fieldError(list.error ?? replay.error, 'queue')}
-          onChange={(e) => { setSelected([]); setParams(e.target.value ? { queue: e.target.value } : {}); }}>
+          onChange={(e) => { setSelected([]); replay.reset(); setParams(e.target.value ? { queue: e.target.value } : {}); }}>
           <option value="">Choose a queue</option>
           {queues.data?.queues.map((q) => (
             <option key={q.name} value={q.name}>{q.name} ({q.dead_letters})</option>
           ))}
         </SelectField>
       </div>
+      {/* Outside the list: it stays when the replay emptied it. */}
+      {replay.isSuccess && <p role="status" className="text-sm text-green-700">Replayed {replay.data.replayed}, kept {replay.data.kept}.</p>}
+      <ErrorBox error={replay.error} />
       {!queue ? <Empty>Choose a queue to see its dead letters.</Empty> : list.isPending ? <Loading /> : list.isError ? <ErrorBox error={list.error} /> : list.data.items.length === 0 ? (
         <Empty>No dead letters in {queue}.</Empty>
       ) : (
@@ -40,8 +43,6 @@ export function DeadLettersPage() {
             <Button disabled={replay.isPending || selected.length === 0} onClick={() => replay.mutate(selected)}>Replay selected ({selected.length})</Button>
             <Button variant="secondary" disabled={replay.isPending} onClick={() => replay.mutate(undefined)}>Replay all</Button>
           </div>
-          {replay.isSuccess && <p role="status" className="text-sm text-green-700">Replayed {replay.data.replayed}, kept {replay.data.kept}.</p>}
-          <ErrorBox error={replay.error} />
           <ul className="space-y-2">
             {list.data.items.map((d) => (
               <li key={d.id} className="rounded-lg border border-slate-200 bg-white p-3 text-sm">
