@@ -37,6 +37,9 @@ pub struct BenchArgs {
     pub scenario: Scenario,
     pub orders: usize,
     pub concurrency: usize,
+    /// Orders per second to offer (open loop: order `i` is sent at `i / rate` seconds, by
+    /// whichever client is free); `None` sends as fast as the clients can.
+    pub rate: Option<f64>,
     pub admin_email: String,
     pub admin_password: String,
 }
@@ -53,6 +56,8 @@ pub struct Report {
     pub scenario: Scenario,
     pub orders: usize,
     pub concurrency: usize,
+    /// The offered rate (orders/s), when the run was paced.
+    pub offered_rate: Option<f64>,
     pub accepted: usize,
     pub placed: usize,
     pub rejected: usize,
@@ -183,6 +188,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
         args.orders > 0 && args.concurrency > 0,
         "--orders and --concurrency must be positive"
     );
+    anyhow::ensure!(
+        args.rate.is_none_or(|r| r.is_finite() && r > 0.0),
+        "--rate must be a positive number of orders per second"
+    );
     let client = Arc::new(Client {
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
@@ -286,13 +295,18 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
     let mut clients = Vec::new();
     let hot_ids: Arc<std::sync::Mutex<std::collections::HashSet<String>>> = Arc::default();
     for token in tokens {
-        let (client, plans, next_index) = (client.clone(), plans.clone(), next_index.clone());
+        let (client, plans, next_index, rate) =
+            (client.clone(), plans.clone(), next_index.clone(), args.rate);
         let (hot_ids, hot) = (hot_ids.clone(), hot.clone());
         clients.push(tokio::spawn(async move {
             let mut accepted = Vec::new();
             loop {
                 let i = next_index.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(lines) = plans.get(i) else { break };
+                if let Some(rate) = rate {
+                    tokio::time::sleep_until((started + Duration::from_secs_f64(i as f64 / rate)).into())
+                        .await;
+                }
                 let items: Vec<Value> = lines
                     .iter()
                     .map(|(p, q)| json!({"product_id": p, "quantity": q}))
@@ -405,6 +419,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
         scenario: args.scenario,
         orders: args.orders,
         concurrency: args.concurrency,
+        offered_rate: args.rate,
         accepted: accepted.len(),
         placed,
         rejected,

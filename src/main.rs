@@ -57,6 +57,9 @@ enum Command {
         /// How many clients place orders at once.
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
+        /// Offer orders at this rate (orders/s, open loop) instead of as fast as the clients can.
+        #[arg(long)]
+        rate: Option<f64>,
         /// Also write the report as JSON to this file.
         #[arg(long)]
         json: Option<std::path::PathBuf>,
@@ -190,6 +193,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             scenario,
             orders,
             concurrency,
+            rate,
             json,
         } => {
             let admin = config.admin.as_ref().ok_or_else(|| {
@@ -201,6 +205,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 scenario,
                 orders,
                 concurrency,
+                rate,
                 admin_email: admin.email.clone(),
                 admin_password: secrecy::ExposeSecret::expose_secret(&admin.password).to_string(),
             })

@@ -82,6 +82,8 @@ export default async function globalSetup() {
       OMS_ADMIN_PASSWORD: ADMIN.password,
       OMS_CLIENT_DIR: path.join(CLIENT, 'dist'),
       OMS_MEDIA_DIR: MEDIA_DIR,
+      // The image-failure test waits for the worker to give up: a short retry window keeps it quick.
+      OMS_IMAGE_RETRY_FOR: '5s',
       RUST_LOG: process.env.RUST_LOG ?? 'info',
     },
     stdio: ['ignore', log, log],

@@ -3,8 +3,8 @@ import { MEDIA_DIR } from './env';
 import { test, expect, signInAdmin, shot, unique, PNG } from './fixtures';
 
 // The local image store writes under OMS_MEDIA_DIR (workers/src/images/store.rs). With a plain file in its place
-// every write fails; the image worker retries for its whole budget (60 s, workers/src/images/mod.rs), then records
-// `failed` for the admin and dead-letters the upload.
+// every write fails; the image worker retries for its whole budget (OMS_IMAGE_RETRY_FOR, 5 s in global-setup.ts),
+// then records `failed` for the admin and dead-letters the upload.
 const ASIDE = `${MEDIA_DIR}.aside`;
 
 function breakImageStore() {
@@ -20,7 +20,7 @@ function repairImageStore() {
 }
 
 test('an image the store cannot take shows failed; after the store is back, retry makes it ready', async ({ page }) => {
-  test.setTimeout(180_000);
+  test.setTimeout(120_000);
   await signInAdmin(page);
   await page.getByRole('link', { name: 'Products' }).click();
   breakImageStore();
@@ -35,7 +35,7 @@ test('an image the store cannot take shows failed; after the store is back, retr
     await form.getByRole('button', { name: 'Create product' }).click();
     await expect(page.getByRole('heading', { name })).toBeVisible();
     await expect(page.getByTestId('image-status')).toHaveText('Image: pending');
-    await expect(page.getByTestId('image-status')).toHaveText(/^Image: failed — the image store did not answer/, { timeout: 120_000 });
+    await expect(page.getByTestId('image-status')).toHaveText(/^Image: failed — the image store did not answer/, { timeout: 60_000 });
     await expect(page.getByRole('img', { name })).toHaveCount(0);
     await shot(page, 'admin-image-failed');
   } finally {

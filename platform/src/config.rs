@@ -90,6 +90,8 @@ pub struct Config {
     pub stock_batch: usize,
     /// The most messages an order worker applies as one batch (1: one at a time).
     pub order_batch: usize,
+    /// How long the image worker retries one upload before marking the image failed.
+    pub image_retry_for: Duration,
 }
 
 /// The secret used when `OMS_ENV=dev` and no `OMS_JWT_SECRET` is set. Never valid elsewhere.
@@ -292,6 +294,12 @@ impl Config {
         )?;
         let stock_batch = parse_or("OMS_STOCK_BATCH", get("OMS_STOCK_BATCH"), "32", batch_size)?;
         let order_batch = parse_or("OMS_ORDER_BATCH", get("OMS_ORDER_BATCH"), "32", batch_size)?;
+        let image_retry_for = parse_or(
+            "OMS_IMAGE_RETRY_FOR",
+            get("OMS_IMAGE_RETRY_FOR"),
+            "60s",
+            parse_duration,
+        )?;
 
         Ok(Self {
             environment,
@@ -315,6 +323,7 @@ impl Config {
             low_stock_threshold,
             stock_batch,
             order_batch,
+            image_retry_for,
         })
     }
 }

@@ -381,6 +381,11 @@ async fn a_user_is_refused_on_every_admin_route() {
         (Method::GET, format!("/api/products/{pid}/ledger"), Value::Null),
         (
             Method::GET,
+            format!("/api/products/{pid}/stock/0123456789abcdef"),
+            Value::Null,
+        ),
+        (
+            Method::GET,
             "/api/products?include_inactive=true".into(),
             Value::Null,
         ),

@@ -634,6 +634,7 @@ async fn admins_adjust_stock_through_the_worker() {
         )
         .await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let restock: Value = response.json().await.expect("json");
     let refused = app
         .post_json(
             &path,
@@ -681,6 +682,39 @@ async fn admins_adjust_stock_through_the_worker() {
     );
     assert_eq!(ledger["items"][0]["kind"], "adjust");
     assert_eq!(ledger["items"][0]["reason"], "restock");
+
+    // Each adjustment's outcome, by the id its 202 returned.
+    let outcome = |adjustment: &Value| {
+        let url = format!("{path}/{}", adjustment["adjustment_id"].as_str().expect("id"));
+        let app = &app;
+        let token = admin.access_token.clone();
+        async move {
+            let response = app.get(&url, Some(&token)).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<Value>().await.expect("json")
+        }
+    };
+    let applied = outcome(&restock).await;
+    assert_eq!(applied["status"], "applied", "{applied}");
+    assert_eq!(applied["delta"], 5);
+    assert_eq!(applied["reason"], "restock");
+    let refusal = outcome(&refused).await;
+    assert_eq!(refusal["status"], "refused", "{refusal}");
+    assert_eq!(refusal["delta"], 0);
+    assert!(refusal["balance_after"].is_null());
+    assert!(
+        refusal["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("below zero")),
+        "{refusal}"
+    );
+    let unknown = outcome(&json!({"adjustment_id": "0123456789abcdef"})).await;
+    assert_eq!(unknown["status"], "pending");
+    let user = app.register("peeker").await;
+    let response = app
+        .get(&format!("{path}/0123456789abcdef"), Some(&user.access_token))
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
     for (body, field) in [
         (json!({"delta": 0, "reason": "x"}), "delta"),

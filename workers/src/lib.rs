@@ -118,7 +118,10 @@ pub async fn run(
                     store: store.clone(),
                     broker: broker.clone(),
                     images,
-                    retry: images::RetryPolicy::default(),
+                    retry: images::RetryPolicy {
+                        max_elapsed: config.image_retry_for,
+                        ..images::RetryPolicy::default()
+                    },
                     shutdown: shutdown.clone(),
                 });
                 for _ in 0..IMAGE_CONSUMERS {

@@ -40,6 +40,7 @@ pub fn router(max_image_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(replace_image).layer(upload_limit))
         .routes(routes!(list_ledger))
         .routes(routes!(adjust_stock))
+        .routes(routes!(get_adjustment))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -899,6 +900,93 @@ async fn adjust_stock(
             reason: reason.into_inner(),
         }),
     ))
+}
+
+/// Where a stock adjustment stands.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AdjustmentStatus {
+    /// Not decided yet (or no adjustment has this id).
+    Pending,
+    Applied,
+    /// Refused by the stock worker: it would have taken the stock below zero.
+    Refused,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AdjustmentStatusOut {
+    pub adjustment_id: String,
+    pub product_id: String,
+    pub status: AdjustmentStatus,
+    /// The change applied (0 unless applied).
+    pub delta: i64,
+    /// The stock after it, once applied.
+    pub balance_after: Option<i64>,
+    /// The admin's reason when applied; why it was refused when refused.
+    pub reason: Option<String>,
+}
+
+/// The outcome of a stock adjustment, by the `adjustment_id` its 202 returned: `pending` until
+/// the product's stock worker decides it, then `applied` or `refused` (with why).
+#[utoipa::path(
+    get,
+    path = "/api/products/{id}/stock/{adjustment_id}",
+    tag = "products",
+    params(
+        ("id" = String, Path, description = "The product's id"),
+        ("adjustment_id" = String, Path, description = "The id the adjustment's 202 returned"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Where the adjustment stands", body = AdjustmentStatusOut),
+        (status = 401, response = errors::Unauthenticated),
+        (status = 403, response = errors::Forbidden),
+        (status = 404, response = errors::NotFound),
+        (status = 503, response = errors::Unavailable),
+    )
+)]
+async fn get_adjustment(
+    State(state): State<AppState>,
+    AdminUser(_admin): AdminUser,
+    Path((id, adjustment_id)): Path<(String, String)>,
+) -> Result<Json<AdjustmentStatusOut>, ApiError> {
+    let id = parse_product_id(&id)?;
+    ensure_product_exists(&state, &id).await?;
+    let decided = if adjustment_id.len() <= 100
+        && adjustment_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        state
+            .store
+            .ledger()
+            .find_one(doc! { "_id": LedgerDoc::adjust_key(&adjustment_id), "product_id": id.as_str() })
+            .await?
+    } else {
+        None
+    };
+    let out = match decided {
+        None => AdjustmentStatusOut {
+            adjustment_id,
+            product_id: id.to_string(),
+            status: AdjustmentStatus::Pending,
+            delta: 0,
+            balance_after: None,
+            reason: None,
+        },
+        Some(entry) => AdjustmentStatusOut {
+            adjustment_id,
+            product_id: id.to_string(),
+            status: match entry.outcome {
+                LedgerOutcome::Applied => AdjustmentStatus::Applied,
+                _ => AdjustmentStatus::Refused,
+            },
+            delta: entry.delta,
+            balance_after: (entry.outcome == LedgerOutcome::Applied).then_some(entry.balance_after),
+            reason: entry.reason,
+        },
+    };
+    Ok(Json(out))
 }
 
 #[derive(Deserialize, IntoParams)]

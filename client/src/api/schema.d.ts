@@ -406,6 +406,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/products/{id}/stock/{adjustment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The outcome of a stock adjustment, by the `adjustment_id` its 202 returned: `pending` until
+         *     the product's stock worker decides it, then `applied` or `refused` (with why).
+         */
+        get: operations["get_adjustment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -470,6 +490,28 @@ export interface components {
             /** Format: int64 */
             delta: number;
             reason: string;
+        };
+        /**
+         * @description Where a stock adjustment stands.
+         * @enum {string}
+         */
+        AdjustmentStatus: "pending" | "applied" | "refused";
+        AdjustmentStatusOut: {
+            adjustment_id: string;
+            product_id: string;
+            status: components["schemas"]["AdjustmentStatus"];
+            /**
+             * Format: int64
+             * @description The change applied (0 unless applied).
+             */
+            delta: number;
+            /**
+             * Format: int64
+             * @description The stock after it, once applied.
+             */
+            balance_after?: number | null;
+            /** @description The admin's reason when applied; why it was refused when refused. */
+            reason?: string | null;
         };
         /** @description `up` or `down` for each dependency. */
         Checks: {
@@ -1883,6 +1925,35 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["Invalid"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    get_adjustment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The product's id */
+                id: string;
+                /** @description The id the adjustment's 202 returned */
+                adjustment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Where the adjustment stands */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdjustmentStatusOut"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             503: components["responses"]["Unavailable"];
         };
     };
