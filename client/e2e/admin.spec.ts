@@ -1,5 +1,6 @@
 import {
   test, expect, signUp, signInAdmin, orderProduct, seedProduct, registerApi, placeOrderApi, catalogCard, shot, unique, PNG,
+  adminApi,
 } from './fixtures';
 
 test('an admin creates a product with an image and ships an order; the shopper page follows', async ({ newPage }) => {
@@ -86,6 +87,55 @@ test('an admin adjusts stock with a reason; the ledger shows it, and a correctio
   await expect(page.getByTestId('product-stock')).toHaveText('9');
   await expect(ledger.getByRole('row').filter({ hasText: 'Count says none left' })).toHaveCount(0);
   await shot(page, 'admin-stock-ledger');
+});
+
+test('the stock worker refuses a correction another change made impossible; the page says why', async ({ page, request }) => {
+  const product = await seedProduct(request, unique('Bowl'), 5);
+  const api = await adminApi(request);
+  await signInAdmin(page);
+  await page.goto(`/admin/products/${product.id}`);
+  await expect(page.getByTestId('product-stock')).toHaveText('5');
+
+  // The page checks the current stock (5: −3 is fine) just before it sends. Another admin's change lands between
+  // that check and the page's request: the request is held until the other change is applied.
+  let sent!: () => void;
+  const pageSent = new Promise<void>((resolve) => { sent = resolve; });
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => { release = resolve; });
+  await page.route(`**/api/products/${product.id}/stock`, async (route) => {
+    if (route.request().method() !== 'POST') return route.fallback();
+    sent();
+    await released;
+    await route.continue();
+  });
+
+  const form = page.getByRole('form', { name: 'Adjust stock' });
+  const ledger = page.getByRole('table', { name: 'Stock ledger' });
+  await form.getByLabel(/^Change/).fill('-3');
+  await form.getByLabel('Reason').fill('Three chipped');
+  await form.getByRole('button', { name: 'Adjust stock' }).click();
+  await pageSent;
+
+  const other = await request.post(`/api/products/${product.id}/stock`, {
+    headers: api.headers, data: { delta: -4, reason: 'Sold at the counter' },
+  });
+  expect(other.status(), await other.text()).toBe(202);
+  const { adjustment_id } = (await other.json()) as { adjustment_id: string };
+  await expect.poll(async () => {
+    const r = await request.get(`/api/products/${product.id}/stock/${adjustment_id}`, { headers: api.headers });
+    expect(r.status(), await r.text()).toBe(200);
+    return ((await r.json()) as { status: string }).status;
+  }).toBe('applied');
+
+  release();
+  await expect(form.getByRole('alert')).toHaveText('Refused: it would take the stock below zero (stock is 1).');
+  await expect(form.getByText(/^Applied/)).toHaveCount(0);
+  // The page refreshed after the decision: the other change shows, the refused one does not.
+  await expect(page.getByTestId('product-stock')).toHaveText('1');
+  await expect(ledger.getByRole('row').filter({ hasText: 'Sold at the counter' })).toContainText('-4');
+  await expect(ledger.getByRole('row').filter({ hasText: 'Three chipped' })).toHaveCount(0);
+  await expect(form.getByRole('button', { name: 'Adjust stock' })).toBeEnabled();
+  await shot(page, 'admin-stock-refused-by-worker');
 });
 
 test('an admin edits a product and (de)activates it; the catalog follows', async ({ page, request, newPage }) => {

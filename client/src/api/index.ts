@@ -36,6 +36,11 @@ export const products = {
   patch: (id: string, body: T.ProductPatch) => http.patch<T.Product>(`/api/products/${id}`, body).then((r) => r.data),
   adjustStock: (id: string, body: T.StockIn) =>
     http.post<T.AdjustmentOut>(`/api/products/${id}/stock`, body).then((r) => r.data),
+  /** Where an adjustment stands: pending until the stock worker decides, then applied or refused (with why). */
+  adjustment: (id: string, adjustmentId: string) =>
+    http
+      .get<T.AdjustmentStatusOut>(`/api/products/${id}/stock/${encodeURIComponent(adjustmentId)}`)
+      .then((r) => r.data),
   ledger: (id: string, page: number) =>
     http.get<T.LedgerPage>(`/api/products/${id}/ledger`, { params: { page, per_page: 20 } }).then((r) => r.data),
 };

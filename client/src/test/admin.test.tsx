@@ -7,13 +7,15 @@ import { AdminOrdersPage } from '../pages/admin/AdminOrdersPage';
 import type { Order, Product } from '../api/types';
 
 const api = vi.hoisted(() => ({
-  get: vi.fn(), patch: vi.fn(), adjustStock: vi.fn(), ledger: vi.fn(), list: vi.fn(),
+  get: vi.fn(), patch: vi.fn(), adjustStock: vi.fn(), adjustment: vi.fn(), ledger: vi.fn(), list: vi.fn(),
 }));
 vi.mock('../api', async (orig) => {
   const real = await orig<typeof import('../api')>();
   return {
     ...real,
-    products: { ...real.products, get: api.get, patch: api.patch, adjustStock: api.adjustStock, ledger: api.ledger },
+    products: {
+      ...real.products, get: api.get, patch: api.patch, adjustStock: api.adjustStock, adjustment: api.adjustment, ledger: api.ledger,
+    },
     orders: { ...real.orders, list: api.list },
   };
 });
@@ -55,18 +57,56 @@ describe('admin product page', () => {
     expect(api.adjustStock).not.toHaveBeenCalled();
   });
 
-  it('says when an accepted adjustment shows in the ledger', async () => {
+  it('follows an accepted adjustment until the worker applies it, then refreshes the product and the ledger', async () => {
     api.adjustStock.mockResolvedValue({ adjustment_id: 'adj1', product_id: 'p1', delta: 3, reason: 'Restock' });
+    api.adjustment
+      .mockResolvedValueOnce({ adjustment_id: 'adj1', product_id: 'p1', status: 'pending', delta: 0, balance_after: null, reason: null })
+      .mockResolvedValue({ adjustment_id: 'adj1', product_id: 'p1', status: 'applied', delta: 3, balance_after: 7, reason: 'Restock' });
     renderAt('/admin/products/p1', { '/admin/products/:id': <AdminProductPage /> });
     await userEvent.type(await screen.findByLabelText(/^Change/), '3');
     await userEvent.type(screen.getByLabelText('Reason'), 'Restock');
-    api.ledger.mockResolvedValue({
-      items: [{ id: 'adjust:adj1', product_id: 'p1', kind: 'adjust', delta: 3, balance_after: 7, actor: 'a1', reason: 'Restock', at: '2024-01-01T00:00:00Z' }],
-      page: 1, per_page: 20, total: 1,
-    });
+    await waitFor(() => expect(api.ledger).toHaveBeenCalledTimes(1));
+    api.get.mockResolvedValue({ ...product, stock: 7, low_stock: false });
     await userEvent.click(screen.getByRole('button', { name: 'Adjust stock' }));
-    expect(await screen.findByText('Applied: +3, stock is now 7.')).toBeInTheDocument();
+    expect(await screen.findByText('Adjustment accepted; waiting for the stock worker…')).toHaveAttribute('role', 'status');
+    expect(screen.getByRole('button', { name: 'Adjust stock' })).toBeDisabled();
+    const applied = await screen.findByText('Applied: +3, stock is now 7.', {}, { timeout: 3000 });
+    expect(applied).toHaveAttribute('role', 'status');
     expect(api.adjustStock).toHaveBeenCalledWith('p1', { delta: 3, reason: 'Restock' });
+    expect(api.adjustment).toHaveBeenCalledWith('p1', 'adj1');
+    // The product and the ledger are asked for again once the worker has decided.
+    await waitFor(() => expect(screen.getByTestId('product-stock')).toHaveTextContent('7'));
+    await waitFor(() => expect(api.ledger).toHaveBeenCalledTimes(2));
+    expect(screen.getByRole('button', { name: 'Adjust stock' })).toBeEnabled();
+    expect(screen.queryByText(/waiting for the stock worker/)).not.toBeInTheDocument();
+    // Decided: no more polling.
+    const polls = api.adjustment.mock.calls.length;
+    expect(polls).toBe(2);
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(api.adjustment).toHaveBeenCalledTimes(polls);
+  });
+
+  it('says why the stock worker refused an adjustment the page could not pre-check', async () => {
+    // The page sees 4 in stock, so −3 passes its check; meanwhile another change took the stock down to 1.
+    api.adjustStock.mockResolvedValue({ adjustment_id: 'adj2', product_id: 'p1', delta: -3, reason: 'Broken' });
+    api.adjustment.mockResolvedValue({
+      adjustment_id: 'adj2', product_id: 'p1', status: 'refused', delta: 0, balance_after: null,
+      reason: 'it would take the stock below zero (stock is 1)',
+    });
+    renderAt('/admin/products/p1', { '/admin/products/:id': <AdminProductPage /> });
+    await userEvent.type(await screen.findByLabelText(/^Change/), '-3');
+    await userEvent.type(screen.getByLabelText('Reason'), 'Broken');
+    await waitFor(() => expect(api.ledger).toHaveBeenCalledTimes(1));
+    // The page's check reads 4; by the time the worker decides (and the page refreshes) it is 1.
+    api.get.mockResolvedValueOnce(product).mockResolvedValue({ ...product, stock: 1 });
+    await userEvent.click(screen.getByRole('button', { name: 'Adjust stock' }));
+    await waitFor(() => expect(api.adjustStock).toHaveBeenCalledWith('p1', { delta: -3, reason: 'Broken' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('Refused: it would take the stock below zero (stock is 1).');
+    expect(screen.queryByText(/^Applied/)).not.toBeInTheDocument();
+    await waitFor(() => expect(screen.getByTestId('product-stock')).toHaveTextContent('1'));
+    await waitFor(() => expect(api.ledger).toHaveBeenCalledTimes(2));
+    expect(api.adjustment).toHaveBeenCalledTimes(1);
+    expect(screen.getByRole('button', { name: 'Adjust stock' })).toBeEnabled();
   });
 });
 

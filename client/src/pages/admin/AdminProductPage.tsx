@@ -2,7 +2,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { products } from '../../api';
-import type { LedgerEntry, Product, ProductPatch } from '../../api/types';
+import type { AdjustmentStatusOut, Product, ProductPatch } from '../../api/types';
 import { fieldError, formError } from '../../api/errors';
 import { Button, Empty, ErrorBox, ImageStateBadge, Loading, Pager, StockBadge, TextArea, TextField, formatTime } from '../../components/ui';
 import { ImagePicker } from './ImagePicker';
@@ -107,16 +107,21 @@ function ImageSection({ p }: { p: Product }) {
   );
 }
 
-/** How long the page follows an accepted adjustment before it says it has not seen it applied. */
-const FOLLOW_MS = 20_000;
+/** What the page says once the stock worker has decided an adjustment. */
+function decision(a: AdjustmentStatusOut): { ok: boolean; text: string } {
+  if (a.status === 'applied') {
+    return { ok: true, text: `Applied: ${a.delta > 0 ? '+' : ''}${a.delta}, stock is now ${a.balance_after ?? '?'}.` };
+  }
+  const why = a.reason?.trim() || 'the stock worker refused it';
+  return { ok: false, text: `Refused: ${why}${/[.!?]$/.test(why) ? '' : '.'}` };
+}
 
 function StockSection({ p }: { p: Product }) {
   const qc = useQueryClient();
   const [delta, setDelta] = useState('');
   const [reason, setReason] = useState('');
-  // The adjustment the stock worker has accepted but the ledger does not show yet.
-  const [following, setFollowing] = useState<{ id: string; until: number } | null>(null);
-  const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
+  // The adjustment the stock worker has accepted (202) and the page follows until it is decided.
+  const [adjustmentId, setAdjustmentId] = useState<string | null>(null);
   const m = useMutation({
     mutationFn: async () => {
       const units = Number(delta);
@@ -134,42 +139,29 @@ function StockSection({ p }: { p: Product }) {
       }
       return products.adjustStock(p.id, { delta: units, reason });
     },
-    onMutate: () => setOutcome(null),
+    onMutate: () => setAdjustmentId(null),
     onSuccess: (a) => {
       setDelta(''); setReason('');
-      setFollowing({ id: a.adjustment_id, until: Date.now() + FOLLOW_MS });
+      setAdjustmentId(a.adjustment_id);
     },
   });
-  // Follow the ledger until the adjustment shows up in it (or give up saying so).
-  const ledger = useQuery({
-    queryKey: ['ledger', p.id, 1],
-    queryFn: () => products.ledger(p.id, 1),
-    enabled: following !== null,
-    refetchInterval: following ? 1000 : false,
+  // Ask the API where the adjustment stands until the worker has applied or refused it.
+  const followed = useQuery({
+    queryKey: ['adjustment', p.id, adjustmentId],
+    queryFn: () => products.adjustment(p.id, adjustmentId!),
+    enabled: adjustmentId !== null,
+    refetchInterval: (query) => (query.state.data?.status === 'pending' ? 1000 : false),
   });
-  const applied: LedgerEntry | undefined = following
-    ? ledger.data?.items.find((e) => e.id === following.id || e.id.endsWith(`:${following.id}`))
-    : undefined;
+  const decided = adjustmentId !== null && followed.data && followed.data.status !== 'pending' ? followed.data : undefined;
+  const waiting = adjustmentId !== null && !decided && !followed.isError;
+  const decidedId = decided?.adjustment_id;
   useEffect(() => {
-    if (!following) return;
-    if (applied) {
-      setFollowing(null);
-      setOutcome({ ok: true, text: `Applied: ${applied.delta > 0 ? '+' : ''}${applied.delta}, stock is now ${applied.balance_after}.` });
-      void qc.invalidateQueries({ queryKey: ['product', p.id] });
-      void qc.invalidateQueries({ queryKey: ['ledger', p.id] });
-      void qc.invalidateQueries({ queryKey: ['products'] });
-      return;
-    }
-    const t = setTimeout(() => {
-      setFollowing(null);
-      setOutcome({
-        ok: false,
-        text: 'Not applied yet: the stock worker refuses a change that would take the stock below zero. Check the stock and the ledger.',
-      });
-      void qc.invalidateQueries({ queryKey: ['product', p.id] });
-    }, Math.max(0, following.until - Date.now()));
-    return () => clearTimeout(t);
-  }, [following, applied, qc, p.id]);
+    if (!decidedId) return;
+    void qc.invalidateQueries({ queryKey: ['product', p.id] });
+    void qc.invalidateQueries({ queryKey: ['ledger', p.id] });
+    void qc.invalidateQueries({ queryKey: ['products'] });
+  }, [decidedId, qc, p.id]);
+  const outcome = decided ? decision(decided) : null;
   return (
     <form noValidate aria-label="Adjust stock" onSubmit={(e) => { e.preventDefault(); m.mutate(); }}
       className="space-y-3 rounded-lg border border-slate-200 bg-white p-4">
@@ -180,9 +172,12 @@ function StockSection({ p }: { p: Product }) {
         <TextField label="Change (+ restock, − correction)" type="number" value={delta} onChange={(e) => setDelta(e.target.value)} error={fieldError(m.error, 'delta')} />
         <TextField label="Reason" value={reason} onChange={(e) => setReason(e.target.value)} error={fieldError(m.error, 'reason')} />
       </div>
-      <Button type="submit" disabled={m.isPending || following !== null}>Adjust stock</Button>
-      {following && <p role="status" className="text-sm text-slate-600">Adjustment accepted; waiting for the stock worker…</p>}
-      {outcome && <p role="status" className={`text-sm ${outcome.ok ? 'text-green-700' : 'text-red-700'}`}>{outcome.text}</p>}
+      <Button type="submit" disabled={m.isPending || waiting}>Adjust stock</Button>
+      {waiting && <p role="status" className="text-sm text-slate-600">Adjustment accepted; waiting for the stock worker…</p>}
+      {adjustmentId !== null && followed.isError && !decided && <ErrorBox error={followed.error} />}
+      {outcome && (outcome.ok
+        ? <p role="status" className="text-sm text-green-700">{outcome.text}</p>
+        : <p role="alert" className="text-sm text-red-700">{outcome.text}</p>)}
     </form>
   );
 }
