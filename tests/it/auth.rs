@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
@@ -107,6 +109,38 @@ async fn wrong_passwords_and_unknown_users_get_the_same_answer() {
     let unknown = app.login("nobody@example.com", "not the password").await;
     let unknown = assert_error(unknown, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
     assert_eq!(wrong, unknown);
+}
+
+#[tokio::test]
+async fn unknown_emails_cost_a_login_the_same_password_work() {
+    // Without the dummy hash an unknown e-mail answers in well under a millisecond, a known one
+    // after a full Argon2id verification (tens of milliseconds): a ratio far outside any noise.
+    // The bound is deliberately loose, so that a busy machine cannot fail it.
+    let app = TestApp::spawn().await;
+    let user = app.register("timing").await;
+    let median = |mut samples: Vec<Duration>| {
+        samples.sort();
+        samples[samples.len() / 2]
+    };
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for i in 0..5 {
+        let started = std::time::Instant::now();
+        let response = app.login(&user.email, "not the password").await;
+        known.push(started.elapsed());
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let started = std::time::Instant::now();
+        let response = app
+            .login(&format!("nobody-{i}@example.com"), "not the password")
+            .await;
+        unknown.push(started.elapsed());
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let (known, unknown) = (median(known), median(unknown));
+    assert!(
+        unknown * 4 >= known,
+        "an unknown e-mail answered in {unknown:?}, a wrong password in {known:?}: the timing tells them apart"
+    );
 }
 
 #[tokio::test]
