@@ -117,7 +117,6 @@ impl OrderHandler {
             for envelope in envelopes {
                 let cause = envelope.message_id.to_string();
                 if current.outbox_causes.contains(&cause) {
-                    // Redelivered after its change was committed: finish what was interrupted.
                     resend = true;
                     continue;
                 }
@@ -140,23 +139,20 @@ impl OrderHandler {
                     next = Some(changed);
                 }
             }
+            // Redelivered after its change was committed: what that change sends goes out again.
+            let mut resent = Vec::new();
             if resend {
                 tracing::info!(order_id = %current.id, "change already made; re-sending its messages");
-                let mut stored = stored_outgoing(&current.outbox);
-                stored.append(&mut outgoing);
-                outgoing = stored;
+                resent = stored_outgoing(&current.outbox);
             }
             let Some(mut next) = next else {
-                return Ok(outgoing);
+                resent.append(&mut outgoing);
+                return Ok(resent);
             };
             next.version = current.version + 1;
             next.updated_at = bson::DateTime::now();
             // Only the new messages: a re-sent outbox is published, not stored again.
-            next.outbox = outgoing
-                .iter()
-                .skip(if resend { current.outbox.len() } else { 0 })
-                .map(stored)
-                .collect();
+            next.outbox = outgoing.iter().map(stored).collect();
             next.seen = current
                 .seen
                 .iter()
@@ -181,7 +177,8 @@ impl OrderHandler {
                 tracing::info!(order_id = %current.id, from = %current.status, to = %next.status, "order status changed");
             }
             self.failpoints.check(points::ORDERS_AFTER_COMMIT)?;
-            return Ok(outgoing);
+            resent.append(&mut outgoing);
+            return Ok(resent);
         }
         Err(HandleError::Transient(anyhow::anyhow!(
             "order kept changing under us ({MAX_CONFLICTS} conflicts)"
