@@ -79,6 +79,48 @@ pub struct Report {
     pub violations: Vec<String>,
     /// Peak resident memory (KiB) of the `oms` processes visible on this machine.
     pub peak_rss_kib: Vec<(String, u64)>,
+    /// Per decided order, from the system's `/metrics`: store commands (`store <command>
+    /// <collection>`) and consumed messages (`consumed <queue family>`).
+    pub per_order: std::collections::BTreeMap<String, f64>,
+}
+
+/// The system's counters of store commands and consumed messages, from `/metrics` (empty when
+/// it cannot be read): `store <command> <collection>` and `consumed <queue family>`.
+async fn scrape_counters(client: &Client) -> HashMap<String, f64> {
+    let mut out = HashMap::new();
+    let Ok(response) = client.http.get(format!("{}/metrics", client.base)).send().await else {
+        return out;
+    };
+    let Ok(text) = response.text().await else {
+        return out;
+    };
+    for line in text.lines() {
+        let Some((series, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let Ok(value) = value.parse::<f64>() else {
+            continue;
+        };
+        let label = |name: &str| {
+            series
+                .split_once(&format!("{name}=\""))
+                .and_then(|(_, rest)| rest.split_once('"'))
+                .map(|(v, _)| v.to_string())
+                .unwrap_or_default()
+        };
+        let key = if series.starts_with("oms_store_commands_total{") {
+            format!("store {} {}", label("command"), label("collection"))
+        } else if series.starts_with("oms_messages_consumed_total{") {
+            // oms.stock.3 → oms.stock: the partitions of one family together.
+            let queue = label("queue");
+            let family = queue.trim_end_matches(|c: char| c.is_ascii_digit()).trim_end_matches('.');
+            format!("consumed {family}")
+        } else {
+            continue;
+        };
+        *out.entry(key).or_insert(0.0) += value;
+    }
+    out
 }
 
 fn percentiles(mut samples: Vec<f64>) -> Percentiles {
@@ -291,6 +333,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
     };
     let plans = Arc::new(plans);
     let next_index = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counters_before = scrape_counters(&client).await;
     let started = Instant::now();
     let mut clients = Vec::new();
     let hot_ids: Arc<std::sync::Mutex<std::collections::HashSet<String>>> = Arc::default();
@@ -354,6 +397,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     collector.abort();
+    let counters_after = scrape_counters(&client).await;
     let seen = decided.lock().await;
     let last_decision = accepted
         .iter()
@@ -413,6 +457,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
     );
     broker.close().await;
 
+    // Where the work goes: store commands and consumed messages per decided order.
+    let decided_count = (placed + rejected).max(1) as f64;
+    let per_order: std::collections::BTreeMap<String, f64> = counters_after
+        .iter()
+        .map(|(key, after)| {
+            let before = counters_before.get(key).copied().unwrap_or(0.0);
+            (key.clone(), ((after - before) / decided_count * 100.0).round() / 100.0)
+        })
+        .filter(|(_, per)| *per > 0.0)
+        .collect();
     let accepted_per_s = accepted.len() as f64 / accept_elapsed.as_secs_f64();
     let final_orders_per_s = (placed + rejected) as f64 / total_elapsed.as_secs_f64();
     Ok(Report {
@@ -442,5 +496,6 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
         invariants_ok: violations.is_empty(),
         violations,
         peak_rss_kib: baseline::peak_rss(),
+        per_order,
     })
 }

@@ -10,6 +10,8 @@ use backoff::ExponentialBackoff;
 use backoff::backoff::Backoff;
 use mongodb::bson::{self, doc};
 use mongodb::error::{ErrorKind, WriteFailure};
+use mongodb::event::EventHandler;
+use mongodb::event::command::CommandEvent;
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
 use secrecy::{ExposeSecret, SecretString};
@@ -35,6 +37,38 @@ pub struct Store {
     db: Database,
 }
 
+/// Counts every command sent to the store by name and collection (`oms_store_commands_total`)
+/// and times it (`oms_store_command_seconds`): where the store's time goes, per order.
+fn count_command(event: CommandEvent) {
+    match event {
+        CommandEvent::Started(started) => {
+            let collection = started
+                .command
+                .iter()
+                .next()
+                .and_then(|(_, value)| value.as_str())
+                .filter(|_| started.command_name != "commitTransaction" && started.command_name != "abortTransaction")
+                .unwrap_or("-")
+                .to_string();
+            metrics::counter!(
+                "oms_store_commands_total",
+                "command" => started.command_name,
+                "collection" => collection
+            )
+            .increment(1);
+        }
+        CommandEvent::Succeeded(done) => {
+            metrics::histogram!("oms_store_command_seconds", "command" => done.command_name)
+                .record(done.duration.as_secs_f64());
+        }
+        CommandEvent::Failed(failed) => {
+            metrics::histogram!("oms_store_command_seconds", "command" => failed.command_name)
+                .record(failed.duration.as_secs_f64());
+        }
+        _ => {}
+    }
+}
+
 impl Store {
     /// A client for `uri` without waiting for the server: the first operation connects.
     pub async fn open(uri: &SecretString, db_name: &str, app_name: &str) -> mongodb::error::Result<Self> {
@@ -43,6 +77,7 @@ impl Store {
         // Fail fast when the store is down, so that readiness and requests answer promptly.
         options.server_selection_timeout = Some(Duration::from_secs(3));
         options.connect_timeout = Some(Duration::from_secs(3));
+        options.command_event_handler = Some(EventHandler::callback(count_command));
         let client = Client::with_options(options)?;
         Ok(Self {
             db: client.database(db_name),
