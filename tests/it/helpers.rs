@@ -167,6 +167,18 @@ impl Management {
         closed
     }
 
+    /// Deletes an exchange (and its bindings).
+    pub async fn delete_exchange(&self, vhost: &str, exchange: &str) {
+        let response = self
+            .http
+            .delete(format!("{}/api/exchanges/{vhost}/{exchange}", self.base))
+            .basic_auth(&self.user, Some(&self.password))
+            .send()
+            .await
+            .expect("management API reachable");
+        assert!(response.status().is_success(), "deleting {exchange}: {}", response.status());
+    }
+
     /// `GET /api/queues/{vhost}` as JSON.
     pub async fn queues(&self, vhost: &str) -> Vec<Value> {
         self.http

@@ -376,3 +376,47 @@ async fn a_missing_staged_file_fails_and_asks_for_a_new_one() {
     let retry = retry_image(&app, &admin, id).await;
     assert_error(retry, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
 }
+
+#[tokio::test]
+async fn an_upload_the_broker_cannot_take_is_failed_at_once_and_a_retry_sends_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    // The commands exchange is gone: the API's confirmed publish of the upload fails, as it
+    // does when the broker is away.
+    app.management.delete_exchange(&app.vhost, oms_contracts::routing::COMMANDS_EXCHANGE).await;
+    let form = product_form("NODISPATCH", "Lamp", 1999, 3).part(
+        "image",
+        image_part(image_bytes(ImageFormat::Png), "photo.png", "image/png"),
+    );
+    let response = app
+        .post_multipart("/api/products", Some(&admin.access_token), form)
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let product: Value = response.json().await.expect("product JSON");
+    assert_eq!(product["image"]["status"], "failed", "{product}");
+    // Not left `pending` with nobody working on it: failed, saying why, ready for a retry.
+    assert!(
+        product["image"]["error"].as_str().is_some_and(|e| e.contains("retry")),
+        "{product}"
+    );
+    let id = product["id"].as_str().expect("id").to_string();
+
+    // The exchange is back (as every process declares it when it connects): a retry goes through.
+    let connection = lapin::Connection::connect(
+        secrecy::ExposeSecret::expose_secret(&app.config.amqp_url),
+        lapin::ConnectionProperties::default(),
+    )
+    .await
+    .expect("connect");
+    let channel = connection.create_channel().await.expect("channel");
+    oms_platform::broker::declare_topology(&channel, app.config.partitions)
+        .await
+        .expect("topology");
+    let _ = connection.close(200, "done".into()).await;
+    let response = retry_image(&app, &admin, &id).await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let retried: Value = response.json().await.expect("product JSON");
+    assert_eq!(retried["image"]["status"], "pending", "{retried}");
+    let settled = wait_settled(&app, &admin, &id).await;
+    assert_eq!(settled["image"]["status"], "ready", "{settled}");
+}

@@ -466,7 +466,7 @@ async fn create_product(
         ));
     }
     tracing::info!(product_id = %id, sku = %product.sku, admin_id = %admin.id, "product created");
-    dispatch_image_upload(&state, &product).await;
+    let product = dispatch_image_upload(&state, product).await;
     let out = ProductOut::new(product, state.config.low_stock_threshold);
     Ok((
         StatusCode::CREATED,
@@ -515,23 +515,27 @@ async fn insert_product_with_ledger(
     }
 }
 
-/// Hands a staged image to the image workers. A failure here is not the client's: the
-/// product is stored and its image stays `pending`, and is sent again on the next
-/// `POST /api/products/{id}/image` (which re-uses the staged blob).
-async fn dispatch_image_upload(state: &AppState, product: &ProductDoc) -> bool {
+/// Why an image is `failed` when its upload could not be handed to the image workers.
+const NOT_DISPATCHED: &str = "the upload could not be handed to the image workers (the broker is unavailable); retry";
+
+/// Hands a staged image to the image workers, and returns the product as it now stands. A
+/// failure here is not the client's: the product is stored, and its image is marked `failed`
+/// (unless a worker already took the upload) so that the admin sees it and retries with
+/// `POST /api/products/{id}/image`, which re-uses the staged blob.
+async fn dispatch_image_upload(state: &AppState, product: ProductDoc) -> ProductDoc {
     let (Some(staged_id), Some(upload_id), Some(content_type)) = (
         product.image.staged_id.clone(),
         product.image.upload_id.clone(),
         product.image.content_type.clone(),
     ) else {
-        return false;
+        return product;
     };
     let envelope = Envelope::new(
         product.id.clone(),
         upload_id.clone(),
         ImageCommand::UploadProductImage {
             product_id: ProductId::parse(&product.id).unwrap_or_default(),
-            upload_id,
+            upload_id: upload_id.clone(),
             staged_id,
             content_type,
         },
@@ -541,13 +545,29 @@ async fn dispatch_image_upload(state: &AppState, product: &ProductDoc) -> bool {
         .publish(Outgoing::command(IMAGES_QUEUE, &envelope))
         .await
     {
-        Ok(()) => true,
+        Ok(()) => product,
         Err(err) => {
-            tracing::warn!(product_id = %product.id, error = %err, "image upload not dispatched; it stays pending");
-            false
+            tracing::warn!(product_id = %product.id, error = %err, "image upload not dispatched; marked failed for a retry");
+            let failed = state
+                .store
+                .products()
+                .find_one_and_update(
+                    doc! { "_id": &product.id, "image.upload_id": &upload_id, "image.status": "pending" },
+                    doc! { "$set": {
+                        "image.status": "failed", "image.error": NOT_DISPATCHED, "updated_at": bson::DateTime::now(),
+                    } },
+                )
+                .return_document(mongodb::options::ReturnDocument::After)
+                .await;
+            match failed {
+                Ok(Some(failed)) => failed,
+                // Taken by a worker after all, or the store is away too: as it was.
+                _ => product,
+            }
         }
     }
 }
+
 
 /// The fields to change; at least one.
 #[derive(Deserialize, ToSchema)]
@@ -783,9 +803,9 @@ async fn replace_image(
         upload::unstage(&state.store, old).await;
     }
     tracing::info!(product_id = %id, admin_id = %admin.id, upload_id, "product image upload requested");
-    // Not dispatched (broker down): the product already says `pending`, and posting again
-    // without a file re-sends the staged upload.
-    dispatch_image_upload(&state, &updated).await;
+    // Not dispatched (broker down): the image is marked failed, and posting again without a
+    // file re-sends the staged upload.
+    let updated = dispatch_image_upload(&state, updated).await;
     Ok((
         StatusCode::ACCEPTED,
         Json(ProductOut::new(updated, state.config.low_stock_threshold)),
