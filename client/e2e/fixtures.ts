@@ -6,10 +6,16 @@ import { ADMIN, STATE_FILE, STOCK_PARTITIONS, type E2EState } from './env';
 
 export const state = (): E2EState => JSON.parse(readFileSync(STATE_FILE, 'utf8')) as E2EState;
 
-/** Console errors (and uncaught exceptions) of every page a test opened: the test fails on any. */
+/**
+ * Console errors (and uncaught exceptions) of every page a test opened: the test fails on any. Each reads
+ * "page: text", followed by "(at url)" when it names another URL (a failed request logs its own).
+ */
 function watch(context: BrowserContext, errors: string[]) {
   context.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`${m.page()?.url() ?? '?'}: ${m.text()}`);
+    if (m.type() !== 'error') return;
+    const page = m.page()?.url() ?? '?';
+    const at = m.location().url;
+    errors.push(`${page}: ${m.text()}${at && at !== page ? ` (at ${at})` : ''}`);
   });
   context.on('weberror', (e) => errors.push(`uncaught: ${e.error().message}`));
 }
@@ -18,14 +24,22 @@ interface Fixtures {
   /** A new browser (its own cookies and storage: another person) whose console errors fail the test. */
   newPage: () => Promise<Page>;
   consoleErrors: string[];
+  /**
+   * Lets this one test log console errors that match `pattern` (say at the call which and why; e.g. Chromium
+   * logs every 401 response, which a test of refused credentials expects). Every other console error still fails it.
+   */
+  allowConsoleErrors: (pattern: RegExp) => void;
+  allowedConsoleErrors: RegExp[];
 }
 
 export const test = base.extend<Fixtures>({
   baseURL: async ({}, use) => use(state().baseURL),
-  consoleErrors: async ({}, use) => {
+  allowedConsoleErrors: async ({}, use) => use([]),
+  allowConsoleErrors: async ({ allowedConsoleErrors }, use) => use((p) => void allowedConsoleErrors.push(p)),
+  consoleErrors: async ({ allowedConsoleErrors }, use) => {
     const errors: string[] = [];
     await use(errors);
-    expect(errors, 'console errors').toEqual([]);
+    expect(errors.filter((e) => !allowedConsoleErrors.some((p) => p.test(e))), 'console errors').toEqual([]);
   },
   context: async ({ context, consoleErrors }, use) => {
     watch(context, consoleErrors);
@@ -104,7 +118,7 @@ export async function seedProduct(request: APIRequestContext, name: string, stoc
     },
   });
   expect(r.status(), await r.text()).toBe(201);
-  return (await r.json()) as { id: string; name: string };
+  return (await r.json()) as { id: string; name: string; sku: string };
 }
 
 /** Places an order through the API; returns its id. */
@@ -153,3 +167,24 @@ export function stockQueueFor(productId: string, partitions = STOCK_PARTITIONS) 
 
 export const shot = (page: Page, name: string) =>
   page.screenshot({ path: `test-results/screenshots/${name}.png`, fullPage: true });
+
+/** The session the SPA keeps in localStorage (src/api/tokens.ts), or null when signed out. */
+export interface StoredSession {
+  access: string;
+  refresh: string;
+  user: { id: string; email: string; name: string; role: string };
+}
+export const SESSION_KEY = 'oms.session';
+export const storedSession = (page: Page) =>
+  page.evaluate((key) => JSON.parse(localStorage.getItem(key) ?? 'null') as StoredSession | null, SESSION_KEY);
+
+/** The API headers of whoever is signed in on `page` (to check through the API what the page did). */
+export async function apiOf(page: Page): Promise<ApiUser> {
+  const s = await storedSession(page);
+  expect(s, 'signed in').not.toBeNull();
+  return { id: s!.user.id, headers: { authorization: `Bearer ${s!.access}` } };
+}
+
+/** Chromium's console line for a request answered 401 whose URL contains `path` (a refused token or password). */
+export const unauthorized = (path: string) =>
+  new RegExp(`status of 401 \\(Unauthorized\\) \\(at [^)]*${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`);

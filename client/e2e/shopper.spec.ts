@@ -1,4 +1,5 @@
-import { test, expect, signUp, signInAdmin, seedProduct, orderProduct, addToCart, catalogCard, shot, unique } from './fixtures';
+import type { Locator } from '@playwright/test';
+import { test, expect, signUp, signInAdmin, seedProduct, orderProduct, addToCart, catalogCard, shot, unique, apiOf } from './fixtures';
 
 test('a shopper registers, orders, and sees PLACED appear live', async ({ page, request }) => {
   const product = await seedProduct(request, unique('Teapot'));
@@ -100,4 +101,96 @@ test('a shopper orders more than the stock: the order is REJECTED with the reaso
   // Nothing was taken.
   const card = await catalogCard(page, product.name);
   await expect(card.getByText('Low stock (2 left)')).toBeVisible();
+});
+
+test('signed out, the catalog finds products by name or SKU and shows each one\'s stock: in stock, low, out', async ({ page, request }) => {
+  const term = unique('Lamp');
+  const plenty = await seedProduct(request, `${term} Desk`, 50);
+  const few = await seedProduct(request, `${term} Floor`, 3);
+  const none = await seedProduct(request, `${term} Wall`, 0);
+  const other = await seedProduct(request, unique('Rug'), 50);
+
+  await page.goto('/');
+  await expect(page.getByRole('link', { name: 'Sign in' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Sign out' })).toHaveCount(0);
+  // Any part of the name, whatever the case.
+  await page.getByRole('searchbox').fill(term.toLowerCase());
+  await page.getByRole('button', { name: 'Search' }).click();
+  const card = (name: string) => page.getByRole('listitem').filter({ has: page.getByRole('heading', { name, exact: true }) });
+  await expect(page.getByRole('listitem')).toHaveCount(3);
+  await expect(card(other.name)).toHaveCount(0);
+  await expect(card(plenty.name).getByTestId('stock-badge')).toHaveText('In stock');
+  await expect(card(few.name).getByTestId('stock-badge')).toHaveText('Low stock (3 left)');
+  await expect(card(none.name).getByTestId('stock-badge')).toHaveText('Out of stock');
+  await expect(card(plenty.name).getByRole('button', { name: `Add ${plenty.name} to cart` })).toBeEnabled();
+  await expect(card(few.name).getByRole('button', { name: `Add ${few.name} to cart` })).toBeEnabled();
+  await expect(card(none.name).getByRole('button', { name: `Add ${none.name} to cart` })).toBeDisabled();
+  await shot(page, 'catalog-search');
+
+  // "In stock only" leaves out what cannot be ordered.
+  await page.getByLabel('In stock only').check();
+  await expect(page.getByRole('listitem')).toHaveCount(2);
+  await expect(card(none.name)).toHaveCount(0);
+  await page.getByLabel('In stock only').uncheck();
+  await expect(page.getByRole('listitem')).toHaveCount(3);
+
+  // By SKU.
+  await page.getByRole('searchbox').fill(other.sku);
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page.getByRole('listitem')).toHaveCount(1);
+  await expect(card(other.name).getByTestId('stock-badge')).toHaveText('In stock');
+
+  // Nothing matches.
+  const nothing = unique('Nothing');
+  await page.getByRole('searchbox').fill(nothing);
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page.getByText(`No products match “${nothing}”.`)).toBeVisible();
+  await expect(page.getByRole('listitem')).toHaveCount(0);
+});
+
+test('a double click on "Place order" places one order', async ({ page, request }) => {
+  const product = await seedProduct(request, unique('Bowl'), 10);
+  await signUp(page);
+  // The Idempotency-Key of every order request the page sends.
+  const keys: string[] = [];
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && new URL(r.url()).pathname === '/api/orders') keys.push(r.headers()['idempotency-key']);
+  });
+  const checkout = async (click: (button: Locator) => Promise<void>) => {
+    await addToCart(page, product.name);
+    await page.getByRole('link', { name: /Cart \(1\)/ }).click();
+    keys.length = 0;
+    await click(page.getByRole('button', { name: 'Place order' }));
+    await expect(page).toHaveURL(/\/orders\/[^/]+$/);
+    await expect(page.getByTestId('order-status')).toHaveText('PLACED');
+    return page.url().split('/').pop()!;
+  };
+  /** Every order request of the last checkout (a double click may send two) carried its one key. */
+  const oneKey = () => {
+    expect(keys.length, 'order requests sent').toBeGreaterThan(0);
+    expect(new Set(keys).size, 'one checkout, one key').toBe(1);
+  };
+  const mine = async () => {
+    const r = await request.get('/api/orders', { headers: (await apiOf(page)).headers });
+    expect(r.status(), await r.text()).toBe(200);
+    return ((await r.json()) as { items: { id: string }[]; total: number });
+  };
+
+  // A shopper's double click.
+  const first = await checkout((b) => b.dblclick());
+  expect(await mine()).toMatchObject({ total: 1, items: [{ id: first }] });
+  oneKey();
+
+  // Harsher: two clicks in one go, before the page can re-render the button as busy.
+  const second = await checkout((b) => b.evaluate((el: HTMLElement) => { el.click(); el.click(); }));
+  expect(second).not.toBe(first);
+  expect(await mine()).toMatchObject({ total: 2, items: [{ id: second }, { id: first }] });
+  oneKey();
+  await page.getByRole('link', { name: 'My orders' }).click();
+  await expect(page.getByRole('link', { name: first.slice(-8) })).toBeVisible();
+  await expect(page.getByRole('link', { name: second.slice(-8) })).toBeVisible();
+  await expect(page.getByRole('table').getByRole('row')).toHaveCount(3); // the header and two orders
+
+  // One unit reserved per order, two in all.
+  await expect.poll(async () => ((await (await request.get(`/api/products/${product.id}`)).json()) as { stock: number }).stock).toBe(8);
 });

@@ -7,7 +7,11 @@ const user = { id: 'u1', email: 'a@b.c', name: 'A', role: 'user' as const };
 
 /** A fake server: `valid` is the access token it accepts; each refresh token works once. */
 function fakeServer() {
-  const state = { valid: 'access-1', refreshes: 0, spent: new Set<string>(), liveRefresh: 'refresh-1', calls: [] as string[] };
+  const state = {
+    valid: 'access-1', refreshes: 0, spent: new Set<string>(), liveRefresh: 'refresh-1', calls: [] as string[],
+    /** The refresh tokens of the sessions signed out. */
+    loggedOut: [] as string[],
+  };
   const respond = (config: InternalAxiosRequestConfig, status: number, data: unknown): AxiosResponse => {
     const response = { status, data, headers: {}, config, statusText: '' } as AxiosResponse;
     if (status >= 400) throw new AxiosError('fail', 'ERR_BAD_RESPONSE', config, null, response);
@@ -30,6 +34,10 @@ function fakeServer() {
     const auth = config.headers.get('Authorization');
     if (auth !== `Bearer ${state.valid}`) {
       return respond(config, 401, { error: { code: 'unauthenticated', message: 'Sign in.' } });
+    }
+    if (config.url === '/api/auth/logout') {
+      state.loggedOut.push((JSON.parse(config.data as string) as { refresh_token: string }).refresh_token);
+      return respond(config, 204, '');
     }
     return respond(config, 200, { ok: true, url: config.url });
   };
@@ -92,6 +100,24 @@ describe('the API client', () => {
     const { api, server, store } = setup({ access: 'old', refresh: 'spent', user });
     server.state.valid = 'nobody';
     await expect(api.http.get('/api/orders')).rejects.toBeInstanceOf(AxiosError);
+    expect(store.get()).toBeNull();
+  });
+
+  it('signs a session out with its own tokens once the store has forgotten them', async () => {
+    const { api, server, store } = setup();
+    const session = store.get()!;
+    store.set(null);
+    await api.signOut(session);
+    expect(server.state.calls).toEqual(['post /api/auth/logout']);
+    expect(server.state.loggedOut).toEqual(['refresh-1']);
+  });
+
+  it('signs out a session whose access token has expired by refreshing it once', async () => {
+    const { api, server, store } = setup({ access: 'expired', refresh: 'refresh-1', user });
+    store.set(null);
+    await api.signOut({ access: 'expired', refresh: 'refresh-1', user });
+    expect(server.state.calls).toEqual(['post /api/auth/logout', 'post /api/auth/refresh', 'post /api/auth/logout']);
+    expect(server.state.loggedOut).toEqual(['refresh-2']);
     expect(store.get()).toBeNull();
   });
 

@@ -14,6 +14,11 @@ export interface Api {
   http: AxiosInstance;
   /** A fresh access token (refreshing at most once however many callers ask at the same time). */
   refresh(): Promise<string>;
+  /**
+   * Ends `session` on the server (its refresh token's chain) with its own tokens: the store is cleared first,
+   * so the interceptor has none to add. An expired access token is exchanged once for a pair that can say so.
+   */
+  signOut(session: StoredSession): Promise<void>;
   store: SessionStore;
 }
 
@@ -55,6 +60,18 @@ export function createApi(store: SessionStore, opts: { adapter?: AxiosAdapter; b
     return shared;
   }
 
+  async function signOut(session: StoredSession): Promise<void> {
+    const logout = (access: string, refresh: string) =>
+      bare.post('/api/auth/logout', { refresh_token: refresh }, { headers: { Authorization: `Bearer ${access}` } });
+    try {
+      await logout(session.access, session.refresh);
+    } catch (err) {
+      if ((err as AxiosError).response?.status !== 401) throw err;
+      const { data } = await bare.post<Session>('/api/auth/refresh', { refresh_token: session.refresh });
+      await logout(data.access_token, data.refresh_token);
+    }
+  }
+
   http.interceptors.request.use((config: RetriableConfig) => {
     const session = store.get();
     if (session && !config.headers.has('Authorization')) {
@@ -80,5 +97,5 @@ export function createApi(store: SessionStore, opts: { adapter?: AxiosAdapter; b
     return http.request(config);
   });
 
-  return { http, refresh, store };
+  return { http, refresh, signOut, store };
 }

@@ -1,7 +1,7 @@
 // The app's one API client and the calls the pages make; every type comes from the OpenAPI document.
 import type { AxiosProgressEvent } from 'axios';
 import { createApi } from './client';
-import { createSessionStore } from './tokens';
+import { createSessionStore, type StoredSession } from './tokens';
 import type * as T from './types';
 
 export const sessionStore = createSessionStore();
@@ -14,7 +14,7 @@ const clean = (q: Query) => Object.fromEntries(Object.entries(q).filter(([, v]) 
 export const auth = {
   login: (body: T.LoginIn) => http.post<T.Session>('/api/auth/login', body).then((r) => r.data),
   register: (body: T.RegisterIn) => http.post<T.Session>('/api/auth/register', body).then((r) => r.data),
-  logout: (refresh_token: string) => http.post('/api/auth/logout', { refresh_token }),
+  logout: (session: StoredSession) => api.signOut(session),
   me: () => http.get<T.User>('/api/auth/me').then((r) => r.data),
 };
 

@@ -43,8 +43,8 @@ export function AuthProvider({ children, store = sessionStore }: { children: Rea
         const s = store.get();
         store.set(null);
         queryClient.clear();
-        // Best effort: the session ends here whatever the server answers.
-        if (s) await auth.logout(s.refresh).catch(() => undefined);
+        // Best effort: the session ends here whatever the server answers (told with the session's own tokens).
+        if (s) await auth.logout(s).catch(() => undefined);
       },
     }),
     [user, start, store, queryClient],

@@ -156,7 +156,7 @@ export function StockBadge({ product }: { product: Pick<Product, 'stock' | 'low_
     low: [`Low stock (${product.stock} left)`, 'bg-amber-100 text-amber-800'],
     out: ['Out of stock', 'bg-red-100 text-red-800'],
   }[level];
-  return <span className={`rounded-full px-2 py-0.5 text-xs font-semibold ${cls}`}>{text}</span>;
+  return <span data-testid="stock-badge" className={`rounded-full px-2 py-0.5 text-xs font-semibold ${cls}`}>{text}</span>;
 }
 
 export function ImageStateBadge({ status, error }: { status: ImageStatus; error?: string | null }) {
