@@ -113,7 +113,9 @@ async fn scrape_counters(client: &Client) -> HashMap<String, f64> {
         } else if series.starts_with("oms_messages_consumed_total{") {
             // oms.stock.3 → oms.stock: the partitions of one family together.
             let queue = label("queue");
-            let family = queue.trim_end_matches(|c: char| c.is_ascii_digit()).trim_end_matches('.');
+            let family = queue
+                .trim_end_matches(|c: char| c.is_ascii_digit())
+                .trim_end_matches('.');
             format!("consumed {family}")
         } else {
             continue;
@@ -463,7 +465,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
         .iter()
         .map(|(key, after)| {
             let before = counters_before.get(key).copied().unwrap_or(0.0);
-            (key.clone(), ((after - before) / decided_count * 100.0).round() / 100.0)
+            (
+                key.clone(),
+                ((after - before) / decided_count * 100.0).round() / 100.0,
+            )
         })
         .filter(|(_, per)| *per > 0.0)
         .collect();

@@ -54,6 +54,7 @@ pub async fn run(config: Config, roles: Roles, shutdown: CancellationToken) -> a
         let _ = workers.await;
     }
     broker.close().await;
+    tracing::info!("stopped cleanly: in-flight work finished, connections closed");
     api.map_err(Into::into)
 }
 

@@ -47,7 +47,9 @@ fn count_command(event: CommandEvent) {
                 .iter()
                 .next()
                 .and_then(|(_, value)| value.as_str())
-                .filter(|_| started.command_name != "commitTransaction" && started.command_name != "abortTransaction")
+                .filter(|_| {
+                    started.command_name != "commitTransaction" && started.command_name != "abortTransaction"
+                })
                 .unwrap_or("-")
                 .to_string();
             metrics::counter!(

@@ -147,7 +147,8 @@ async fn sigterm_drains_a_worker_and_another_finishes_the_run() {
     let user = app.register("sigterm").await;
     let product = app.create_product(&admin, "TERM", 100, 1000).await;
     let product = product["id"].as_str().expect("id").to_string();
-    let mut worker = app.spawn_worker_process();
+    let log = std::env::temp_dir().join(format!("oms-test-worker-{}.log", uuid::Uuid::new_v4().simple()));
+    let mut worker = app.spawn_worker_process_logging(&log);
 
     let lines = [(product.as_str(), 1)];
     let placing = join_all((0..80).map(|i| {
@@ -172,6 +173,13 @@ async fn sigterm_drains_a_worker_and_another_finishes_the_run() {
             .expect("the worker did not stop after SIGTERM")
             .expect("exit status");
         assert!(exit.success(), "exit status {exit:?}");
+        // It went through its shutdown: handlers finished, connections closed (not just gone).
+        let written = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(
+            written.contains("stopped cleanly"),
+            "no clean stop in the worker's log:\n{written}"
+        );
+        let _ = std::fs::remove_file(&log);
     };
     let (orders, ()) = tokio::join!(placing, terminating);
 
@@ -242,23 +250,49 @@ async fn a_store_outage_is_waited_out_and_the_run_completes() {
     // A private store, so that stopping it disturbs no other test.
     let (port, dir, mut store) = private_store().await;
     let uri = format!("mongodb://127.0.0.1:{port}/?directConnection=true");
-    let app = TestApp::spawn_with(&[("OMS_MONGO_URI", uri.as_str()), ("OMS_RECONCILE_AFTER", "5s")]).await;
+    let app = TestApp::spawn_with(&[
+        ("OMS_MONGO_URI", uri.as_str()),
+        ("OMS_RECONCILE_AFTER", "5s"),
+        ("TEST_WORKERS", "processes"),
+    ])
+    .await;
     let admin = app.admin().await;
     let user = app.register("outage").await;
     let product = app.create_product(&admin, "OUTAGE", 100, 500).await;
     let product = product["id"].as_str().expect("id").to_string();
-
+    let log = std::env::temp_dir().join(format!("oms-test-worker-{}.log", uuid::Uuid::new_v4().simple()));
+    let mut worker = app.spawn_worker_process_logging(&log);
+    let pid = worker.id().expect("pid").to_string();
+    let signal = |sig: &'static str| {
+        let pid = pid.clone();
+        async move {
+            let status = tokio::process::Command::new("kill")
+                .args([sig, &pid])
+                .status()
+                .await
+                .expect("kill");
+            assert!(status.success(), "kill {sig}");
+        }
+    };
+    // The worker is up (one order goes all the way), then frozen: the next orders wait for it,
+    // so that its handlers are certain to meet the outage.
+    let first = app.order(&user, &[(&product, 1)]).await;
+    assert_eq!(
+        app.wait_decided(&first, &user.access_token).await["status"],
+        "PLACED"
+    );
+    signal("-STOP").await;
     let lines = [(product.as_str(), 1)];
     let accepted = join_all((0..20).map(|_| app.order(&user, &lines))).await;
-    // The store goes away while those are being worked on.
-    let pid = store.id().expect("pid").to_string();
+
+    // The store goes away.
+    let store_pid = store.id().expect("pid").to_string();
     tokio::process::Command::new("kill")
-        .args(["-TERM", &pid])
+        .args(["-TERM", &store_pid])
         .status()
         .await
         .expect("kill");
     let _ = store.wait().await;
-
     let ready = app.get("/readyz", None).await;
     assert_eq!(ready.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
     let body: Value = ready.json().await.expect("json");
@@ -267,7 +301,19 @@ async fn a_store_outage_is_waited_out_and_the_run_completes() {
     let refused = app.place_order(&user, &[(&product, 1)], None).await;
     assert_eq!(refused.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
 
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The worker wakes up into the outage and retries; then the store comes back.
+    signal("-CONT").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("transient failure; retrying")
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the worker never met the outage"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let mut store = start_secantus(port, &dir);
     wait_for_port(port).await;
 
@@ -276,7 +322,7 @@ async fn a_store_outage_is_waited_out_and_the_run_completes() {
         assert_eq!(decided["status"], "PLACED");
     }
     assert_eq!(app.get("/readyz", None).await.status(), reqwest::StatusCode::OK);
-    assert_eq!(app.assert_stock_consistent(&product).await, 500 - 20);
+    assert_eq!(app.assert_stock_consistent(&product).await, 500 - 21);
     // Transient failures were retried, not dead-lettered.
     for queue in ["oms.stock.0", "oms.stock.1", "oms.orders.0", "oms.orders.1"] {
         let letters = oms_platform::dead_letters::list(&app.broker, queue, 10)
@@ -284,6 +330,10 @@ async fn a_store_outage_is_waited_out_and_the_run_completes() {
             .expect("list");
         assert!(letters.is_empty(), "{queue}: {letters:?}");
     }
+    let written = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(!written.contains("dead-lettering"), "{written}");
+    let _ = worker.start_kill();
+    let _ = std::fs::remove_file(&log);
     drop(app);
     let _ = store.start_kill();
     let _ = store.wait().await;

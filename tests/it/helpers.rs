@@ -176,7 +176,11 @@ impl Management {
             .send()
             .await
             .expect("management API reachable");
-        assert!(response.status().is_success(), "deleting {exchange}: {}", response.status());
+        assert!(
+            response.status().is_success(),
+            "deleting {exchange}: {}",
+            response.status()
+        );
     }
 
     /// `GET /api/queues/{vhost}` as JSON.
@@ -265,6 +269,22 @@ impl TestApp {
         let mut app = Self::start(config, store, broker, vhost, management, in_process_workers).await;
         app.env = env;
         app
+    }
+
+    /// Starts `oms worker all` as a separate process whose log (warnings, and the `oms` binary's
+    /// own info lines) goes to `log`.
+    pub fn spawn_worker_process_logging(&self, log: &std::path::Path) -> tokio::process::Child {
+        let file = std::fs::File::create(log).expect("worker log");
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_oms"))
+            .args(["worker", "all"])
+            .envs(&self.env)
+            .env("RUST_LOG", "warn,oms=info")
+            .stdin(std::process::Stdio::null())
+            .stdout(file.try_clone().expect("worker log"))
+            .stderr(file)
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start oms worker")
     }
 
     /// Starts `oms worker all` as a separate process with this app's configuration.

@@ -73,6 +73,41 @@ async fn hostile_input_gets_a_4xx_envelope_and_changes_nothing() {
             json!({"email": "a@b.co", "password": "long enough", "name": "n", "role": "admin"}).to_string(),
             422,
         ),
+        (
+            Method::POST,
+            orders_path.clone(),
+            u,
+            json!({"items": [{"product_id": pid, "quantity": 1}], "user_id": "someone-else"}).to_string(),
+            422,
+        ),
+        (
+            Method::POST,
+            orders_path.clone(),
+            u,
+            json!({"items": [{"product_id": pid, "quantity": 1, "unit_price": 1}]}).to_string(),
+            422,
+        ),
+        (
+            Method::POST,
+            stock_path.clone(),
+            a,
+            json!({"delta": 1, "reason": "r", "balance_after": 0}).to_string(),
+            422,
+        ),
+        (
+            Method::PATCH,
+            patch_path.clone(),
+            a,
+            json!({"name": "n", "stock": 1000}).to_string(),
+            422,
+        ),
+        (
+            Method::POST,
+            status_path.clone(),
+            a,
+            json!({"status": "CONFIRMED", "version": 0}).to_string(),
+            422,
+        ),
         // operator injection and odd keys
         (
             Method::POST,

@@ -383,7 +383,9 @@ async fn an_upload_the_broker_cannot_take_is_failed_at_once_and_a_retry_sends_it
     let admin = app.admin().await;
     // The commands exchange is gone: the API's confirmed publish of the upload fails, as it
     // does when the broker is away.
-    app.management.delete_exchange(&app.vhost, oms_contracts::routing::COMMANDS_EXCHANGE).await;
+    app.management
+        .delete_exchange(&app.vhost, oms_contracts::routing::COMMANDS_EXCHANGE)
+        .await;
     let form = product_form("NODISPATCH", "Lamp", 1999, 3).part(
         "image",
         image_part(image_bytes(ImageFormat::Png), "photo.png", "image/png"),
@@ -396,7 +398,9 @@ async fn an_upload_the_broker_cannot_take_is_failed_at_once_and_a_retry_sends_it
     assert_eq!(product["image"]["status"], "failed", "{product}");
     // Not left `pending` with nobody working on it: failed, saying why, ready for a retry.
     assert!(
-        product["image"]["error"].as_str().is_some_and(|e| e.contains("retry")),
+        product["image"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("retry")),
         "{product}"
     );
     let id = product["id"].as_str().expect("id").to_string();

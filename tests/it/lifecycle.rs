@@ -415,3 +415,59 @@ async fn admins_filter_page_and_count_orders_by_status() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_message_redelivered_after_later_changes_is_not_applied_again() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let user = app.register("redelivered").await;
+    let (order, _) = placed_order(&app, &admin, &user, 5).await;
+    let order_id = OrderId::parse(&order).expect("id");
+    let admin_id = UserId::parse(&admin.user_id).expect("id");
+    let handler = oms_workers::orders::OrderHandler {
+        store: app.store.clone(),
+        broker: app.broker.clone(),
+        failpoints: oms_workers::FailPoints::default(),
+        partitions: app.config.partitions,
+    };
+    let transition = |to| {
+        Envelope::new(
+            order.clone(),
+            "test",
+            OrderMessage::TransitionOrder {
+                order_id: order_id.clone(),
+                to,
+                by: admin_id.clone(),
+                reason: None,
+            },
+        )
+    };
+    let confirm = transition(OrderStatus::Confirmed);
+    let ship = transition(OrderStatus::Shipped);
+    use oms_workers::consumer::Handler;
+    handler.handle(&confirm).await.expect("confirm");
+    handler.handle(&ship).await.expect("ship");
+    let stored = |app: &TestApp| {
+        let orders = app.store.orders();
+        let order = order.clone();
+        async move {
+            orders
+                .find_one(mongodb::bson::doc! {"_id": &order})
+                .await
+                .expect("query")
+                .expect("order")
+        }
+    };
+    let before = stored(&app).await;
+    assert_eq!(before.status, OrderStatus::Shipped);
+
+    // The confirmation comes again (a redelivery after the shipment was applied): nothing
+    // changes — no refusal in the history, no new version.
+    handler.handle(&confirm).await.expect("redelivered confirm");
+    // And the shipment again (its change is the latest): its messages are re-sent, nothing else.
+    handler.handle(&ship).await.expect("redelivered ship");
+    let after = stored(&app).await;
+    assert_eq!(after.status, OrderStatus::Shipped);
+    assert_eq!(after.version, before.version);
+    assert_eq!(after.history.len(), before.history.len(), "{:?}", after.history);
+}

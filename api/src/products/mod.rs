@@ -516,7 +516,8 @@ async fn insert_product_with_ledger(
 }
 
 /// Why an image is `failed` when its upload could not be handed to the image workers.
-const NOT_DISPATCHED: &str = "the upload could not be handed to the image workers (the broker is unavailable); retry";
+const NOT_DISPATCHED: &str =
+    "the upload could not be handed to the image workers (the broker is unavailable); retry";
 
 /// Hands a staged image to the image workers, and returns the product as it now stands. A
 /// failure here is not the client's: the product is stored, and its image is marked `failed`
@@ -567,7 +568,6 @@ async fn dispatch_image_upload(state: &AppState, product: ProductDoc) -> Product
         }
     }
 }
-
 
 /// The fields to change; at least one.
 #[derive(Deserialize, ToSchema)]
