@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs `oms bench` for every scenario, one-at-a-time workers (OMS_STOCK_BATCH=1 OMS_ORDER_BATCH=1)
-# and batched workers (the defaults), each against a fresh `oms up` (own database) with 4 partitions,
+# and batched workers (the defaults), each against a fresh `oms up` with 4 partitions and a fresh,
+# empty secantusd-rs of its own (so that results do not depend on what earlier runs left in a store),
 # and prints one Markdown table of the results. The JSON reports are left in $OUT (default bench-results/).
 #
 #   scripts/bench.sh [ORDERS] [CONCURRENCY]      (defaults: 600 16)
 #
-# Knobs: BENCH_SCENARIOS ("uniform hot mixed"), BENCH_MODES ("one-at-a-time batched"), BENCH_PORT (8091).
+# Knobs: BENCH_SCENARIOS ("uniform hot mixed"), BENCH_MODES ("one-at-a-time batched"), BENCH_PORT (8091),
+# BENCH_STORE_PORT (27091), BENCH_RATE (orders/s, open loop; unset: as fast as the clients go).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,13 +21,25 @@ MODES=${BENCH_MODES:-one-at-a-time batched}
 mkdir -p "$OUT"
 
 bash scripts/services.sh start >/dev/null
+SECANTUS=$(bash scripts/services.sh secantus-bin)
+STORE_PORT=${BENCH_STORE_PORT:-27091}
 cargo build --release --bin oms
 OMS=${CARGO_TARGET_DIR:-$ROOT/target}/release/oms
+RATE_ARGS=()
+[ -n "${BENCH_RATE:-}" ] && RATE_ARGS=(--rate "$BENCH_RATE")
 
 export OMS_ENV=dev OMS_STOCK_PARTITIONS=4 OMS_ADMIN_EMAIL=bench@oms.local OMS_ADMIN_PASSWORD=bench-password
 export OMS_HTTP_ADDR=127.0.0.1:$PORT RUST_LOG=warn
+export OMS_MONGO_URI="mongodb://127.0.0.1:$STORE_PORT/?directConnection=true"
 server=
-cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null; true; }
+store=
+store_dir=
+stop_store() {
+  [ -n "$store" ] && kill "$store" 2>/dev/null && wait "$store" 2>/dev/null
+  [ -n "$store_dir" ] && rm -rf "$store_dir"
+  store= store_dir=
+}
+cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null; stop_store; true; }
 trap cleanup EXIT
 
 for mode in $MODES; do
@@ -35,7 +49,14 @@ for mode in $MODES; do
     *) echo "unknown mode $mode" >&2; exit 2 ;;
   esac
   for scenario in $SCENARIOS; do
-    db="oms_bench_${scenario}_${batch}_$(date +%s)"
+    db="oms_bench_${scenario}_${batch}"
+    store_dir=$(mktemp -d)
+    "$SECANTUS" --host 127.0.0.1 --port "$STORE_PORT" --storage-path "$store_dir" >"$OUT/$scenario-$mode.store.log" 2>&1 &
+    store=$!
+    for _ in $(seq 120); do
+      (exec 3<>"/dev/tcp/127.0.0.1/$STORE_PORT") 2>/dev/null && break
+      sleep 0.5
+    done
     OMS_MONGO_DB=$db OMS_STOCK_BATCH=$batch OMS_ORDER_BATCH=$batch "$OMS" up >"$OUT/$scenario-$mode.log" 2>&1 &
     server=$!
     for _ in $(seq 120); do
@@ -44,10 +65,11 @@ for mode in $MODES; do
     done
     echo "[bench] $scenario, $mode (OMS_STOCK_BATCH=$batch OMS_ORDER_BATCH=$batch)" >&2
     OMS_MONGO_DB=$db "$OMS" bench --url "http://127.0.0.1:$PORT" --scenario "$scenario" --orders "$ORDERS" \
-      --concurrency "$CONCURRENCY" --json "$OUT/$scenario-$mode.json" >&2
+      --concurrency "$CONCURRENCY" "${RATE_ARGS[@]}" --json "$OUT/$scenario-$mode.json" >&2
     kill "$server"
     wait "$server" 2>/dev/null || true
     server=
+    stop_store
   done
 done
 

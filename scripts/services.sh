@@ -5,6 +5,7 @@
 #
 #   scripts/services.sh [start]                   start / reuse both
 #   scripts/services.sh stop [rabbitmq|secantus]  stop what we started (all, or the named ones)
+#   scripts/services.sh secantus-bin              print the pinned secantusd-rs binary's path
 #
 # Knobs (environment): OMS_MONGO_URI (set: no local MongoDB-compatible server is started),
 # OMS_MONGO_PORT (27017), OMS_RABBITMQ_PORT (5672), OMS_RABBITMQ_MGMT_PORT (15672),
@@ -307,5 +308,11 @@ case "$cmd" in
       esac
     done
     ;;
-  *) die "usage: scripts/services.sh [start | stop [rabbitmq|secantus]...]" ;;
+  secantus-bin)
+    # The pinned secantusd-rs binary (built once into the cache when missing), for scripts and
+    # tests that run a private instance.
+    ensure_secantus >&2
+    echo "$SECANTUS_BIN"
+    ;;
+  *) die "usage: scripts/services.sh [start | stop [rabbitmq|secantus]... | secantus-bin]" ;;
 esac

@@ -183,11 +183,9 @@ impl<H: Handler> Consumer<H> {
                     }
                 }
             }
-            let processed = if batch.len() == 1 {
-                let delivery = batch.pop().expect("one delivery");
-                self.process(&channel, delivery).await
-            } else {
-                self.process_batch(&channel, batch).await
+            let processed = match <[Delivery; 1]>::try_from(batch) {
+                Ok([delivery]) => self.process(&channel, delivery).await,
+                Err(batch) => self.process_batch(&channel, batch).await,
             };
             if ended && matches!(processed, Processed::Done) {
                 close(&connection, "the delivery stream ended").await;
