@@ -19,8 +19,11 @@ function repairImageStore() {
   if (existsSync(ASIDE)) renameSync(ASIDE, MEDIA_DIR);
 }
 
-test('an image the store cannot take shows failed; after the store is back, retry makes it ready', async ({ page }) => {
+test('an image the store cannot take shows failed; after the store is back, retry makes it ready', async ({ page, allowConsoleErrors }) => {
   test.setTimeout(120_000);
+  // While the media directory is broken, the images other tests stored there are not served either: the product
+  // list's thumbnails of earlier products answer 404. Those, and only those, are expected here.
+  allowConsoleErrors(/status of 404 \(Not Found\) \(at http:\/\/127\.0\.0\.1:\d+\/media\/[0-9a-f]+\.(png|jpe?g|webp)\)$/);
   await signInAdmin(page);
   await page.getByRole('link', { name: 'Products' }).click();
   breakImageStore();
