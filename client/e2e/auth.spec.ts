@@ -21,7 +21,7 @@ async function overwriteTokens(page: Page, tokens: { access?: string; refresh?: 
   }, [SESSION_KEY, tokens] as const);
 }
 
-test('a shopper signs out and in again: the orders are still there; a wrong password is refused by the form', async ({ page, request, allowConsoleErrors }) => {
+test('a shopper signs out and in again (the second time by keyboard only): the orders are still there; a wrong password is refused by the form', async ({ page, request, allowConsoleErrors }) => {
   // The one wrong password below is answered 401, which Chromium logs.
   allowConsoleErrors(unauthorized('/api/auth/login'));
   const product = await seedProduct(request, unique('Mug'));
@@ -56,8 +56,15 @@ test('a shopper signs out and in again: the orders are still there; a wrong pass
   await expect(page.getByRole('button', { name: 'Sign out' })).toHaveCount(0);
   await shot(page, 'sign-in-wrong-password');
 
-  await form.getByLabel('Password').fill(PASSWORD);
-  await form.getByRole('button', { name: 'Sign in' }).click();
+  // Keyboard only: the e-mail field, Tab to the password field, Enter submits the form.
+  await form.getByLabel('Email').focus();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(email);
+  await page.keyboard.press('Tab');
+  await expect(form.getByLabel('Password')).toBeFocused();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press('Enter');
   // Back where the sign-in was asked for, with the order placed before signing out.
   await expect(page).toHaveURL(/\/orders$/);
   await expect(page.getByRole('heading', { name: 'My orders' })).toBeVisible();
