@@ -165,10 +165,10 @@ test('a double click on "Place order" places one order', async ({ page, request 
     await expect(page.getByTestId('order-status')).toHaveText('PLACED');
     return page.url().split('/').pop()!;
   };
-  /** Every order request of the last checkout (a double click may send two) carried its one key. */
+  /** The last checkout sent one order request (the page ignores the second click), with its key. */
   const oneKey = () => {
-    expect(keys.length, 'order requests sent').toBeGreaterThan(0);
-    expect(new Set(keys).size, 'one checkout, one key').toBe(1);
+    expect(keys.length, 'order requests sent').toBe(1);
+    expect(keys[0], 'the checkout key').toBeTruthy();
   };
   const mine = async () => {
     const r = await request.get('/api/orders', { headers: (await apiOf(page)).headers });

@@ -1,3 +1,4 @@
+import { useRef } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { orders } from '../api';
@@ -11,6 +12,9 @@ export function CartPage() {
   const { user } = useAuth();
   const navigate = useNavigate();
   const qc = useQueryClient();
+  // A double click lands before React disables the button: the second click must not send again.
+  // (It would be harmless — the same Idempotency-Key gets the same order — but it is a wasted request.)
+  const placing = useRef(false);
   const place = useMutation({
     mutationFn: () =>
       orders.place({ items: lines.map((l) => ({ product_id: l.productId, quantity: l.quantity })) }, idempotencyKey),
@@ -66,7 +70,14 @@ export function CartPage() {
       <div className="flex flex-wrap items-center justify-between gap-3">
         <span className="text-lg font-semibold">Total {formatMoney({ amount: total, currency })}</span>
         {user ? (
-          <Button onClick={() => place.mutate()} disabled={place.isPending}>
+          <Button
+            onClick={() => {
+              if (placing.current) return;
+              placing.current = true;
+              place.mutate(undefined, { onSettled: () => void (placing.current = false) });
+            }}
+            disabled={place.isPending}
+          >
             {place.isPending ? 'Placing order…' : 'Place order'}
           </Button>
         ) : (
