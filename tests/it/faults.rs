@@ -5,7 +5,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use serde_json::Value;
 
-use crate::helpers::TestApp;
+use crate::helpers::{Session, TestApp};
 use crate::private_rabbit::PrivateRabbit;
 
 #[tokio::test]
@@ -375,44 +375,10 @@ async fn every_connection_dropped_mid_run_reconnects_and_the_run_completes() {
     let (results, ()) = tokio::join!(placing, dropping);
     let accepted: Vec<String> = results.into_iter().flatten().collect();
     assert!(!accepted.is_empty());
-    for order in &accepted {
-        let decided = app.wait_decided(order, &user.access_token).await;
-        assert_eq!(decided["status"], "PLACED");
-    }
-    // Refused orders were withdrawn: the store holds exactly the accepted ones.
-    let stored = app
-        .store
-        .orders()
-        .count_documents(mongodb::bson::doc! {})
-        .await
-        .expect("count");
-    assert_eq!(stored as usize, accepted.len());
-    assert_eq!(
-        app.assert_stock_consistent(&product).await,
-        1000 - accepted.len() as i64
-    );
+    only_the_accepted_are_placed(&app, &user, &product, 1000, &accepted).await;
 
     // No consumer is left dead: every queue has its consumers again.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let view: Value = app
-            .get("/api/ops/queues", Some(&admin.access_token))
-            .await
-            .json()
-            .await
-            .expect("json");
-        let all_consumed = view["queues"]
-            .as_array()
-            .is_some_and(|qs| qs.iter().all(|q| q["consumers"].as_u64().unwrap_or(0) >= 1));
-        if all_consumed {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "consumers never came back: {view}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    every_queue_is_consumed_again(&app).await;
 }
 
 #[tokio::test]
@@ -485,11 +451,25 @@ async fn a_broker_restart_mid_run_loses_no_accepted_order() {
         "the outage refused no order: it did not happen while orders came in"
     );
     assert!(accepted.len() > 20, "only {} orders accepted", accepted.len());
-    for order in &accepted {
+    only_the_accepted_are_placed(&app, &user, &product, 1000, &accepted).await;
+    // Every consumer came back on its own.
+    every_queue_is_consumed_again(&app).await;
+    drop(app);
+}
+
+/// Every accepted order ends `PLACED`, refused ones were withdrawn (the store holds exactly the
+/// accepted ones), and the product's stock is its ledger's sum, `initial` less one per order.
+async fn only_the_accepted_are_placed(
+    app: &TestApp,
+    user: &Session,
+    product: &str,
+    initial: i64,
+    accepted: &[String],
+) {
+    for order in accepted {
         let decided = app.wait_decided(order, &user.access_token).await;
         assert_eq!(decided["status"], "PLACED");
     }
-    // Refused orders were withdrawn: the store holds exactly the accepted ones.
     let stored = app
         .store
         .orders()
@@ -498,20 +478,23 @@ async fn a_broker_restart_mid_run_loses_no_accepted_order() {
         .expect("count");
     assert_eq!(stored as usize, accepted.len());
     assert_eq!(
-        app.assert_stock_consistent(&product).await,
-        1000 - accepted.len() as i64
+        app.assert_stock_consistent(product).await,
+        initial - accepted.len() as i64
     );
-    // Every consumer came back on its own.
+}
+
+/// Waits (up to 60 s) until every work queue of the app's vhost has a consumer again.
+async fn every_queue_is_consumed_again(app: &TestApp) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let queues = app.management.queues(&app.vhost).await;
         let consumed = queues
             .iter()
-            .filter(|q| !q["name"].as_str().unwrap_or("").ends_with(".dlq"))
-            .filter(|q| q["name"].as_str().is_some_and(|n| n.starts_with("oms.")))
-            .all(|q| q["consumers"].as_u64().unwrap_or(0) >= 1);
+            .filter_map(|q| Some((q["name"].as_str()?, q["consumers"].as_u64().unwrap_or(0))))
+            .filter(|(name, _)| name.starts_with("oms.") && !name.ends_with(".dlq"))
+            .all(|(_, consumers)| consumers >= 1);
         if consumed && !queues.is_empty() {
-            break;
+            return;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
@@ -519,5 +502,4 @@ async fn a_broker_restart_mid_run_loses_no_accepted_order() {
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    drop(app);
 }
