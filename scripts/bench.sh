@@ -7,7 +7,9 @@
 #   scripts/bench.sh [ORDERS] [CONCURRENCY]      (defaults: 600 16)
 #
 # Knobs: BENCH_SCENARIOS ("uniform hot mixed"), BENCH_MODES ("one-at-a-time batched"), BENCH_PORT (8091),
-# BENCH_STORE_PORT (27091), BENCH_RATE (orders/s, open loop; unset: as fast as the clients go).
+# BENCH_STORE_PORT (27091), BENCH_RATE (orders/s, open loop; unset: as fast as the clients go),
+# BENCH_PARTITIONS (unset: the default a user gets from `oms up`), OMS_BIN (a prebuilt `oms` to measure
+# instead of building this checkout, e.g. an older commit's), BENCH_LABEL (names the JSON reports).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,12 +25,18 @@ mkdir -p "$OUT"
 bash scripts/services.sh start >/dev/null
 SECANTUS=$(bash scripts/services.sh secantus-bin)
 STORE_PORT=${BENCH_STORE_PORT:-27091}
-cargo build --release --bin oms
-OMS=${CARGO_TARGET_DIR:-$ROOT/target}/release/oms
+if [ -n "${OMS_BIN:-}" ]; then
+  OMS=$OMS_BIN
+else
+  cargo build --release --bin oms
+  OMS=${CARGO_TARGET_DIR:-$ROOT/target}/release/oms
+fi
+LABEL=${BENCH_LABEL:+$BENCH_LABEL-}
 RATE_ARGS=()
 [ -n "${BENCH_RATE:-}" ] && RATE_ARGS=(--rate "$BENCH_RATE")
 
-export OMS_ENV=dev OMS_STOCK_PARTITIONS=4 OMS_ADMIN_EMAIL=bench@oms.local OMS_ADMIN_PASSWORD=bench-password
+[ -n "${BENCH_PARTITIONS:-}" ] && export OMS_STOCK_PARTITIONS=$BENCH_PARTITIONS
+export OMS_ENV=dev OMS_ADMIN_EMAIL=bench@oms.local OMS_ADMIN_PASSWORD=bench-password
 export OMS_HTTP_ADDR=127.0.0.1:$PORT RUST_LOG=warn
 export OMS_MONGO_URI="mongodb://127.0.0.1:$STORE_PORT/?directConnection=true"
 server=
@@ -45,27 +53,28 @@ trap cleanup EXIT
 for mode in $MODES; do
   case $mode in
     one-at-a-time) batch=1 ;;
-    batched) batch=32 ;;
+    batched) batch=${BENCH_BATCH:-} ;;
     *) echo "unknown mode $mode" >&2; exit 2 ;;
   esac
   for scenario in $SCENARIOS; do
     db="oms_bench_${scenario}_${batch}"
     store_dir=$(mktemp -d)
-    "$SECANTUS" --host 127.0.0.1 --port "$STORE_PORT" --storage-path "$store_dir" >"$OUT/$scenario-$mode.store.log" 2>&1 &
+    "$SECANTUS" --host 127.0.0.1 --port "$STORE_PORT" --storage-path "$store_dir" >"$OUT/$LABEL$scenario-$mode.store.log" 2>&1 &
     store=$!
     for _ in $(seq 120); do
       (exec 3<>"/dev/tcp/127.0.0.1/$STORE_PORT") 2>/dev/null && break
       sleep 0.5
     done
-    OMS_MONGO_DB=$db OMS_STOCK_BATCH=$batch OMS_ORDER_BATCH=$batch "$OMS" up >"$OUT/$scenario-$mode.log" 2>&1 &
+    report="$OUT/$LABEL$scenario-$mode"
+    env OMS_MONGO_DB=$db ${batch:+OMS_STOCK_BATCH=$batch OMS_ORDER_BATCH=$batch} "$OMS" up >"$report.log" 2>&1 &
     server=$!
     for _ in $(seq 120); do
       curl -fs -o /dev/null "http://127.0.0.1:$PORT/readyz" && break
       sleep 0.5
     done
-    echo "[bench] $scenario, $mode (OMS_STOCK_BATCH=$batch OMS_ORDER_BATCH=$batch)" >&2
+    echo "[bench] $scenario, $mode (${batch:+OMS_STOCK_BATCH=$batch OMS_ORDER_BATCH=$batch }${OMS_STOCK_PARTITIONS:+OMS_STOCK_PARTITIONS=$OMS_STOCK_PARTITIONS})" >&2
     OMS_MONGO_DB=$db "$OMS" bench --url "http://127.0.0.1:$PORT" --scenario "$scenario" --orders "$ORDERS" \
-      --concurrency "$CONCURRENCY" "${RATE_ARGS[@]}" --json "$OUT/$scenario-$mode.json" >&2
+      --concurrency "$CONCURRENCY" "${RATE_ARGS[@]}" --json "$report.json" >&2
     kill "$server"
     wait "$server" 2>/dev/null || true
     server=
@@ -73,11 +82,14 @@ for mode in $MODES; do
   done
 done
 
-echo "| scenario | workers | accepted/s | decided/s | accept p50 / p99 ms | 202→decision p50 / p99 / max ms | store cond. updates/s | broker confirms/s | decided ÷ store | accepted ÷ broker | placed / expected | invariants |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| scenario | workers | decided/s | sync/s | decided ÷ sync | decided ÷ store | send→decision p50 / p99 ms | sync p50 / p99 ms | store cmds / order | msgs / order | CPU ms / order (oms, store, broker) | peak RSS MB | placed / expected | invariants |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for scenario in $SCENARIOS; do
   for mode in $MODES; do
-    jq -r --arg mode "$mode" '"| \(.scenario) | \($mode) | \(.accepted_per_s|floor) | \(.final_orders_per_s|floor) | \(.accept_ms.p50*10|round/10) / \(.accept_ms.p99*10|round/10) | \(.accept_to_final_ms.p50|round) / \(.accept_to_final_ms.p99|round) / \(.accept_to_final_ms.max|round) | \(.store_cond_updates_per_s|floor) | \(.broker_confirms_per_s|floor) | \(.ratio_final_to_store*1000|round/1000) | \(.ratio_accept_to_broker*1000|round/1000) | \(.placed) / \(.expected_placed) | \(if .invariants_ok then "ok" else "VIOLATED" end) |"' \
-      "$OUT/$scenario-$mode.json"
+    jq -r --arg mode "$mode" '
+      def r(n): (. * n | round) / n;
+      def cpu(role): ([.cpu | to_entries[] | select(.key | startswith(role)) | .value.ms_per_order] | add // 0 | r(100));
+      "| \(.scenario) | \($mode) | \(.final_orders_per_s|floor) | \(.sync_orders_per_s|floor) | \(.ratio_final_to_sync|r(100)) | \(.ratio_final_to_store|r(1000)) | \(.send_to_final_ms.p50|r(10)) / \(.send_to_final_ms.p99|r(10)) | \(.sync.latency_ms.p50|r(10)) / \(.sync.latency_ms.p99|r(10)) | \(.store_commands_per_order) | \(.broker_messages_per_order) | \(cpu("total")) (\(cpu("oms")), \(cpu("store")), \(cpu("rabbitmq"))) | \([.peak_rss_kib[][1]] | max // 0 | ./1024 | floor) | \(.placed) / \(.expected_placed) | \(if .invariants_ok then "ok" else "VIOLATED" end) |"' \
+      "$OUT/$LABEL$scenario-$mode.json"
   done
 done

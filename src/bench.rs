@@ -9,12 +9,15 @@
 //! hold on any machine. Then it checks every invariant (`oms verify`) and the number placed.
 
 mod baseline;
+mod procs;
+mod sync;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, mpsc};
@@ -44,7 +47,7 @@ pub struct BenchArgs {
     pub admin_password: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Percentiles {
     pub p50: f64,
     pub p99: f64,
@@ -64,7 +67,10 @@ pub struct Report {
     pub accepted_per_s: f64,
     pub final_orders_per_s: f64,
     pub accept_ms: Percentiles,
+    /// From the 202 to the decision (`PLACED` or `REJECTED`) seen on the event stream.
     pub accept_to_final_ms: Percentiles,
+    /// From sending the order to its decision: what a shopper waits.
+    pub send_to_final_ms: Percentiles,
     pub elapsed_s: f64,
     pub store_cond_updates_per_s: f64,
     pub store_inserts_per_s: f64,
@@ -73,15 +79,107 @@ pub struct Report {
     pub ratio_final_to_store: f64,
     /// `accepted_per_s / broker_confirms_per_s`.
     pub ratio_accept_to_broker: f64,
+    /// The synchronous design deciding the same plan straight on the store (see `sync`).
+    pub sync: sync::SyncReport,
+    /// Decided orders per second of the synchronous design.
+    pub sync_orders_per_s: f64,
+    /// `final_orders_per_s / sync_orders_per_s`.
+    pub ratio_final_to_sync: f64,
     /// How many orders should have been placed given the stock.
     pub expected_placed: usize,
     pub invariants_ok: bool,
     pub violations: Vec<String>,
     /// Peak resident memory (KiB) of the `oms` processes visible on this machine.
     pub peak_rss_kib: Vec<(String, u64)>,
+    /// CPU of each process of the system (and the bench client) while orders were placed and
+    /// decided: cores busy and milliseconds per decided order.
+    pub cpu: std::collections::BTreeMap<String, procs::CpuUse>,
     /// Per decided order, from the system's `/metrics`: store commands (`store <command>
-    /// <collection>`) and consumed messages (`consumed <queue family>`).
+    /// <collection>`), published messages (`published <exchange>`) and consumed messages
+    /// (`consumed <queue family>`).
     pub per_order: std::collections::BTreeMap<String, f64>,
+    /// Every store command per decided order.
+    pub store_commands_per_order: f64,
+    /// Every message published to the broker per decided order.
+    pub broker_messages_per_order: f64,
+    /// The targets of this scenario and whether this run met them.
+    pub targets: Vec<Target>,
+}
+
+/// One performance target and this run's value.
+#[derive(Debug, Serialize)]
+pub struct Target {
+    pub name: &'static str,
+    pub value: f64,
+    /// `>= bound` or `<= bound`.
+    pub goal: String,
+    pub met: bool,
+}
+
+fn at_least(name: &'static str, value: f64, bound: f64) -> Target {
+    Target {
+        name,
+        value: (value * 1000.0).round() / 1000.0,
+        goal: format!(">= {bound}"),
+        met: value >= bound,
+    }
+}
+
+fn at_most(name: &'static str, value: f64, bound: f64) -> Target {
+    Target {
+        name,
+        value: (value * 1000.0).round() / 1000.0,
+        goal: format!("<= {bound}"),
+        met: value <= bound,
+    }
+}
+
+/// The targets of issue 13 that apply to this run: throughput ratios for closed-loop runs,
+/// latency and CPU for open-loop runs at 150 orders/s, costs per order and memory for every run.
+fn targets(report: &Report) -> Vec<Target> {
+    let mut out = Vec::new();
+    if report.offered_rate.is_none() {
+        let (sync, store) = match report.scenario {
+            Scenario::Uniform => (2.0, 1.0),
+            Scenario::Hot => (3.0, 2.0),
+            Scenario::Mixed => (2.0, 1.0),
+        };
+        out.push(at_least("decided / sync", report.ratio_final_to_sync, sync));
+        out.push(at_least(
+            "decided / store sequential",
+            report.ratio_final_to_store,
+            store,
+        ));
+    } else if report.offered_rate.is_some_and(|r| (r - 150.0).abs() < 1e-9) {
+        out.push(at_most(
+            "p99 send -> decision (ms)",
+            report.send_to_final_ms.p99,
+            35.0,
+        ));
+        if let Some(total) = report.cpu.get("total (without bench)") {
+            // Half of the 11.5 ms measured before (1.72 cores at 150 orders/s).
+            out.push(at_most("CPU ms per decided order", total.ms_per_order, 5.75));
+        }
+    }
+    out.push(at_most(
+        "store commands per order",
+        report.store_commands_per_order,
+        1.0,
+    ));
+    out.push(at_most(
+        "broker messages per order",
+        report.broker_messages_per_order,
+        3.0,
+    ));
+    if let Some(kib) = report.peak_rss_kib.iter().map(|(_, kib)| *kib).max() {
+        out.push(at_most("peak RSS of oms (MB)", kib as f64 / 1024.0, 150.0));
+    }
+    out.push(at_least(
+        "placed / expected",
+        report.placed as f64 / report.expected_placed.max(1) as f64,
+        1.0,
+    ));
+    out
 }
 
 /// The system's counters of store commands and consumed messages, from `/metrics` (empty when
@@ -110,6 +208,8 @@ async fn scrape_counters(client: &Client) -> HashMap<String, f64> {
         };
         let key = if series.starts_with("oms_store_commands_total{") {
             format!("store {} {}", label("command"), label("collection"))
+        } else if series.starts_with("oms_messages_published_total{") {
+            format!("published {}", label("exchange"))
         } else if series.starts_with("oms_messages_consumed_total{") {
             // oms.stock.3 → oms.stock: the partitions of one family together.
             let queue = label("queue");
@@ -323,19 +423,41 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
     };
     let _ = ready_rx.recv().await;
 
-    eprintln!(
-        "bench: placing {} orders from {} clients",
-        args.orders, args.concurrency
-    );
     let plans: Vec<Vec<(String, i64)>> = {
         let mut rng = 7u64;
         (0..args.orders)
             .map(|i| plan(args.scenario, i, &uniform, &hot, &mut rng))
             .collect()
     };
+    eprintln!(
+        "bench: the synchronous design: {} orders from {} tasks straight on the store",
+        args.orders, args.concurrency
+    );
+    let mut stocks: Vec<(String, i64)> = uniform
+        .iter()
+        .map(|id| (id.clone(), (args.orders * 3) as i64))
+        .collect();
+    stocks.push((hot.clone(), hot_stock as i64));
+    let sync = sync::measure(
+        &store,
+        sync::SyncRun {
+            products: &stocks,
+            plans: &plans,
+            concurrency: args.concurrency,
+            rate: args.rate,
+            run_id: &run_id,
+        },
+    )
+    .await?;
+
+    eprintln!(
+        "bench: placing {} orders from {} clients",
+        args.orders, args.concurrency
+    );
     let plans = Arc::new(plans);
     let next_index = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counters_before = scrape_counters(&client).await;
+    let cpu = procs::CpuWindow::start(procs::store_port(args.config.mongo_uri.expose_secret()));
     let started = Instant::now();
     let mut clients = Vec::new();
     let hot_ids: Arc<std::sync::Mutex<std::collections::HashSet<String>>> = Arc::default();
@@ -399,6 +521,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     collector.abort();
+    let cpu = cpu.finish(decided.lock().await.len());
     let counters_after = scrape_counters(&client).await;
     let seen = decided.lock().await;
     let last_decision = accepted
@@ -412,6 +535,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
         .filter_map(|(id, _, at)| {
             seen.get(id)
                 .map(|(decided, _)| decided.saturating_duration_since(*at).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    let send_latencies: Vec<f64> = accepted
+        .iter()
+        .filter_map(|(id, sent, _)| {
+            seen.get(id)
+                .map(|(decided, _)| decided.saturating_duration_since(*sent).as_secs_f64() * 1000.0)
         })
         .collect();
     let placed = accepted
@@ -474,7 +604,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
         .collect();
     let accepted_per_s = accepted.len() as f64 / accept_elapsed.as_secs_f64();
     let final_orders_per_s = (placed + rejected) as f64 / total_elapsed.as_secs_f64();
-    Ok(Report {
+    let sum_of = |prefix: &str| {
+        let sum: f64 = per_order
+            .iter()
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(_, v)| v)
+            .sum();
+        (sum * 100.0).round() / 100.0
+    };
+    let (store_commands_per_order, broker_messages_per_order) = (sum_of("store "), sum_of("published "));
+    let mut report = Report {
         scenario: args.scenario,
         orders: args.orders,
         concurrency: args.concurrency,
@@ -491,16 +630,26 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
                 .collect(),
         ),
         accept_to_final_ms: percentiles(decision_latencies),
+        send_to_final_ms: percentiles(send_latencies),
         elapsed_s: total_elapsed.as_secs_f64(),
         store_cond_updates_per_s: baselines.store_cond_updates_per_s,
         store_inserts_per_s: baselines.store_inserts_per_s,
         broker_confirms_per_s: baselines.broker_confirms_per_s,
         ratio_final_to_store: final_orders_per_s / baselines.store_cond_updates_per_s,
         ratio_accept_to_broker: accepted_per_s / baselines.broker_confirms_per_s,
+        sync_orders_per_s: sync.orders_per_s,
+        ratio_final_to_sync: final_orders_per_s / sync.orders_per_s,
+        sync,
         expected_placed,
         invariants_ok: violations.is_empty(),
         violations,
-        peak_rss_kib: baseline::peak_rss(),
+        peak_rss_kib: procs::peak_rss(),
+        cpu,
         per_order,
-    })
+        store_commands_per_order,
+        broker_messages_per_order,
+        targets: Vec::new(),
+    };
+    report.targets = targets(&report);
+    Ok(report)
 }
