@@ -4,9 +4,11 @@ use std::sync::Arc;
 
 use oms_platform::{Broker, Config, Store};
 
+use crate::auth::extract::AccountCache;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::auth::tokens::TokenKeys;
 use crate::orders::events::EventHub;
+use crate::orders::intake::Intake;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -14,7 +16,11 @@ pub struct AppState {
     pub store: Store,
     pub broker: Broker,
     pub tokens: Arc<TokenKeys>,
+    /// Accounts read recently (see `OMS_ACCOUNT_CACHE_TTL`).
+    pub accounts: Arc<AccountCache>,
     pub events: EventHub,
+    /// Group commit of new orders.
+    pub intake: Intake,
     pub login_limiter: Arc<LoginLimiter>,
     /// RabbitMQ's management API, for the ops views.
     pub management: oms_platform::rabbit::Management,
@@ -24,7 +30,10 @@ impl AppState {
     pub fn new(config: Config, store: Store, broker: Broker) -> Self {
         let tokens = Arc::new(TokenKeys::new(&config));
         let management = oms_platform::rabbit::Management::new(&config.rabbit_management_url);
+        let intake = Intake::start(store.clone(), broker.clone(), config.partitions);
         Self {
+            intake,
+            accounts: Arc::new(AccountCache::new(config.account_cache_ttl)),
             config: Arc::new(config),
             store,
             broker,

@@ -63,6 +63,32 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
+    pub const ALL: [RejectReason; 6] = [
+        RejectReason::InsufficientStock,
+        RejectReason::UnknownProduct,
+        RejectReason::InactiveProduct,
+        RejectReason::OrderReleased,
+        RejectReason::CurrencyMismatch,
+        RejectReason::Unavailable,
+    ];
+
+    /// The reason's code, as it is serialised (`insufficient_stock`, ...).
+    pub fn code(self) -> &'static str {
+        match self {
+            RejectReason::InsufficientStock => "insufficient_stock",
+            RejectReason::UnknownProduct => "unknown_product",
+            RejectReason::InactiveProduct => "inactive_product",
+            RejectReason::OrderReleased => "order_released",
+            RejectReason::CurrencyMismatch => "currency_mismatch",
+            RejectReason::Unavailable => "unavailable",
+        }
+    }
+
+    /// The reason with this code, if there is one.
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.code() == code)
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             RejectReason::InsufficientStock => "not enough stock",
@@ -75,10 +101,27 @@ impl RejectReason {
     }
 }
 
+/// One line of an order: a product and how many.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub product_id: ProductId,
+    pub quantity: Quantity,
+}
+
 /// Commands for the stock worker that owns the product's partition (`oms.stock.<k>`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "payload")]
 pub enum StockCommand {
+    /// Decide a whole `PENDING` order whose products all belong to this partition: reserve
+    /// every line or none, and move the order to `PLACED` or `REJECTED`, in one transaction.
+    /// Orders that span partitions go to their order worker instead (the reservation saga).
+    /// It carries the order's owner and lines as stored, so that deciding it needs no read
+    /// of the order (the write is conditional on the order being still as placed).
+    PlaceOrder {
+        order_id: OrderId,
+        user_id: UserId,
+        lines: Vec<OrderLine>,
+    },
     /// Take `quantity` units for one order line, exactly once per (order, product).
     ReserveStock {
         order_id: OrderId,
@@ -186,6 +229,10 @@ pub struct HistoryEntry {
     /// Whether this was a refused attempt (the status did not change).
     #[serde(default)]
     pub refused: bool,
+    /// The order's version once this entry was recorded: the `version` of the event that
+    /// announced it (absent on entries recorded before versions were kept here).
+    #[serde(default)]
+    pub version: Option<i64>,
 }
 
 /// Facts published on `oms.events`.
@@ -305,6 +352,16 @@ mod tests {
             "payload": {"order_id": OrderId::new(), "product_id": ProductId::new(), "quantity": 0, "reply_to": "q"}
         });
         assert!(serde_json::from_value::<Envelope<StockCommand>>(json).is_err());
+    }
+
+    #[test]
+    fn reject_reason_codes_are_their_serialised_names() {
+        for reason in RejectReason::ALL {
+            let json = serde_json::to_value(reason).expect("serialise");
+            assert_eq!(json, reason.code());
+            assert_eq!(RejectReason::from_code(reason.code()), Some(reason));
+        }
+        assert_eq!(RejectReason::from_code("nope"), None);
     }
 
     #[test]

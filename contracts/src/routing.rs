@@ -112,6 +112,18 @@ pub fn stock_queue_for(product: &ProductId, partitions: u32) -> String {
     stock_queue(partition_of(product.as_str(), partitions))
 }
 
+/// The one stock partition that owns every product of an order, if there is one: such an
+/// order is decided whole by that partition's stock worker (`StockCommand::PlaceOrder`);
+/// an order whose products span partitions goes through its order worker's reservation saga.
+pub fn single_stock_partition<'a>(
+    products: impl IntoIterator<Item = &'a ProductId>,
+    partitions: u32,
+) -> Option<u32> {
+    let mut owners = products.into_iter().map(|p| partition_of(p.as_str(), partitions));
+    let first = owners.next()?;
+    owners.all(|k| k == first).then_some(first)
+}
+
 /// The order queue that serialises `order`'s transitions.
 pub fn orders_queue_for(order: &OrderId, partitions: u32) -> String {
     orders_queue(partition_of(order.as_str(), partitions))
@@ -147,6 +159,20 @@ mod tests {
             counts[partition_of(ProductId::new().as_str(), 8) as usize] += 1;
         }
         assert!(counts.iter().all(|&c| c > 700), "skewed: {counts:?}");
+    }
+
+    #[test]
+    fn an_order_is_whole_when_one_partition_owns_all_its_products() {
+        let products: Vec<ProductId> = (0..40).map(|_| ProductId::new()).collect();
+        let (a, b) = (&products[0], &products[1]);
+        assert_eq!(single_stock_partition([a], 4), Some(partition_of(a.as_str(), 4)));
+        assert_eq!(single_stock_partition([a, b], 1), Some(0));
+        let other = products
+            .iter()
+            .find(|p| partition_of(p.as_str(), 4) != partition_of(a.as_str(), 4))
+            .expect("some product in another partition");
+        assert_eq!(single_stock_partition([a, other], 4), None);
+        assert_eq!(single_stock_partition(std::iter::empty(), 4), None);
     }
 
     #[test]

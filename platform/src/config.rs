@@ -72,6 +72,9 @@ pub struct Config {
     pub jwt_secret: SecretString,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
+    /// How long the API trusts an account (its existence and role) once read: a deleted or
+    /// demoted account loses access within this bound. Zero reads the account on every request.
+    pub account_cache_ttl: Duration,
     pub partitions: u32,
     pub image_store: ImageStoreConfig,
     pub media_dir: PathBuf,
@@ -292,6 +295,18 @@ impl Config {
                 _ => Err("must be a whole number ≥ 0".to_string()),
             },
         )?;
+        let account_cache_ttl = parse_or(
+            "OMS_ACCOUNT_CACHE_TTL",
+            get("OMS_ACCOUNT_CACHE_TTL"),
+            "2s",
+            parse_duration,
+        )?;
+        if account_cache_ttl > Duration::from_secs(60) {
+            return Err(ConfigError::new(
+                "OMS_ACCOUNT_CACHE_TTL",
+                "must be at most 1m: it bounds how long a deleted or demoted account keeps access",
+            ));
+        }
         let stock_batch = parse_or("OMS_STOCK_BATCH", get("OMS_STOCK_BATCH"), "32", batch_size)?;
         let order_batch = parse_or("OMS_ORDER_BATCH", get("OMS_ORDER_BATCH"), "32", batch_size)?;
         let image_retry_for = parse_or(
@@ -311,6 +326,7 @@ impl Config {
             jwt_secret: jwt_secret.into(),
             access_ttl,
             refresh_ttl,
+            account_cache_ttl,
             partitions,
             image_store,
             media_dir,

@@ -5,6 +5,7 @@ pub mod broker;
 pub mod config;
 pub mod dead_letters;
 pub mod metrics;
+pub mod placement;
 pub mod rabbit;
 pub mod store;
 pub mod telemetry;

@@ -219,11 +219,55 @@ impl Store {
         Ok(())
     }
 
+    /// Applies `statements` (`{q, u}` update statements) to `collection` in one round trip
+    /// (the `update` command, in order) within `session`'s transaction, and returns how many
+    /// documents they matched. MongoDB's `update` takes many statements on every server
+    /// version; the driver's per-statement helpers would cost a round trip each.
+    pub async fn update_each(
+        &self,
+        session: &mut mongodb::ClientSession,
+        collection: &str,
+        statements: Vec<bson::Document>,
+    ) -> mongodb::error::Result<u64> {
+        if statements.is_empty() {
+            return Ok(0);
+        }
+        let reply = self
+            .db
+            .run_command(doc! { "update": collection, "updates": statements, "ordered": true })
+            .session(session)
+            .await?;
+        if let Ok(errors) = reply.get_array("writeErrors")
+            && !errors.is_empty()
+        {
+            return Err(mongodb::error::Error::custom(WriteErrors(format!(
+                "update of {collection} failed: {errors:?}"
+            ))));
+        }
+        Ok(match reply.get("n") {
+            Some(bson::Bson::Int32(n)) => u64::try_from(*n).unwrap_or(0),
+            Some(bson::Bson::Int64(n)) => u64::try_from(*n).unwrap_or(0),
+            _ => 0,
+        })
+    }
+
     /// Drops the whole database (tests clean up with it).
     pub async fn drop_database(&self) -> mongodb::error::Result<()> {
         self.db.drop().await
     }
 }
+
+/// Write errors reported by a command that itself succeeded.
+#[derive(Debug)]
+struct WriteErrors(String);
+
+impl std::fmt::Display for WriteErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for WriteErrors {}
 
 /// Whether `err` is a unique-index violation.
 pub fn is_duplicate_key(err: &mongodb::error::Error) -> bool {

@@ -210,10 +210,15 @@ async fn metrics_move_with_traffic() {
         sample(&after, "oms_http_requests_total", route) > sample(&before, "oms_http_requests_total", route)
     );
     assert!(after.contains("oms_http_request_duration_seconds_bucket"));
-    let acked = |text: &str| sample(text, "oms_messages_acked_total", "queue=\"oms.orders.");
-    assert!(acked(&after) > acked(&before), "order messages acked");
+    // A one-line order is decided whole by its stock partition.
+    let acked = |text: &str| sample(text, "oms_messages_acked_total", "queue=\"oms.stock.");
+    assert!(acked(&after) > acked(&before), "stock messages acked");
     let consumed = |text: &str| sample(text, "oms_messages_consumed_total", "queue=\"oms.stock.");
     assert!(consumed(&after) > consumed(&before), "stock messages consumed");
+    let whole = |text: &str| sample(text, "oms_orders_decided_whole_total", "");
+    assert!(whole(&after) > whole(&before), "decided whole");
+    let published = |text: &str| sample(text, "oms_messages_published_total", "exchange=\"oms.events\"");
+    assert!(published(&after) > published(&before), "events published");
     assert!(after.contains("oms_handler_duration_seconds"));
     assert!(
         after.contains("oms_orders{status=\"PLACED\"}"),

@@ -253,40 +253,86 @@ async fn redelivered_stock_commands_apply_once() {
     assert_eq!(app.assert_stock_consistent(&product).await, 9);
 }
 
+/// Waits on `feed` until `order`'s `PLACED` event arrives.
+async fn placed_event(feed: &mut SseReader, order: &str) {
+    loop {
+        let event = feed.next(Duration::from_secs(30)).await.expect("events");
+        if event.data["order_id"] == order && event.data["status"] == "PLACED" {
+            return;
+        }
+    }
+}
+
+fn applied_reserves(entries: &[oms_platform::store::LedgerDoc]) -> usize {
+    entries
+        .iter()
+        .filter(|e| e.kind == LedgerKind::Reserve && e.outcome == LedgerOutcome::Applied)
+        .count()
+}
+
 #[tokio::test]
-async fn a_crash_between_commit_and_ack_applies_the_change_once() {
+async fn a_crash_after_a_whole_order_is_decided_places_it_once_and_still_announces_it() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
     let user = app.register("crash").await;
     let product = id(&app.create_product(&admin, "CRASH", 100, 10).await);
-    // The event feed: the PLACED event is sent only after its change is committed, so a crash
-    // in between must not lose it (the redelivered input re-sends the stored messages).
+    // The PLACED event is sent only after the decision is committed, so a crash in between
+    // must not lose it: the redelivered placement finds the order decided and re-sends it.
     let mut feed = SseReader::open(&app, "/api/events", &user.access_token).await;
     app.failpoints.arm(points::STOCK_AFTER_COMMIT, 1);
-    app.failpoints.arm(points::ORDERS_AFTER_COMMIT, 2);
 
     let order = app.order(&user, &[(&product, 3)]).await;
     let placed = app
         .wait_for_order(&order, &user.access_token, |o| o["status"] == "PLACED")
         .await;
-    loop {
-        let event = feed.next(Duration::from_secs(30)).await.expect("events");
-        if event.data["order_id"] == order.as_str() && event.data["status"] == "PLACED" {
-            break;
+    placed_event(&mut feed, &order).await;
+    assert!(app.failpoints.fired_all(points::STOCK_AFTER_COMMIT));
+    assert_eq!(placed["history"].as_array().expect("history").len(), 2);
+    assert_eq!(placed["version"], 1, "decided once");
+    assert_eq!(applied_reserves(&app.ledger(&product).await), 1);
+    assert_eq!(app.assert_stock_consistent(&product).await, 7);
+}
+
+/// Two products that different stock partitions own, so that an order of both goes through
+/// the reservation saga.
+async fn products_in_two_partitions(
+    app: &TestApp,
+    admin: &crate::helpers::Session,
+    stock: i64,
+) -> (String, String) {
+    let partition = |p: &str| oms_contracts::routing::partition_of(p, app.config.partitions);
+    let first = id(&app.create_product(admin, "SPLIT-0", 100, stock).await);
+    for n in 1..20 {
+        let other = id(&app.create_product(admin, &format!("SPLIT-{n}"), 100, stock).await);
+        if partition(&other) != partition(&first) {
+            return (first, other);
         }
     }
+    panic!("twenty products all in one partition");
+}
+
+#[tokio::test]
+async fn a_crash_in_the_reservation_saga_applies_each_change_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let user = app.register("crash").await;
+    let (a, b) = products_in_two_partitions(&app, &admin, 10).await;
+    let mut feed = SseReader::open(&app, "/api/events", &user.access_token).await;
+    app.failpoints.arm(points::STOCK_AFTER_COMMIT, 1);
+    app.failpoints.arm(points::ORDERS_AFTER_COMMIT, 2);
+
+    let order = app.order(&user, &[(&a, 3), (&b, 2)]).await;
+    let placed = app
+        .wait_for_order(&order, &user.access_token, |o| o["status"] == "PLACED")
+        .await;
+    placed_event(&mut feed, &order).await;
     assert!(app.failpoints.fired_all(points::STOCK_AFTER_COMMIT));
     assert!(app.failpoints.fired_all(points::ORDERS_AFTER_COMMIT));
     assert_eq!(placed["history"].as_array().expect("history").len(), 2);
-
-    let reserves = app
-        .ledger(&product)
-        .await
-        .into_iter()
-        .filter(|e| e.kind == LedgerKind::Reserve && e.outcome == LedgerOutcome::Applied)
-        .count();
-    assert_eq!(reserves, 1);
-    assert_eq!(app.assert_stock_consistent(&product).await, 7);
+    assert_eq!(applied_reserves(&app.ledger(&a).await), 1);
+    assert_eq!(applied_reserves(&app.ledger(&b).await), 1);
+    assert_eq!(app.assert_stock_consistent(&a).await, 7);
+    assert_eq!(app.assert_stock_consistent(&b).await, 8);
 }
 
 #[tokio::test]

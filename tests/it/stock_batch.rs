@@ -192,6 +192,8 @@ async fn run(
         broker: app.broker.clone(),
         failpoints: oms_workers::FailPoints::default(),
         low_stock_threshold: 5,
+        partition: 0,
+        partitions: 1,
     };
     if batches.is_empty() {
         for envelope in sequence {

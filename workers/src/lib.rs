@@ -31,8 +31,11 @@ impl WorkerKind {
     pub const ALL: [WorkerKind; 3] = [WorkerKind::Stock, WorkerKind::Orders, WorkerKind::Images];
 }
 
-/// How many deliveries a consumer holds unacknowledged at once.
-const PREFETCH: u16 = 32;
+/// How many deliveries a consumer holds unacknowledged at once: room for a whole batch being
+/// decided and the next one arriving meanwhile.
+fn prefetch(batch: usize) -> u16 {
+    u16::try_from(batch.saturating_mul(2)).unwrap_or(u16::MAX).max(32)
+}
 
 /// Image uploads at once per process: competing consumers, one delivery each, so that a slow
 /// or retrying upload holds no other message back from the other consumers and processes.
@@ -56,20 +59,21 @@ pub async fn run(
     for kind in kinds {
         match kind {
             WorkerKind::Stock => {
-                let handler = Arc::new(stock::StockHandler {
-                    store: store.clone(),
-                    broker: broker.clone(),
-                    failpoints: failpoints.clone(),
-                    low_stock_threshold: config.low_stock_threshold,
-                });
                 for k in 0..partitions {
+                    let handler = Arc::new(stock::StockHandler {
+                        store: store.clone(),
+                        broker: broker.clone(),
+                        failpoints: failpoints.clone(),
+                        low_stock_threshold: config.low_stock_threshold,
+                        partition: k,
+                        partitions,
+                    });
                     tasks.spawn(
                         consumer::Consumer {
                             queue: stock_queue(k),
-                            // Room for a whole batch in flight, and the next one arriving.
-                            prefetch: PREFETCH.max(2 * config.stock_batch as u16),
+                            prefetch: prefetch(config.stock_batch),
                             batch: config.stock_batch,
-                            handler: handler.clone(),
+                            handler,
                             broker: broker.clone(),
                             shutdown: shutdown.clone(),
                         }
@@ -88,7 +92,7 @@ pub async fn run(
                     tasks.spawn(
                         consumer::Consumer {
                             queue: orders_queue(k),
-                            prefetch: PREFETCH.max(2 * config.order_batch as u16),
+                            prefetch: prefetch(config.order_batch),
                             batch: config.order_batch,
                             handler: handler.clone(),
                             broker: broker.clone(),

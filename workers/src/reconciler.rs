@@ -135,8 +135,10 @@ impl Reconciler {
                 .store
                 .orders()
                 .update_one(
-                    doc! { "_id": &order.id, "version": order.version, "status": OrderStatus::Pending.as_str() },
-                    doc! { "$inc": { "place_attempts": 1, "version": 1 }, "$set": { "updated_at": bson::DateTime::now() } },
+                    // Claimed by its attempt count, not its version: a pending order stays at the
+                    // version it was placed with, which its stock partition's decision is conditional on.
+                    doc! { "_id": &order.id, "place_attempts": order.place_attempts, "status": OrderStatus::Pending.as_str() },
+                    doc! { "$inc": { "place_attempts": 1 }, "$set": { "updated_at": bson::DateTime::now() } },
                 )
                 .await?;
             if claimed.modified_count == 0 {
@@ -144,23 +146,25 @@ impl Reconciler {
             }
             let message = if order.place_attempts + 1 >= MAX_ATTEMPTS {
                 tracing::warn!(%order_id, attempts = order.place_attempts + 1, "giving up on a pending order");
-                OrderMessage::AbandonOrder {
+                let abandon = OrderMessage::AbandonOrder {
                     order_id: order_id.clone(),
                     reason: "the stock reservations could not be completed".into(),
-                }
-            } else {
-                tracing::info!(%order_id, attempt = order.place_attempts + 1, "re-sending PlaceOrder");
-                OrderMessage::PlaceOrder {
-                    order_id: order_id.clone(),
-                }
-            };
-            let envelope = Envelope::new(order_id.to_string(), "reconciler", message);
-            self.broker
-                .publish(Outgoing::command(
+                };
+                Outgoing::command(
                     orders_queue_for(&order_id, self.partitions),
-                    &envelope,
-                ))
-                .await?;
+                    &Envelope::new(order_id.to_string(), "reconciler", abandon),
+                )
+            } else {
+                tracing::info!(%order_id, attempt = order.place_attempts + 1, "re-sending the placement");
+                // The same route the API took: its stock partition, or its order worker.
+                let Some(placement) =
+                    oms_platform::placement::placement(&order, self.partitions, "reconciler")
+                else {
+                    continue;
+                };
+                placement
+            };
+            self.broker.publish(message).await?;
             acted += 1;
         }
         Ok(acted)

@@ -30,12 +30,24 @@ where
             }
         };
         match result {
-            Err(err) if err.contains_label(TRANSIENT_TRANSACTION_ERROR) && attempt < MAX_ATTEMPTS => {
+            Err(err) if collided(&err) && attempt < MAX_ATTEMPTS => {
                 tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt))).await;
             }
             other => return other,
         }
     }
+}
+
+/// A transaction that collided with another (a write conflict) is worth running again at
+/// once. A store that cannot be reached is not: that error goes back to the consumer, whose
+/// backoff waits the outage out (and says so), instead of spending its attempts here.
+fn collided(err: &mongodb::error::Error) -> bool {
+    use mongodb::error::ErrorKind;
+    err.contains_label(TRANSIENT_TRANSACTION_ERROR)
+        && !matches!(
+            err.kind.as_ref(),
+            ErrorKind::ServerSelection { .. } | ErrorKind::Io(_) | ErrorKind::ConnectionPoolCleared { .. }
+        )
 }
 
 async fn commit(session: &mut ClientSession) -> mongodb::error::Result<()> {

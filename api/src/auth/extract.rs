@@ -1,6 +1,12 @@
 //! `CurrentUser` and `AdminUser`: authentication as extractors. The token's signature and
-//! expiry are checked, then the user is loaded, so a deleted user's token stops working
-//! at once and a promotion or demotion takes effect without waiting for the token to expire.
+//! expiry are checked, then the account is loaded — from the store, or from the accounts read
+//! in the last `OMS_ACCOUNT_CACHE_TTL` (2 s by default) — so a deleted account's token stops
+//! working, and a promotion or demotion takes effect, within that bound instead of when the
+//! token expires, without a store read per request.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -52,8 +58,47 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
     }
 }
 
+/// Accounts read in the last `ttl`, by id. Bounded: when full, it starts again empty.
+pub struct AccountCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, (Instant, CurrentUser)>>,
+}
+
+/// More distinct accounts than are ever active within a TTL.
+const MAX_CACHED_ACCOUNTS: usize = 100_000;
+
+impl AccountCache {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, id: &str) -> Option<CurrentUser> {
+        let entries = self.entries.lock().ok()?;
+        let (read_at, user) = entries.get(id)?;
+        (read_at.elapsed() < self.ttl).then(|| user.clone())
+    }
+
+    fn put(&self, user: &CurrentUser) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= MAX_CACHED_ACCOUNTS {
+                entries.clear();
+            }
+            entries.insert(user.id.to_string(), (Instant::now(), user.clone()));
+        }
+    }
+}
+
 async fn authenticate(state: &AppState, token: &str) -> Result<CurrentUser, ApiError> {
     let claims = state.tokens.verify_access(token)?;
+    if let Some(user) = state.accounts.get(&claims.sub) {
+        return Ok(user);
+    }
     let user = state
         .store
         .users()
@@ -62,12 +107,14 @@ async fn authenticate(state: &AppState, token: &str) -> Result<CurrentUser, ApiE
         .ok_or_else(|| ApiError::unauthenticated("invalid_token", "the account no longer exists"))?;
     let id = UserId::parse(&user.id)
         .map_err(|_| ApiError::unauthenticated("invalid_token", "the access token is not valid"))?;
-    Ok(CurrentUser {
+    let user = CurrentUser {
         id,
         email: user.email,
         name: user.name,
         role: user.role,
-    })
+    };
+    state.accounts.put(&user);
+    Ok(user)
 }
 
 impl FromRequestParts<AppState> for CurrentUser {

@@ -3,6 +3,7 @@
 //! against the state machine, publishes the command with a confirm, and answers 202.
 
 pub mod events;
+pub mod intake;
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -11,7 +12,7 @@ use axum::response::IntoResponse;
 use futures_util::TryStreamExt;
 use mongodb::bson::{self, Document, doc};
 use oms_contracts::domain::{Quantity, Reason};
-use oms_contracts::messages::{Envelope, Event, HistoryEntry, OrderMessage, RejectReason};
+use oms_contracts::messages::{Envelope, HistoryEntry, OrderMessage, RejectReason};
 use oms_contracts::order::{self, Actor};
 use oms_contracts::routing::orders_queue_for;
 use oms_contracts::{Money, OrderId, OrderStatus, ProductId, UserId};
@@ -29,6 +30,7 @@ use crate::extract::{ApiJson, ApiQuery, RequestId};
 use crate::openapi::errors;
 use crate::products::Page;
 use crate::state::AppState;
+use intake::Admitted;
 
 pub const MAX_LINES: usize = 50;
 const MAX_IDEMPOTENCY_KEY: usize = 100;
@@ -280,6 +282,7 @@ async fn place_order(
             at: now,
             reason: None,
             refused: false,
+            version: Some(0),
         }],
         idem_key: match &key {
             Some(key) => format!("{}:{key}", user.id),
@@ -297,49 +300,20 @@ async fn place_order(
         updated_at: store::from_chrono(now),
     };
 
-    // Durable first: once the order is stored, nothing downstream can lose it.
-    match state.store.orders().insert_one(&order).await {
-        Ok(_) => {}
-        Err(err) if store::is_duplicate_key(&err) => {
-            return replay(&state, &user, &order.idem_key, &request_hash, &request_id).await;
-        }
-        Err(err) => return Err(err.into()),
+    // Durable first: once the order is stored, nothing downstream can lose it. The intake
+    // stores it and sends its placement together with the orders that arrived meanwhile.
+    match state.intake.admit(order.clone(), request_id.clone()).await? {
+        Admitted::Accepted => Ok(accepted(order, &user)),
+        Admitted::KeyTaken => replay(&state, &user, &order.idem_key, &request_hash, &request_id).await,
+        Admitted::Unconfirmed(cause) => withdraw(&state, &user, order, cause).await,
     }
-    tracing::info!(order_id = %order_id, user_id = %user.id, lines = order.items.len(), "order accepted");
-
-    if let Err(err) = publish_place(&state, &order, &request_id).await {
-        return withdraw(&state, &user, order, err).await;
-    }
-    Ok(accepted(order, &user))
 }
 
-/// Sends `PlaceOrder` to the order's worker and announces the new `PENDING` order.
+/// Sends a stored order's placement and announces it `PENDING` (again, for a replay).
 async fn publish_place(state: &AppState, order: &OrderDoc, request_id: &str) -> Result<(), ApiError> {
-    let order_id = OrderId::parse(&order.id).map_err(|_| anyhow::anyhow!("stored order id is malformed"))?;
-    let user_id =
-        UserId::parse(&order.user_id).map_err(|_| anyhow::anyhow!("stored user id is malformed"))?;
-    let command = Envelope::new(
-        order_id.to_string(),
-        request_id,
-        OrderMessage::PlaceOrder {
-            order_id: order_id.clone(),
-        },
-    );
-    let event = command.follow(Event::OrderStatusChanged {
-        order_id: order_id.clone(),
-        user_id,
-        from: None,
-        to: OrderStatus::Pending,
-        by: order.user_id.clone(),
-        reason: None,
-        version: order.version,
-        at: store::to_chrono(order.created_at),
-    });
-    let queue = orders_queue_for(&order_id, state.config.partitions);
-    state
-        .broker
-        .publish_all(vec![Outgoing::command(queue, &command), Outgoing::event(&event)])
-        .await?;
+    let messages = intake::announce(order, state.config.partitions, request_id)
+        .ok_or_else(|| anyhow::anyhow!("stored order {} has malformed ids", order.id))?;
+    state.broker.publish_all(messages.into()).await?;
     Ok(())
 }
 

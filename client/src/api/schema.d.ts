@@ -573,6 +573,12 @@ export interface components {
             reason?: string | null;
             /** @description Whether this was a refused attempt (the status did not change). */
             refused?: boolean;
+            /**
+             * Format: int64
+             * @description The order's version once this entry was recorded: the `version` of the event that
+             *     announced it (absent on entries recorded before versions were kept here).
+             */
+            version?: number | null;
         };
         /** @description The form of `POST /api/products/{id}/image`. */
         ImageForm: {

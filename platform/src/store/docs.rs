@@ -116,7 +116,7 @@ pub enum LedgerOutcome {
 /// One stock decision, keyed by its operation (`reserve:<order>:<product>`,
 /// `release:<order>:<product>`, `adjust:<id>`, `initial:<product>`): the unique `_id`
 /// is what makes each operation happen at most once.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LedgerDoc {
     #[serde(rename = "_id")]
     pub op_key: String,

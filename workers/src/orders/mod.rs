@@ -84,6 +84,8 @@ impl OrderHandler {
             .store
             .orders()
             .find(doc! { "_id": { "$in": &ids } })
+            // The whole batch in the first reply (the server's default first batch is 101).
+            .batch_size(1024)
             .await?
             .try_collect::<Vec<_>>()
             .await?
@@ -149,7 +151,7 @@ impl OrderHandler {
                 resent.append(&mut outgoing);
                 return Ok(resent);
             };
-            next.version = current.version + 1;
+            // `next.version` is already one on per change decided (see `process::change`).
             next.updated_at = bson::DateTime::now();
             // Only the new messages: a re-sent outbox is published, not stored again.
             next.outbox = outgoing.iter().map(stored).collect();

@@ -22,9 +22,71 @@ pub enum Output {
 
 #[derive(Debug, Default)]
 pub struct Decision {
-    /// The order's next state, when it changes (version, outbox and timestamps are the handler's).
+    /// The order's next state, when it changes: one version on from the order decided on, so
+    /// that several changes decided in one batch announce distinct, increasing versions
+    /// (outbox and timestamps are the handler's).
     pub next: Option<OrderDoc>,
     pub outputs: Vec<Output>,
+}
+
+/// The start of a change of `order`: a copy of it, one version on.
+pub fn change(order: &OrderDoc) -> OrderDoc {
+    let mut next = order.clone();
+    next.version = order.version + 1;
+    next
+}
+
+/// Records in `next` (a [`change`]) that it moved from `from` to `to`, and returns the event
+/// that announces it, carrying `next`'s version.
+pub fn record_status(
+    next: &mut OrderDoc,
+    from: OrderStatus,
+    to: OrderStatus,
+    by: &str,
+    reason: Option<String>,
+    now: DateTime<Utc>,
+) -> Option<Event> {
+    let (order_id, user_id) = ids(next)?;
+    next.status = to;
+    next.history.push(HistoryEntry {
+        from: Some(from),
+        to,
+        by: by.to_string(),
+        at: now,
+        reason: reason.clone(),
+        refused: false,
+        version: Some(next.version),
+    });
+    Some(Event::OrderStatusChanged {
+        order_id,
+        user_id,
+        from: Some(from),
+        to,
+        by: by.to_string(),
+        reason,
+        version: next.version,
+        at: now,
+    })
+}
+
+/// The event that announced `entry` of `order`'s history, rebuilt from the history (for a
+/// decision whose event may not have gone out before a crash). `None` for a refusal or an
+/// entry recorded without its version.
+pub fn replay_event(order: &OrderDoc, entry: &HistoryEntry) -> Option<Event> {
+    let (order_id, user_id) = ids(order)?;
+    if entry.refused {
+        return None;
+    }
+    Some(Event::OrderStatusChanged {
+        order_id,
+        user_id,
+        from: entry.from,
+        to: entry.to,
+        by: entry.by.clone(),
+        reason: entry.reason.clone(),
+        version: entry.version?,
+        at: entry.at,
+    })
 }
 
 impl Decision {
@@ -78,7 +140,7 @@ pub fn decide(order: &OrderDoc, message: &OrderMessage, ctx: &Context) -> Decisi
             if order.status != OrderStatus::Pending {
                 return Decision::nothing();
             }
-            let mut next = order.clone();
+            let mut next = change(order);
             for line in next
                 .items
                 .iter_mut()
@@ -123,7 +185,7 @@ fn place(order: &OrderDoc, order_id: &OrderId, ctx: &Context) -> Decision {
         })
         .collect();
     let next = (!order.dispatched).then(|| {
-        let mut next = order.clone();
+        let mut next = change(order);
         next.dispatched = true;
         next
     });
@@ -151,7 +213,7 @@ fn reserved(
         // A duplicate, or a reservation of a line already being released: nothing to do.
         return Decision::nothing();
     }
-    let mut next = order.clone();
+    let mut next = change(order);
     let line = &mut next.items[i];
     line.reservation = LineReservation::Reserved;
     line.name = Some(product_name.to_string());
@@ -200,7 +262,7 @@ fn rejected(order: &OrderDoc, product_id: &ProductId, reason: RejectReason, ctx:
     };
     match (order.status, order.items[i].reservation) {
         (OrderStatus::Pending, LineReservation::Pending) => {
-            let mut next = order.clone();
+            let mut next = change(order);
             next.items[i].reservation = LineReservation::Rejected;
             next.items[i].reject_reason = Some(reason);
             let why = format!("{}: {}", order.items[i].product_id, reason.describe());
@@ -215,7 +277,7 @@ fn rejected(order: &OrderDoc, product_id: &ProductId, reason: RejectReason, ctx:
         }
         (_, LineReservation::Releasing) => {
             // The reservation was refused (or came after its release): nothing is held.
-            let mut next = order.clone();
+            let mut next = change(order);
             next.items[i].reservation = LineReservation::Released;
             Decision {
                 next: Some(next),
@@ -233,7 +295,7 @@ fn released(order: &OrderDoc, product_id: &ProductId) -> Decision {
     if order.items[i].reservation != LineReservation::Releasing {
         return Decision::nothing();
     }
-    let mut next = order.clone();
+    let mut next = change(order);
     next.items[i].reservation = LineReservation::Released;
     Decision {
         next: Some(next),
@@ -252,12 +314,12 @@ fn request(
     ctx: &Context,
 ) -> Decision {
     match order::transition(order.status, to, actor) {
-        Ok(()) => finish(order.clone(), order.status, to, by, reason, ctx),
+        Ok(()) => finish(change(order), order.status, to, by, reason, ctx),
         Err(refusal) => {
             let Some((order_id, user_id)) = ids(order) else {
                 return Decision::nothing();
             };
-            let mut next = order.clone();
+            let mut next = change(order);
             next.history.push(HistoryEntry {
                 from: Some(order.status),
                 to,
@@ -265,6 +327,7 @@ fn request(
                 at: ctx.now,
                 reason: Some(refusal.to_string()),
                 refused: true,
+                version: Some(next.version),
             });
             let event = Event::OrderTransitionRefused {
                 order_id,
@@ -273,7 +336,7 @@ fn request(
                 requested: to,
                 by: by.to_string(),
                 reason: refusal.to_string(),
-                version: order.version + 1,
+                version: next.version,
                 at: ctx.now,
             };
             Decision {
@@ -284,9 +347,9 @@ fn request(
     }
 }
 
-/// Moves `next` (already carrying its line changes) from `from` to `to`: history, event,
-/// and — when the order ends without delivery — the release of every line that holds or may
-/// still get stock.
+/// Moves `next` (a [`change`], already carrying its line changes) from `from` to `to`:
+/// history, event, and — when the order ends without delivery — the release of every line
+/// that holds or may still get stock.
 fn finish(
     mut next: OrderDoc,
     from: OrderStatus,
@@ -295,18 +358,9 @@ fn finish(
     reason: Option<String>,
     ctx: &Context,
 ) -> Decision {
-    let Some((order_id, user_id)) = ids(&next) else {
+    let Some((order_id, _)) = ids(&next) else {
         return Decision::nothing();
     };
-    next.status = to;
-    next.history.push(HistoryEntry {
-        from: Some(from),
-        to,
-        by: by.to_string(),
-        at: ctx.now,
-        reason: reason.clone(),
-        refused: false,
-    });
     let mut outputs = Vec::new();
     if matches!(to, OrderStatus::Cancelled | OrderStatus::Rejected) {
         let reply_to = orders_queue_for(&order_id, ctx.partitions);
@@ -329,16 +383,7 @@ fn finish(
             }
         }
     }
-    outputs.push(Output::Event(Event::OrderStatusChanged {
-        order_id,
-        user_id,
-        from: Some(from),
-        to,
-        by: by.to_string(),
-        reason,
-        version: next.version + 1,
-        at: ctx.now,
-    }));
+    outputs.extend(record_status(&mut next, from, to, by, reason, ctx.now).map(Output::Event));
     Decision {
         next: Some(next),
         outputs,
