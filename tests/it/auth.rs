@@ -445,3 +445,59 @@ async fn login_brute_force_is_throttled() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn an_account_is_read_once_per_cache_period_not_per_request() {
+    let app = TestApp::spawn_with(&[("OMS_ACCOUNT_CACHE_TTL", "1m")]).await;
+    let user = app.register("cached").await;
+    let reads = || async {
+        let text = app.get("/metrics", None).await.text().await.expect("metrics");
+        crate::ops::sample(&text, "oms_store_commands_total", "collection=\"users\"")
+    };
+    let before = reads().await;
+    for _ in 0..20 {
+        let response = app.get("/api/auth/me", Some(&user.access_token)).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    assert_eq!(
+        reads().await - before,
+        1.0,
+        "one read of the account for twenty requests"
+    );
+}
+
+#[tokio::test]
+async fn a_demoted_or_deleted_account_loses_access_within_the_cache_period() {
+    let app = TestApp::spawn_with(&[("OMS_ACCOUNT_CACHE_TTL", "1s")]).await;
+    let user = app.register("fleeting").await;
+    let email = oms_contracts::domain::Email::parse(&user.email).expect("email");
+    assert!(oms_api::auth::promote(&app.store, &email).await.expect("promote"));
+    let stats = || app.get("/api/orders/stats", Some(&user.access_token));
+    assert_eq!(stats().await.status(), StatusCode::OK);
+
+    // Demoted: admin routes refuse within the period (polled, with a generous deadline).
+    app.store
+        .users()
+        .update_one(
+            mongodb::bson::doc! {"_id": &user.user_id},
+            mongodb::bson::doc! {"$set": {"role": "user"}},
+        )
+        .await
+        .expect("demote");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while stats().await.status() != StatusCode::FORBIDDEN {
+        assert!(tokio::time::Instant::now() < deadline, "still an admin");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Deleted: every route refuses the token.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    app.store
+        .users()
+        .delete_one(mongodb::bson::doc! {"_id": &user.user_id})
+        .await
+        .expect("delete");
+    while app.get("/api/auth/me", Some(&user.access_token)).await.status() != StatusCode::UNAUTHORIZED {
+        assert!(tokio::time::Instant::now() < deadline, "still signed in");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

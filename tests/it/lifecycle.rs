@@ -471,3 +471,94 @@ async fn a_message_redelivered_after_later_changes_is_not_applied_again() {
     assert_eq!(after.version, before.version);
     assert_eq!(after.history.len(), before.history.len(), "{:?}", after.history);
 }
+
+#[tokio::test]
+async fn two_changes_decided_in_one_batch_announce_distinct_increasing_versions() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let user = app.register("batched").await;
+    let (order, product) = placed_order(&app, &admin, &user, 5).await;
+    let order_id = OrderId::parse(&order).expect("id");
+    // The order's own stream: its current status first, then every change, by version.
+    let mut stream = SseReader::open(&app, &format!("/api/orders/{order}/events"), &user.access_token).await;
+    let first = stream
+        .next(Duration::from_secs(10))
+        .await
+        .expect("current status");
+    assert_eq!(first.data["status"], "PLACED");
+    let placed_version = first.data["version"].as_i64().expect("version");
+
+    // An admin's confirmation and the owner's cancel reach the order worker together and are
+    // decided in one batch (one write).
+    let handler = oms_workers::orders::OrderHandler {
+        store: app.store.clone(),
+        broker: app.broker.clone(),
+        failpoints: oms_workers::FailPoints::default(),
+        partitions: app.config.partitions,
+    };
+    let confirm = Envelope::new(
+        order.clone(),
+        "test",
+        OrderMessage::TransitionOrder {
+            order_id: order_id.clone(),
+            to: OrderStatus::Confirmed,
+            by: UserId::parse(&admin.user_id).expect("id"),
+            reason: None,
+        },
+    );
+    let cancel = Envelope::new(
+        order.clone(),
+        "test",
+        OrderMessage::CancelOrder {
+            order_id: order_id.clone(),
+            by: UserId::parse(&user.user_id).expect("id"),
+            actor: oms_contracts::order::Actor::Owner,
+            reason: None,
+        },
+    );
+    use oms_workers::consumer::Handler;
+    handler.handle_batch(&[confirm, cancel]).await.expect("one batch");
+
+    // Both changes reach the stream, each with its own version (a repeated version would be
+    // dropped as already shown), and the stream ends after the final one.
+    let mut seen = Vec::new();
+    while let Some(event) = stream.next(Duration::from_secs(10)).await {
+        seen.push((
+            event.data["status"].as_str().expect("status").to_string(),
+            event.data["version"].as_i64().expect("version"),
+        ));
+    }
+    assert_eq!(
+        seen,
+        [
+            ("CONFIRMED".to_string(), placed_version + 1),
+            ("CANCELLED".to_string(), placed_version + 2)
+        ]
+    );
+    // The history records each change with the version that announced it.
+    let cancelled = app
+        .wait_for_order(&order, &user.access_token, |o| {
+            o["items"][0]["reservation"] == "released"
+        })
+        .await;
+    let versions: Vec<(String, i64)> = cancelled["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|h| {
+            (
+                h["to"].as_str().expect("to").to_string(),
+                h["version"].as_i64().expect("version"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        &versions[versions.len() - 2..],
+        [
+            ("CONFIRMED".to_string(), placed_version + 1),
+            ("CANCELLED".to_string(), placed_version + 2)
+        ]
+    );
+    // The cancel released the line.
+    assert_eq!(app.assert_stock_consistent(&product).await, 5);
+}

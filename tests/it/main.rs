@@ -11,6 +11,7 @@ mod lifecycle;
 mod openapi;
 mod ops;
 mod orders;
+mod placement_paths;
 mod private_rabbit;
 mod products;
 mod stock_batch;

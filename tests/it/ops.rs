@@ -173,7 +173,7 @@ async fn a_dead_letter_is_listed_with_its_reason_and_replayed_once_its_cause_is_
 }
 
 /// The value of the first sample of `name` whose labels contain `label`, summed over matches.
-fn sample(text: &str, name: &str, label: &str) -> f64 {
+pub fn sample(text: &str, name: &str, label: &str) -> f64 {
     text.lines()
         .filter(|l| l.starts_with(name) && l.contains(label))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())

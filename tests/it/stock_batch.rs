@@ -1,7 +1,9 @@
-//! The batched stock worker decides exactly as the one-at-a-time worker does: the same random
-//! command sequences (reservations, releases before and after their reservations, adjustments,
-//! unknown and inactive products, and redeliveries of earlier commands) run through both paths,
-//! each on its own store and broker, and every ledger entry, every reply and every event agree.
+//! A stock partition decides the same whatever its batches: the same random command sequences
+//! — whole orders (placed, refused, withdrawn before their placement arrived, cancelled before
+//! it), reservations and releases of the saga (releases before and after their reservations,
+//! releases of whole orders' lines), adjustments, unknown and inactive products, and
+//! redeliveries of earlier commands — run as batches of one and as random batches, each on its
+//! own store and broker, and every stock level, ledger entry, order, reply and event agree.
 
 use std::time::Duration;
 
@@ -10,10 +12,10 @@ use lapin::options::{BasicGetOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use mongodb::bson::{self, doc};
 use oms_contracts::domain::{Currency, Quantity};
-use oms_contracts::messages::{Envelope, Event, OrderMessage, StockCommand};
+use oms_contracts::messages::{Envelope, Event, HistoryEntry, OrderLine, OrderMessage, StockCommand};
 use oms_contracts::routing::{COMMANDS_EXCHANGE, EVENTS_EXCHANGE};
-use oms_contracts::{Money, OrderId, ProductId, UserId};
-use oms_platform::store::{ImageDoc, LedgerDoc, ProductDoc};
+use oms_contracts::{Money, OrderId, OrderStatus, ProductId, UserId};
+use oms_platform::store::{ImageDoc, LedgerDoc, LineReservation, OrderDoc, OrderLineDoc, ProductDoc};
 use oms_workers::consumer::Handler;
 use oms_workers::stock::StockHandler;
 use secrecy::ExposeSecret;
@@ -36,11 +38,14 @@ impl Rng {
 }
 
 /// Products of a run: a few active ones with little stock (so that refusals happen), an
-/// inactive one, and one that does not exist.
+/// inactive one, and one that does not exist; orders for the saga's commands; and whole
+/// orders over those products, stored `PENDING` as the API stores them — but for one that was
+/// withdrawn (never stored) and one cancelled before its placement arrived.
 struct World {
     products: Vec<(ProductId, i64, bool)>,
     missing: ProductId,
     orders: Vec<OrderId>,
+    whole: Vec<OrderDoc>,
     admin: UserId,
 }
 
@@ -49,11 +54,90 @@ fn world(rng: &mut Rng) -> World {
         .map(|_| (ProductId::new(), rng.below(9) as i64, true))
         .collect();
     products.push((ProductId::new(), 5, false));
+    let missing = ProductId::new();
+    let whole = (0..8)
+        .map(|n| {
+            let mut lines: Vec<(ProductId, i64)> = Vec::new();
+            for _ in 0..1 + rng.below(3) {
+                let product = match rng.below(8) {
+                    0 => missing.clone(),
+                    k => products[(k as usize) % products.len()].0.clone(),
+                };
+                if !lines.iter().any(|(p, _)| *p == product) {
+                    lines.push((product, 1 + rng.below(3) as i64));
+                }
+            }
+            let mut order = pending(&lines);
+            if n == 7 {
+                order.status = OrderStatus::Cancelled;
+            }
+            order
+        })
+        .collect();
     World {
         products,
-        missing: ProductId::new(),
+        missing,
         orders: (0..6).map(|_| OrderId::new()).collect(),
+        whole,
         admin: UserId::new(),
+    }
+}
+
+/// A `PENDING` order as the API stores it.
+fn pending(lines: &[(ProductId, i64)]) -> OrderDoc {
+    let now = bson::DateTime::now();
+    OrderDoc {
+        id: OrderId::new().to_string(),
+        user_id: UserId::new().to_string(),
+        status: OrderStatus::Pending,
+        items: lines
+            .iter()
+            .map(|(p, q)| OrderLineDoc {
+                product_id: p.to_string(),
+                quantity: *q,
+                reservation: LineReservation::Pending,
+                name: None,
+                unit_price: None,
+                line_total: None,
+                reject_reason: None,
+            })
+            .collect(),
+        total: None,
+        history: vec![HistoryEntry {
+            from: None,
+            to: OrderStatus::Pending,
+            by: "property-test".into(),
+            at: chrono::DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or_default(),
+            reason: None,
+            refused: false,
+            version: Some(0),
+        }],
+        idem_key: format!("auto:{}", uuid::Uuid::new_v4()),
+        request_hash: String::new(),
+        version: 0,
+        dispatched: false,
+        retried: false,
+        place_attempts: 0,
+        outbox: Vec::new(),
+        outbox_causes: Vec::new(),
+        seen: Vec::new(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+fn place(order: &OrderDoc) -> StockCommand {
+    StockCommand::PlaceOrder {
+        order_id: OrderId::parse(&order.id).expect("order id"),
+        user_id: UserId::parse(&order.user_id).expect("user id"),
+        lines: order
+            .items
+            .iter()
+            .map(|l| OrderLine {
+                product_id: ProductId::parse(&l.product_id).expect("product id"),
+                quantity: Quantity::parse(l.quantity).expect("quantity"),
+            })
+            .collect(),
     }
 }
 
@@ -66,24 +150,34 @@ fn commands(rng: &mut Rng, world: &World, len: usize, reply_to: &str) -> Vec<Env
             n => world.products[(n as usize) % world.products.len()].0.clone(),
         };
         let order = world.orders[rng.below(world.orders.len() as u64) as usize].clone();
-        let command = match rng.below(10) {
+        let whole = &world.whole[rng.below(world.whole.len() as u64) as usize];
+        let command = match rng.below(14) {
             // A redelivery: exactly an earlier message again.
             0 | 1 if !out.is_empty() => {
                 let earlier = out[rng.below(out.len() as u64) as usize].clone();
                 out.push(earlier);
                 continue;
             }
-            0..=4 => StockCommand::ReserveStock {
+            0..=3 => StockCommand::ReserveStock {
                 order_id: order,
                 product_id: product.clone(),
                 quantity: Quantity::parse(1 + rng.below(4) as i64).expect("quantity"),
                 reply_to: reply_to.to_string(),
             },
-            5..=7 => StockCommand::ReleaseStock {
+            4..=5 => StockCommand::ReleaseStock {
                 order_id: order,
                 product_id: product.clone(),
                 reply_to: reply_to.to_string(),
             },
+            6..=8 => place(whole),
+            // A whole order's line released (as its cancel would), placed yet or not.
+            9 => StockCommand::ReleaseStock {
+                order_id: OrderId::parse(&whole.id).expect("order id"),
+                product_id: ProductId::parse(&whole.items[0].product_id).expect("product id"),
+                reply_to: reply_to.to_string(),
+            },
+            // Withdrawn by the API before its placement arrived: never stored.
+            10 => place(&pending(&[(product.clone(), 1)])),
             _ => {
                 adjustments += 1;
                 StockCommand::AdjustStock {
@@ -105,8 +199,27 @@ fn commands(rng: &mut Rng, world: &World, len: usize, reply_to: &str) -> Vec<Env
 struct Outcome {
     stock: Vec<(String, i64)>,
     ledger: Vec<String>,
+    orders: Vec<String>,
     replies: Vec<OrderMessage>,
-    events: Vec<Event>,
+    events: Vec<String>,
+}
+
+/// `value` as JSON without its `at` timestamps (the decision's moment differs between runs).
+fn without_times(value: &impl serde::Serialize) -> String {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                map.remove("at");
+                map.remove("updated_at");
+                map.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::to_value(value).expect("serialisable");
+    strip(&mut value);
+    value.to_string()
 }
 
 async fn run(
@@ -138,6 +251,12 @@ async fn run(
             .await
             .expect("insert product");
     }
+    // The whole orders as the API stored them (the withdrawn ones never were).
+    app.store
+        .orders()
+        .insert_many(&world.whole)
+        .await
+        .expect("insert orders");
     // Every event the handler sends, in order, on a queue of our own.
     let connection = lapin::Connection::connect(
         app.config.amqp_url.expose_secret(),
@@ -250,12 +369,40 @@ async fn run(
         })
         .collect();
     ledger.sort();
+    let mut orders: Vec<String> = app
+        .store
+        .orders()
+        .find(doc! {})
+        .await
+        .expect("orders")
+        .try_collect::<Vec<OrderDoc>>()
+        .await
+        .expect("orders")
+        .iter()
+        .map(|o| {
+            format!(
+                "{} {} v{} {} {:?} {}",
+                o.id,
+                o.status,
+                o.version,
+                without_times(&o.items),
+                o.total,
+                without_times(&o.history)
+            )
+        })
+        .collect();
+    orders.sort();
     let replies = drain::<OrderMessage>(&channel, REPLIES).await;
-    let events = drain::<Event>(&channel, events.name().as_str()).await;
+    let events = drain::<Event>(&channel, events.name().as_str())
+        .await
+        .iter()
+        .map(without_times)
+        .collect();
     let _ = connection.close(200, "done".into()).await;
     Outcome {
         stock,
         ledger,
+        orders,
         replies,
         events,
     }
@@ -280,7 +427,7 @@ async fn drain<M: serde::de::DeserializeOwned>(channel: &lapin::Channel, queue: 
 }
 
 #[tokio::test]
-async fn batched_and_one_at_a_time_stock_decisions_agree() {
+async fn batches_of_one_and_random_batches_decide_alike() {
     // No workers: the test drives the two handlers itself.
     let single = TestApp::spawn_with(&[("TEST_WORKERS", "processes")]).await;
     let batched = TestApp::spawn_with(&[("TEST_WORKERS", "processes")]).await;
@@ -288,7 +435,7 @@ async fn batched_and_one_at_a_time_stock_decisions_agree() {
     for seed in 1..=12u64 {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ seed.wrapping_mul(0x1000_0000_01B3));
         let world = world(&mut rng);
-        let sequence = commands(&mut rng, &world, 60, reply_to);
+        let sequence = commands(&mut rng, &world, 70, reply_to);
         let batches: Vec<usize> = (0..8).map(|_| 1 + rng.below(16) as usize).collect();
         let one = tokio::time::timeout(Duration::from_secs(60), run(&single, &world, &sequence, &[]))
             .await
@@ -304,6 +451,11 @@ async fn batched_and_one_at_a_time_stock_decisions_agree() {
                 && one.ledger.iter().any(|e| e.contains("Rejected")),
             "seed {seed}: the sequence should both apply and refuse"
         );
+        assert!(
+            one.orders.iter().any(|o| o.contains(" PLACED "))
+                || one.orders.iter().any(|o| o.contains(" REJECTED ")),
+            "seed {seed}: some whole order should be decided"
+        );
         assert_eq!(
             one.stock, many.stock,
             "seed {seed}: stock differs (batches {batches:?})"
@@ -311,6 +463,10 @@ async fn batched_and_one_at_a_time_stock_decisions_agree() {
         assert_eq!(
             one.ledger, many.ledger,
             "seed {seed}: ledger differs (batches {batches:?})"
+        );
+        assert_eq!(
+            one.orders, many.orders,
+            "seed {seed}: orders differ (batches {batches:?})"
         );
         assert_eq!(
             one.replies, many.replies,
@@ -324,8 +480,29 @@ async fn batched_and_one_at_a_time_stock_decisions_agree() {
             one.replies.len(),
             sequence
                 .iter()
-                .filter(|e| !matches!(e.body, StockCommand::AdjustStock { .. }))
+                .filter(|e| matches!(
+                    e.body,
+                    StockCommand::ReserveStock { .. } | StockCommand::ReleaseStock { .. }
+                ))
                 .count()
         );
+        // Every placement of a stored, undecided-elsewhere order is announced, once per
+        // delivery (a redelivery announces the same version again).
+        let placements = sequence
+            .iter()
+            .filter(|e| match &e.body {
+                StockCommand::PlaceOrder { order_id, .. } => world
+                    .whole
+                    .iter()
+                    .any(|o| o.id == order_id.as_str() && o.status == OrderStatus::Pending),
+                _ => false,
+            })
+            .count();
+        let announced = one
+            .events
+            .iter()
+            .filter(|e| e.contains("OrderStatusChanged"))
+            .count();
+        assert_eq!(announced, placements, "seed {seed}");
     }
 }
