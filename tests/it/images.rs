@@ -328,10 +328,11 @@ async fn a_superseded_or_repeated_upload_changes_nothing() {
     let staged = stage_pending(&app, id, "current", Some(&image_bytes(ImageFormat::Png))).await;
     let worker = handler(&app, Arc::new(LocalStore::new(app.config.media_dir.clone())));
 
-    worker
+    let sent = worker
         .handle(&command(id, "older", &staged))
         .await
         .expect("a superseded upload is acked");
+    assert!(sent.is_empty(), "a superseded upload announces nothing");
     assert_eq!(
         app.product(id).await.image.status,
         oms_platform::store::ImageStatus::Pending
@@ -343,12 +344,15 @@ async fn a_superseded_or_repeated_upload_changes_nothing() {
     );
 
     let current = command(id, "current", &staged);
-    worker.handle(&current).await.expect("the current upload");
+    let announced = worker.handle(&current).await.expect("the current upload");
+    assert_eq!(announced.len(), 1, "ProductImageReady");
     let ready = app.product(id).await.image;
     assert_eq!(ready.status, oms_platform::store::ImageStatus::Ready);
     assert_eq!(staged_files(&app).await, 0);
 
-    worker.handle(&current).await.expect("a redelivery is acked");
+    let again = worker.handle(&current).await.expect("a redelivery is acked");
+    assert_eq!(again.len(), 1, "a redelivery announces the image again");
+    assert_eq!(again[0].routing_key, announced[0].routing_key);
     let again = app.product(id).await.image;
     assert_eq!((again.url, again.store_id), (ready.url, ready.store_id));
     assert_eq!(media_files(&app).len(), 1, "a redelivery stores nothing new");

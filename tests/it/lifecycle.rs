@@ -426,7 +426,6 @@ async fn a_message_redelivered_after_later_changes_is_not_applied_again() {
     let admin_id = UserId::parse(&admin.user_id).expect("id");
     let handler = oms_workers::orders::OrderHandler {
         store: app.store.clone(),
-        broker: app.broker.clone(),
         failpoints: oms_workers::FailPoints::default(),
         partitions: app.config.partitions,
     };
@@ -445,8 +444,10 @@ async fn a_message_redelivered_after_later_changes_is_not_applied_again() {
     let confirm = transition(OrderStatus::Confirmed);
     let ship = transition(OrderStatus::Shipped);
     use oms_workers::consumer::Handler;
-    handler.handle(&confirm).await.expect("confirm");
-    handler.handle(&ship).await.expect("ship");
+    for message in [&confirm, &ship] {
+        let outbox = handler.handle(message).await.expect("applied");
+        app.broker.publish_all(outbox).await.expect("publish");
+    }
     let stored = |app: &TestApp| {
         let orders = app.store.orders();
         let order = order.clone();
@@ -463,9 +464,11 @@ async fn a_message_redelivered_after_later_changes_is_not_applied_again() {
 
     // The confirmation comes again (a redelivery after the shipment was applied): nothing
     // changes — no refusal in the history, no new version.
-    handler.handle(&confirm).await.expect("redelivered confirm");
+    let resent = handler.handle(&confirm).await.expect("redelivered confirm");
+    assert!(resent.is_empty(), "an earlier change sends nothing again");
     // And the shipment again (its change is the latest): its messages are re-sent, nothing else.
-    handler.handle(&ship).await.expect("redelivered ship");
+    let resent = handler.handle(&ship).await.expect("redelivered ship");
+    assert_eq!(resent.len(), 1, "the SHIPPED event, again");
     let after = stored(&app).await;
     assert_eq!(after.status, OrderStatus::Shipped);
     assert_eq!(after.version, before.version);
@@ -492,7 +495,6 @@ async fn two_changes_decided_in_one_batch_announce_distinct_increasing_versions(
     // decided in one batch (one write).
     let handler = oms_workers::orders::OrderHandler {
         store: app.store.clone(),
-        broker: app.broker.clone(),
         failpoints: oms_workers::FailPoints::default(),
         partitions: app.config.partitions,
     };
@@ -517,7 +519,8 @@ async fn two_changes_decided_in_one_batch_announce_distinct_increasing_versions(
         },
     );
     use oms_workers::consumer::Handler;
-    handler.handle_batch(&[confirm, cancel]).await.expect("one batch");
+    let outbox = handler.handle_batch(&[confirm, cancel]).await.expect("one batch");
+    app.broker.publish_all(outbox).await.expect("publish");
 
     // Both changes reach the stream, each with its own version (a repeated version would be
     // dropped as already shown), and the stream ends after the final one.

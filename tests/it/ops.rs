@@ -203,16 +203,24 @@ async fn metrics_move_with_traffic() {
     let order = app.order(&user, &[(&product, 1)]).await;
     app.wait_for_order(&order, &user.access_token, |o| o["status"] == "PLACED")
         .await;
-    let after = scrape().await;
+    // A one-line order is decided whole by its stock partition; its delivery is acked once the
+    // decision's event is confirmed, a moment after the decision is visible.
+    let acked = |text: &str| sample(text, "oms_messages_acked_total", "queue=\"oms.stock.");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let after = loop {
+        let after = scrape().await;
+        if acked(&after) > acked(&before) {
+            break after;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "stock messages acked");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
 
     let route = "route=\"/api/orders\"";
     assert!(
         sample(&after, "oms_http_requests_total", route) > sample(&before, "oms_http_requests_total", route)
     );
     assert!(after.contains("oms_http_request_duration_seconds_bucket"));
-    // A one-line order is decided whole by its stock partition.
-    let acked = |text: &str| sample(text, "oms_messages_acked_total", "queue=\"oms.stock.");
-    assert!(acked(&after) > acked(&before), "stock messages acked");
     let consumed = |text: &str| sample(text, "oms_messages_consumed_total", "queue=\"oms.stock.");
     assert!(consumed(&after) > consumed(&before), "stock messages consumed");
     let whole = |text: &str| sample(text, "oms_orders_decided_whole_total", "");

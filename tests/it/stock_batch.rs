@@ -308,15 +308,16 @@ async fn run(
 
     let handler = StockHandler {
         store: app.store.clone(),
-        broker: app.broker.clone(),
         failpoints: oms_workers::FailPoints::default(),
         low_stock_threshold: 5,
         partition: 0,
         partitions: 1,
     };
+    // What the consumer does with each: publish its outbox (confirmed) before the next.
     if batches.is_empty() {
         for envelope in sequence {
-            handler.handle(envelope).await.expect("one at a time");
+            let outbox = handler.handle(envelope).await.expect("one at a time");
+            app.broker.publish_all(outbox).await.expect("publish");
         }
     } else {
         let mut rest = sequence;
@@ -325,7 +326,8 @@ async fn run(
                 break;
             }
             let (batch, tail) = rest.split_at((*size).min(rest.len()));
-            handler.handle_batch(batch).await.expect("batch");
+            let outbox = handler.handle_batch(batch).await.expect("batch");
+            app.broker.publish_all(outbox).await.expect("publish");
             rest = tail;
         }
     }

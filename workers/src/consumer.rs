@@ -1,8 +1,13 @@
 //! The consume loop every worker shares, small enough to hold in one's head:
-//! connect, prefetch, for each delivery: parse, handle (commit, publish with confirm), ack.
-//! A transient failure (store or broker down) is retried with exponential backoff without
-//! acking; a permanent one is dead-lettered with its reason; a lost connection is re-made
-//! with backoff. On shutdown the current delivery finishes or stays unacked — never half-applied.
+//! connect, prefetch; for each delivery (or batch of what has arrived): parse, handle (decide
+//! and commit), publish what the handler committed to send, with confirms, then ack.
+//!
+//! Publishing and acking run beside the handling of the next batch, in delivery order: a batch
+//! is acked only once its own messages and every earlier batch's are confirmed, so an ack never
+//! covers work whose messages could still be lost. A transient failure (store or broker down)
+//! is retried with exponential backoff without acking; a permanent one is dead-lettered with its
+//! reason; a lost connection is re-made with backoff. On shutdown the current delivery finishes
+//! or stays unacked — never half-applied.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,12 +19,13 @@ use futures_util::{FutureExt, StreamExt};
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions};
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
-use lapin::{BasicProperties, Channel, Connection};
+use lapin::{BasicProperties, Channel, Connection, Consumer as Deliveries};
 use oms_contracts::messages::Envelope;
 use oms_contracts::routing::DEAD_LETTER_EXCHANGE;
 use oms_platform::Broker;
 use oms_platform::broker::Outgoing;
 use serde::de::DeserializeOwned;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -58,23 +64,32 @@ impl From<oms_platform::BrokerError> for HandleError {
     }
 }
 
-/// Handles one kind of message. Must be idempotent: a message may arrive more than once.
+/// The messages a handled delivery (or batch) must send once its effect is committed. The
+/// consumer publishes them, with confirms, before it acks.
+pub type Outbox = Vec<Outgoing>;
+
+/// Handles one kind of message: decides, commits, and returns what must be sent. Must be
+/// idempotent: a message may arrive more than once, and must then return the same messages.
 pub trait Handler: Send + Sync + 'static {
     type Message: DeserializeOwned + Send + Sync + 'static;
 
-    fn handle<'a>(&'a self, envelope: &'a Envelope<Self::Message>) -> BoxFuture<'a, Result<(), HandleError>>;
+    fn handle<'a>(
+        &'a self,
+        envelope: &'a Envelope<Self::Message>,
+    ) -> BoxFuture<'a, Result<Outbox, HandleError>>;
 
     /// Handles several messages as one unit: all done, or (on an error) any of them may be
     /// done and all come back. The default handles them one after the other.
     fn handle_batch<'a>(
         &'a self,
         envelopes: &'a [Envelope<Self::Message>],
-    ) -> BoxFuture<'a, Result<(), HandleError>> {
+    ) -> BoxFuture<'a, Result<Outbox, HandleError>> {
         Box::pin(async move {
+            let mut outbox = Outbox::new();
             for envelope in envelopes {
-                self.handle(envelope).await?;
+                outbox.extend(self.handle(envelope).await?);
             }
-            Ok(())
+            Ok(outbox)
         })
     }
 }
@@ -96,11 +111,34 @@ enum SessionEnd {
     Lost,
 }
 
+/// What became of a delivery or batch on the receiving side.
 enum Processed {
+    /// Committed: its messages and acks are handed to the sending side.
+    Decided(Job),
+    /// Finished here (dead-lettered, or it was all unparseable).
     Done,
     Shutdown,
     Lost,
 }
+
+/// Committed work waiting for its messages to be confirmed and its deliveries acked.
+struct Job {
+    deliveries: Vec<Delivery>,
+    outbox: Outbox,
+}
+
+/// What became of a job's messages.
+enum Sent {
+    /// Confirmed: its deliveries may be acked.
+    Confirmed,
+    /// Unroutable: its deliveries went to their dead-letter queue instead.
+    DeadLettered,
+    /// The session ended first: its deliveries stay unacked and come back.
+    Over,
+}
+
+/// Committed batches waiting to be sent, beyond the one being sent: the pipeline's depth.
+const JOBS_WAITING: usize = 1;
 
 fn backoff(max_interval: Duration) -> ExponentialBackoff {
     ExponentialBackoff {
@@ -141,7 +179,7 @@ impl<H: Handler> Consumer<H> {
         channel
             .basic_qos(self.prefetch, BasicQosOptions::default())
             .await?;
-        let mut deliveries = channel
+        let deliveries = channel
             .basic_consume(
                 ShortString::from(self.queue.as_str()),
                 ShortString::from(format!("oms-{}-{}", self.queue, uuid::Uuid::new_v4().simple())),
@@ -151,17 +189,47 @@ impl<H: Handler> Consumer<H> {
             .await?;
         reconnect.reset();
         tracing::info!(queue = %self.queue, "consuming");
-        loop {
+        // The receiving side decides batch after batch; the sending side publishes and acks
+        // them in order. Either side ending the session stops the other.
+        let (jobs, waiting) = mpsc::channel(JOBS_WAITING);
+        let stop = CancellationToken::new();
+        let (received, sent) = tokio::join!(
+            self.receive(&channel, deliveries, jobs, &stop),
+            self.send(waiting, &stop),
+        );
+        let end = match (received, sent) {
+            (SessionEnd::Shutdown, SessionEnd::Shutdown) => SessionEnd::Shutdown,
+            _ => SessionEnd::Lost,
+        };
+        let why = match end {
+            SessionEnd::Shutdown => "shutting down",
+            SessionEnd::Lost => "dropping the connection",
+        };
+        close(&connection, why).await;
+        Ok(end)
+    }
+
+    /// Takes deliveries (a batch of what has arrived, up to the bound), has them decided, and
+    /// hands the committed work to the sending side.
+    async fn receive(
+        &self,
+        channel: &Channel,
+        mut deliveries: Deliveries,
+        jobs: mpsc::Sender<Job>,
+        stop: &CancellationToken,
+    ) -> SessionEnd {
+        let end = loop {
             let next = tokio::select! {
-                _ = self.shutdown.cancelled() => {
-                    close(&connection, "shutting down").await;
-                    return Ok(SessionEnd::Shutdown);
-                }
+                _ = self.shutdown.cancelled() => break SessionEnd::Shutdown,
+                _ = stop.cancelled() => break SessionEnd::Lost,
                 next = deliveries.next() => next,
             };
             let delivery = match next {
-                None => return Ok(SessionEnd::Lost),
-                Some(Err(err)) => return Err(err.into()),
+                None => break SessionEnd::Lost,
+                Some(Err(err)) => {
+                    tracing::warn!(queue = %self.queue, error = %err, "delivery stream failed");
+                    break SessionEnd::Lost;
+                }
                 Some(Ok(delivery)) => delivery,
             };
             let mut batch = vec![delivery];
@@ -184,23 +252,107 @@ impl<H: Handler> Consumer<H> {
                 }
             }
             let processed = match <[Delivery; 1]>::try_from(batch) {
-                Ok([delivery]) => self.process(&channel, delivery).await,
-                Err(batch) => self.process_batch(&channel, batch).await,
+                Ok([delivery]) => self.process(channel, delivery).await,
+                Err(batch) => self.process_batch(channel, batch, &jobs).await,
             };
-            if ended && matches!(processed, Processed::Done) {
-                close(&connection, "the delivery stream ended").await;
-                return Ok(SessionEnd::Lost);
-            }
             match processed {
+                Processed::Decided(job) => {
+                    if jobs.send(job).await.is_err() {
+                        break SessionEnd::Lost;
+                    }
+                }
                 Processed::Done => {}
-                Processed::Shutdown => {
-                    close(&connection, "shutting down").await;
-                    return Ok(SessionEnd::Shutdown);
-                }
+                Processed::Shutdown => break SessionEnd::Shutdown,
                 Processed::Lost => {
-                    close(&connection, "dropping the connection").await;
-                    return Ok(SessionEnd::Lost);
+                    // Also what a simulated crash does: nothing more is sent or acked.
+                    stop.cancel();
+                    break SessionEnd::Lost;
                 }
+            }
+            if ended {
+                break SessionEnd::Lost;
+            }
+        };
+        // Dropping `jobs` lets the sending side finish what is committed, then end.
+        end
+    }
+
+    /// Publishes each committed job's messages (confirmed) and then acks its deliveries, in
+    /// the order they were decided.
+    async fn send(&self, mut jobs: mpsc::Receiver<Job>, stop: &CancellationToken) -> SessionEnd {
+        loop {
+            let job = tokio::select! {
+                _ = stop.cancelled() => return SessionEnd::Lost,
+                job = jobs.recv() => job,
+            };
+            let Some(Job { deliveries, outbox }) = job else {
+                return if self.shutdown.is_cancelled() {
+                    SessionEnd::Shutdown
+                } else {
+                    SessionEnd::Lost
+                };
+            };
+            let Some(last) = deliveries.last() else {
+                continue;
+            };
+            match self.confirm(outbox, &deliveries, stop).await {
+                Sent::Confirmed => {}
+                Sent::DeadLettered => continue,
+                Sent::Over => {
+                    stop.cancel();
+                    return SessionEnd::Lost;
+                }
+            }
+            // One ack for the job: every delivery up to its last one on this channel (the
+            // dead-lettered ones among them are acked already, earlier jobs before this one).
+            let multiple = deliveries.len() > 1;
+            match last.ack(BasicAckOptions { multiple }).await {
+                Ok(true) => {
+                    metrics::counter!("oms_messages_acked_total", "queue" => self.queue.clone())
+                        .increment(deliveries.len() as u64);
+                }
+                // Unacked: they will come back, and the handler is idempotent.
+                Ok(false) | Err(_) => {
+                    stop.cancel();
+                    return SessionEnd::Lost;
+                }
+            }
+        }
+    }
+
+    /// Publishes `outbox` with confirms, retrying transient failures while the session lasts.
+    /// A message no queue takes is a permanent failure of the job: its deliveries are
+    /// dead-lettered.
+    async fn confirm(&self, outbox: Outbox, deliveries: &[Delivery], stop: &CancellationToken) -> Sent {
+        let mut retry = backoff(Duration::from_secs(2));
+        loop {
+            let err = match self.broker.publish_all(outbox.clone()).await {
+                Ok(()) => return Sent::Confirmed,
+                Err(err) => err,
+            };
+            if let oms_platform::BrokerError::Unroutable(key) = &err {
+                let reason = format!("no queue for routing key {key}");
+                tracing::error!(queue = %self.queue, %reason, "dead-lettering what sends it");
+                for delivery in deliveries {
+                    let attempt = delivery_count(&delivery.properties) + 1;
+                    if !matches!(
+                        self.dead_letter(delivery, &reason, attempt).await,
+                        Processed::Done
+                    ) {
+                        return Sent::Over;
+                    }
+                }
+                return Sent::DeadLettered;
+            }
+            let wait = retry.next_backoff().unwrap_or(Duration::from_secs(2));
+            metrics::counter!("oms_messages_retried_total", "queue" => self.queue.clone())
+                .increment(deliveries.len() as u64);
+            tracing::warn!(queue = %self.queue, error = %err, retry_in = ?wait, "cannot publish yet; retrying");
+            tokio::select! {
+                // Committed and recorded: unacked, it comes back and is re-sent from the record.
+                _ = self.shutdown.cancelled() => return Sent::Over,
+                _ = stop.cancelled() => return Sent::Over,
+                _ = tokio::time::sleep(wait) => {}
             }
         }
     }
@@ -212,7 +364,7 @@ impl<H: Handler> Consumer<H> {
             Ok(envelope) => envelope,
             Err(err) => {
                 let reason = format!("unparseable message: {err}");
-                return self.dead_letter(delivery, &reason, attempt).await;
+                return self.dead_letter(&delivery, &reason, attempt).await;
             }
         };
         let span = tracing::info_span!(
@@ -237,16 +389,11 @@ impl<H: Handler> Consumer<H> {
             metrics::histogram!("oms_handler_duration_seconds", "type" => kind.clone())
                 .record(started.elapsed().as_secs_f64());
             match result {
-                Ok(()) => {
-                    return match delivery.ack(BasicAckOptions::default()).await {
-                        Ok(true) => {
-                            metrics::counter!("oms_messages_acked_total", "queue" => self.queue.clone())
-                                .increment(1);
-                            Processed::Done
-                        }
-                        // Unacked: it will come back, and the handler is idempotent.
-                        Ok(false) | Err(_) => Processed::Lost,
-                    };
+                Ok(outbox) => {
+                    return Processed::Decided(Job {
+                        deliveries: vec![delivery],
+                        outbox,
+                    });
                 }
                 Err(HandleError::Transient(err)) => {
                     if !channel.status().connected() {
@@ -267,7 +414,7 @@ impl<H: Handler> Consumer<H> {
                 }
                 Err(HandleError::Permanent(reason)) => {
                     span.in_scope(|| tracing::error!(%reason, "permanent failure; dead-lettering"));
-                    return self.dead_letter(delivery, &reason, attempt).await;
+                    return self.dead_letter(&delivery, &reason, attempt).await;
                 }
                 Err(HandleError::Crash(point)) => {
                     span.in_scope(|| tracing::warn!(point, "fail point: simulating a crash"));
@@ -277,10 +424,15 @@ impl<H: Handler> Consumer<H> {
         }
     }
 
-    /// Handles several deliveries as one batch and acks them with one `multiple` ack. An
+    /// Handles several deliveries as one batch, to be acked with one `multiple` ack. An
     /// unparseable one is dead-lettered by itself; if the batch fails permanently, each
-    /// delivery is handled alone, so that only the bad one is dead-lettered.
-    async fn process_batch(&self, channel: &Channel, deliveries: Vec<Delivery>) -> Processed {
+    /// delivery is handled alone (each its own job), so that only the bad one is dead-lettered.
+    async fn process_batch(
+        &self,
+        channel: &Channel,
+        deliveries: Vec<Delivery>,
+        jobs: &mpsc::Sender<Job>,
+    ) -> Processed {
         let mut parsed = Vec::with_capacity(deliveries.len());
         for delivery in deliveries {
             metrics::counter!("oms_messages_consumed_total", "queue" => self.queue.clone()).increment(1);
@@ -289,7 +441,7 @@ impl<H: Handler> Consumer<H> {
                 Err(err) => {
                     let attempt = delivery_count(&delivery.properties) + 1;
                     let reason = format!("unparseable message: {err}");
-                    match self.dead_letter(delivery, &reason, attempt).await {
+                    match self.dead_letter(&delivery, &reason, attempt).await {
                         Processed::Done => {}
                         other => return other,
                     }
@@ -297,9 +449,9 @@ impl<H: Handler> Consumer<H> {
             }
         }
         let (deliveries, envelopes): (Vec<Delivery>, Vec<Envelope<H::Message>>) = parsed.into_iter().unzip();
-        let Some(last) = deliveries.last() else {
+        if deliveries.is_empty() {
             return Processed::Done;
-        };
+        }
         let span = tracing::info_span!("handle_batch", queue = %self.queue, size = envelopes.len());
         let mut retry = backoff(Duration::from_secs(2));
         loop {
@@ -312,18 +464,7 @@ impl<H: Handler> Consumer<H> {
             metrics::histogram!("oms_batch_duration_seconds", "queue" => self.queue.clone())
                 .record(started.elapsed().as_secs_f64());
             match result {
-                Ok(()) => {
-                    // One ack for the batch: every delivery up to the last one on this channel
-                    // (the dead-lettered ones among them are acked already).
-                    return match last.ack(BasicAckOptions { multiple: true }).await {
-                        Ok(true) => {
-                            metrics::counter!("oms_messages_acked_total", "queue" => self.queue.clone())
-                                .increment(deliveries.len() as u64);
-                            Processed::Done
-                        }
-                        Ok(false) | Err(_) => Processed::Lost,
-                    };
-                }
+                Ok(outbox) => return Processed::Decided(Job { deliveries, outbox }),
                 Err(HandleError::Transient(err)) => {
                     if !channel.status().connected() {
                         span.in_scope(|| tracing::warn!(error = %format!("{err:#}"), "channel lost while retrying; giving the batch up"));
@@ -342,6 +483,11 @@ impl<H: Handler> Consumer<H> {
                     span.in_scope(|| tracing::warn!(%reason, "batch failed permanently; handling its messages one at a time"));
                     for delivery in deliveries {
                         match self.process(channel, delivery).await {
+                            Processed::Decided(job) => {
+                                if jobs.send(job).await.is_err() {
+                                    return Processed::Lost;
+                                }
+                            }
                             Processed::Done => {}
                             other => return other,
                         }
@@ -358,7 +504,7 @@ impl<H: Handler> Consumer<H> {
 
     /// Moves the delivery to its dead-letter queue with the reason in its headers
     /// (published with a confirm first, then acked, so it is never lost in between).
-    async fn dead_letter(&self, delivery: Delivery, reason: &str, attempt: i64) -> Processed {
+    async fn dead_letter(&self, delivery: &Delivery, reason: &str, attempt: i64) -> Processed {
         let mut headers = delivery.properties.headers().clone().unwrap_or_default();
         let now = chrono::Utc::now().to_rfc3339();
         let first = headers

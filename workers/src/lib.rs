@@ -62,7 +62,6 @@ pub async fn run(
                 for k in 0..partitions {
                     let handler = Arc::new(stock::StockHandler {
                         store: store.clone(),
-                        broker: broker.clone(),
                         failpoints: failpoints.clone(),
                         low_stock_threshold: config.low_stock_threshold,
                         partition: k,
@@ -84,7 +83,6 @@ pub async fn run(
             WorkerKind::Orders => {
                 let handler = Arc::new(orders::OrderHandler {
                     store: store.clone(),
-                    broker: broker.clone(),
                     failpoints: failpoints.clone(),
                     partitions,
                 });

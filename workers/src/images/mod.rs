@@ -28,7 +28,7 @@ use oms_platform::store::{ImageDoc, ImageStatus};
 use oms_platform::{Broker, Config, Store};
 use tokio_util::sync::CancellationToken;
 
-use crate::consumer::{HandleError, Handler};
+use crate::consumer::{HandleError, Handler, Outbox};
 pub use cloudinary::CloudinaryStore;
 pub use store::{ImageStore, LocalStore, StoreError, StoredImage};
 
@@ -85,9 +85,23 @@ pub struct ImageHandler {
 impl Handler for ImageHandler {
     type Message = ImageCommand;
 
-    fn handle<'a>(&'a self, envelope: &'a Envelope<ImageCommand>) -> BoxFuture<'a, Result<(), HandleError>> {
+    fn handle<'a>(
+        &'a self,
+        envelope: &'a Envelope<ImageCommand>,
+    ) -> BoxFuture<'a, Result<Outbox, HandleError>> {
         Box::pin(self.upload(envelope))
     }
+}
+
+/// The event that says `upload`'s image is ready at `url`.
+fn ready(upload: &Upload<'_>, url: &str, width: Option<u32>, height: Option<u32>) -> Outbox {
+    let event = Event::ProductImageReady {
+        product_id: upload.product_id.clone(),
+        url: url.to_string(),
+        width: width.unwrap_or(0),
+        height: height.unwrap_or(0),
+    };
+    vec![Outgoing::event(&upload.envelope.follow(event))]
 }
 
 /// Why the store did not take the image.
@@ -108,7 +122,7 @@ struct Upload<'a> {
 }
 
 impl ImageHandler {
-    async fn upload(&self, envelope: &Envelope<ImageCommand>) -> Result<(), HandleError> {
+    async fn upload(&self, envelope: &Envelope<ImageCommand>) -> Result<Outbox, HandleError> {
         let ImageCommand::UploadProductImage {
             product_id,
             upload_id,
@@ -128,18 +142,18 @@ impl ImageHandler {
             .await?
         else {
             tracing::info!(%product_id, "no such product; nothing to upload");
-            return Ok(());
+            return Ok(Outbox::new());
         };
         if product.image.upload_id.as_deref() != Some(upload_id.as_str()) {
             tracing::info!(%product_id, upload_id, "upload superseded by a newer one; nothing to do");
-            return Ok(());
+            return Ok(Outbox::new());
         }
         if product.image.status == ImageStatus::Ready {
             // Redelivered after its result was recorded: finish what may have been interrupted.
             self.unstage(staged_id).await;
             let image = &product.image;
             let url = image.url.as_deref().unwrap_or_default();
-            return self.publish_ready(&upload, url, image.width, image.height).await;
+            return Ok(ready(&upload, url, image.width, image.height));
         }
         let bytes = match self.read_staged(staged_id).await? {
             Staged::Present(bytes) => bytes,
@@ -162,8 +176,10 @@ impl ImageHandler {
                 return self.record_failed(&upload, &reason, false).await;
             }
             Err(PutError::GaveUp(err)) => {
-                // Recorded for the admin, and dead-lettered for the operator (who may replay it).
-                self.record_failed(&upload, GAVE_UP_REASON, false).await?;
+                // Recorded for the admin (and announced now: a dead-lettered delivery's outbox
+                // is not sent), and dead-lettered for the operator (who may replay it).
+                let announced = self.record_failed(&upload, GAVE_UP_REASON, false).await?;
+                self.broker.publish_all(announced).await?;
                 return Err(HandleError::Permanent(format!(
                     "the image store did not answer for {:?}: {err:#}",
                     self.retry.max_elapsed
@@ -208,7 +224,7 @@ impl ImageHandler {
         upload: &Upload<'_>,
         image: &ImageDoc,
         stored: StoredImage,
-    ) -> Result<(), HandleError> {
+    ) -> Result<Outbox, HandleError> {
         let width = stored.width.or(image.width);
         let height = stored.height.or(image.height);
         let before = self
@@ -232,7 +248,7 @@ impl ImageHandler {
             // command still needs the staged blob, so only our copy goes.
             tracing::info!(product_id = %upload.product_id, "upload superseded while storing; discarding it");
             self.delete_stored(&stored.store_id).await;
-            return Ok(());
+            return Ok(Outbox::new());
         };
         tracing::info!(product_id = %upload.product_id, url = %stored.url, "product image ready");
         metrics::counter!("oms_image_uploads_total", "outcome" => "ready").increment(1);
@@ -242,16 +258,17 @@ impl ImageHandler {
             self.delete_stored(old).await;
         }
         self.unstage(upload.staged_id).await;
-        self.publish_ready(upload, &stored.url, width, height).await
+        Ok(ready(upload, &stored.url, width, height))
     }
 
-    /// Records `failed` with `reason` while the upload is still current, and says so.
+    /// Records `failed` with `reason` while the upload is still current; returns the event
+    /// that says so.
     async fn record_failed(
         &self,
         upload: &Upload<'_>,
         reason: &str,
         unstaged: bool,
-    ) -> Result<(), HandleError> {
+    ) -> Result<Outbox, HandleError> {
         let mut set = doc! {
             "image.status": "failed", "image.error": reason, "updated_at": bson::DateTime::now(),
         };
@@ -269,36 +286,14 @@ impl ImageHandler {
             .await?;
         if updated.matched_count == 0 {
             tracing::info!(product_id = %upload.product_id, "upload superseded; its failure is not recorded");
-            return Ok(());
+            return Ok(Outbox::new());
         }
         metrics::counter!("oms_image_uploads_total", "outcome" => "failed").increment(1);
         let event = Event::ProductImageFailed {
             product_id: upload.product_id.clone(),
             reason: reason.to_string(),
         };
-        self.broker
-            .publish(Outgoing::event(&upload.envelope.follow(event)))
-            .await?;
-        Ok(())
-    }
-
-    async fn publish_ready(
-        &self,
-        upload: &Upload<'_>,
-        url: &str,
-        width: Option<u32>,
-        height: Option<u32>,
-    ) -> Result<(), HandleError> {
-        let event = Event::ProductImageReady {
-            product_id: upload.product_id.clone(),
-            url: url.to_string(),
-            width: width.unwrap_or(0),
-            height: height.unwrap_or(0),
-        };
-        self.broker
-            .publish(Outgoing::event(&upload.envelope.follow(event)))
-            .await?;
-        Ok(())
+        Ok(vec![Outgoing::event(&upload.envelope.follow(event))])
     }
 
     async fn read_staged(&self, staged_id: &str) -> Result<Staged, HandleError> {

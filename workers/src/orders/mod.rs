@@ -20,17 +20,16 @@ use futures_util::future::BoxFuture;
 use mongodb::bson::{self, doc};
 use oms_contracts::OrderId;
 use oms_contracts::messages::{Envelope, OrderMessage};
+use oms_platform::Store;
 use oms_platform::broker::Outgoing;
 use oms_platform::store::{OrderDoc, StoredMessage};
-use oms_platform::{Broker, Store};
 
-use crate::consumer::{HandleError, Handler};
+use crate::consumer::{HandleError, Handler, Outbox};
 use crate::failpoint::{FailPoints, points};
 use process::{Context, Output};
 
 pub struct OrderHandler {
     pub store: Store,
-    pub broker: Broker,
     pub failpoints: FailPoints,
     pub partitions: u32,
 }
@@ -41,19 +40,20 @@ const MAX_CONFLICTS: u32 = 20;
 impl Handler for OrderHandler {
     type Message = OrderMessage;
 
-    fn handle<'a>(&'a self, envelope: &'a Envelope<OrderMessage>) -> BoxFuture<'a, Result<(), HandleError>> {
+    fn handle<'a>(
+        &'a self,
+        envelope: &'a Envelope<OrderMessage>,
+    ) -> BoxFuture<'a, Result<Outbox, HandleError>> {
         Box::pin(async move {
             let order = self.read(envelope.body.order_id()).await?;
-            let outgoing = self.apply(order, &[envelope]).await?;
-            self.broker.publish_all(outgoing).await?;
-            Ok(())
+            self.apply(order, &[envelope]).await
         })
     }
 
     fn handle_batch<'a>(
         &'a self,
         envelopes: &'a [Envelope<OrderMessage>],
-    ) -> BoxFuture<'a, Result<(), HandleError>> {
+    ) -> BoxFuture<'a, Result<Outbox, HandleError>> {
         Box::pin(self.batch(envelopes))
     }
 }
@@ -68,9 +68,9 @@ impl OrderHandler {
     }
 
     /// A batch: one read of its orders, one write per order for all of that order's messages
-    /// (the replies to an order's reservations tend to arrive together), one confirmed publish
-    /// of everything the batch sends. The caller acks the batch after.
-    async fn batch(&self, envelopes: &[Envelope<OrderMessage>]) -> Result<(), HandleError> {
+    /// (the replies to an order's reservations tend to arrive together); everything the batch
+    /// sends is returned for the consumer to publish, confirmed, before it acks the batch.
+    async fn batch(&self, envelopes: &[Envelope<OrderMessage>]) -> Result<Outbox, HandleError> {
         let mut groups: Vec<(&OrderId, Vec<&Envelope<OrderMessage>>)> = Vec::new();
         for envelope in envelopes {
             let order_id = envelope.body.order_id();
@@ -97,8 +97,7 @@ impl OrderHandler {
             let order = orders.remove(order_id.as_str());
             outgoing.extend(self.apply(order, group).await?);
         }
-        self.broker.publish_all(outgoing).await?;
-        Ok(())
+        Ok(outgoing)
     }
 
     /// Applies one order's messages, in delivery order, with one conditional write, and

@@ -27,11 +27,11 @@ use futures_util::future::BoxFuture;
 use mongodb::bson::{self, doc};
 use oms_contracts::messages::{Envelope, Event, OrderMessage, RejectReason, StockCommand};
 use oms_contracts::routing::orders_queue_for;
+use oms_platform::Store;
 use oms_platform::broker::Outgoing;
 use oms_platform::store::{LedgerDoc, LedgerOutcome, ORDERS, PRODUCTS};
-use oms_platform::{Broker, Store};
 
-use crate::consumer::{HandleError, Handler};
+use crate::consumer::{HandleError, Handler, Outbox};
 use crate::failpoint::{FailPoints, points};
 use crate::txn::transaction;
 use rules::{Crossing, Decided, Decisions, OrderOutcome};
@@ -39,7 +39,6 @@ use rules::{Crossing, Decided, Decisions, OrderOutcome};
 /// One partition's stock worker.
 pub struct StockHandler {
     pub store: Store,
-    pub broker: Broker,
     pub failpoints: FailPoints,
     pub low_stock_threshold: i64,
     /// The partition whose queue this handler consumes, of `partitions`.
@@ -51,14 +50,17 @@ impl Handler for StockHandler {
     type Message = StockCommand;
 
     /// One command: a batch of one.
-    fn handle<'a>(&'a self, envelope: &'a Envelope<StockCommand>) -> BoxFuture<'a, Result<(), HandleError>> {
+    fn handle<'a>(
+        &'a self,
+        envelope: &'a Envelope<StockCommand>,
+    ) -> BoxFuture<'a, Result<Outbox, HandleError>> {
         Box::pin(self.batch(std::slice::from_ref(envelope)))
     }
 
     fn handle_batch<'a>(
         &'a self,
         envelopes: &'a [Envelope<StockCommand>],
-    ) -> BoxFuture<'a, Result<(), HandleError>> {
+    ) -> BoxFuture<'a, Result<Outbox, HandleError>> {
         Box::pin(self.batch(envelopes))
     }
 }
@@ -83,11 +85,10 @@ fn is_moved(err: &mongodb::error::Error) -> bool {
 }
 
 impl StockHandler {
-    /// Decides `envelopes` in one transaction, then publishes every reply and event (with
-    /// confirms) in delivery order; the caller acks after.
-    async fn batch(&self, envelopes: &[Envelope<StockCommand>]) -> Result<(), HandleError> {
+    /// Decides `envelopes` in one transaction and returns every reply and event, in delivery
+    /// order, for the consumer to publish (with confirms) before it acks.
+    async fn batch(&self, envelopes: &[Envelope<StockCommand>]) -> Result<Outbox, HandleError> {
         let commands: Vec<StockCommand> = envelopes.iter().map(|e| e.body.clone()).collect();
-        let started = std::time::Instant::now();
         let mut attempt = 0;
         let mut orders = Orders::AsPlaced;
         let decisions = loop {
@@ -120,7 +121,6 @@ impl StockHandler {
                 Err(err) => return Err(err.into()),
             }
         };
-        metrics::histogram!("oms_stock_batch_decided_seconds").record(started.elapsed().as_secs_f64());
         self.failpoints.check(points::STOCK_AFTER_COMMIT)?;
         let mut messages = Vec::with_capacity(envelopes.len() * 2);
         let mut whole = 0u64;
@@ -133,8 +133,7 @@ impl StockHandler {
         if whole > 0 {
             metrics::counter!("oms_orders_decided_whole_total").increment(whole);
         }
-        self.broker.publish_all(messages).await?;
-        Ok(())
+        Ok(messages)
     }
 
     /// What a decided command sends: the reply to the order worker (or, for an adjustment,
