@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Where the time goes in one `oms bench` run: CPU used by `oms up`, RabbitMQ, the store and the bench
 # client while orders are placed (from /proc), and, from the bench report, store commands and consumed
-# messages per decided order. Runs against an empty secantusd-rs of its own.
+# messages per decided order. Runs against an empty secantusd-rs of its own, with the defaults a user
+# gets from `oms up` (set OMS_STOCK_PARTITIONS, OMS_STOCK_BATCH, OMS_ORDER_BATCH to try others).
 #
-#   scripts/profile.sh [ORDERS] [BATCH]     (defaults: 3000 32; BATCH=1 for one-at-a-time workers)
+#   scripts/profile.sh [ORDERS]     (default 3000)
 #
 # With PERF=1 it also records `perf record -g` of `oms up` for 4 s into perf.data.
 set -euo pipefail
@@ -11,7 +12,6 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 ORDERS=${1:-3000}
-BATCH=${2:-32}
 PORT=${PROFILE_PORT:-8092}
 STORE_PORT=${PROFILE_STORE_PORT:-27095}
 
@@ -20,10 +20,9 @@ SECANTUS=$(bash scripts/services.sh secantus-bin)
 cargo build --release --bin oms
 OMS=${CARGO_TARGET_DIR:-$ROOT/target}/release/oms
 
-export OMS_ENV=dev OMS_STOCK_PARTITIONS=4 OMS_ADMIN_EMAIL=bench@oms.local OMS_ADMIN_PASSWORD=bench-password
+export OMS_ENV=dev OMS_ADMIN_EMAIL=bench@oms.local OMS_ADMIN_PASSWORD=bench-password
 export OMS_HTTP_ADDR=127.0.0.1:$PORT RUST_LOG=warn OMS_MONGO_DB=oms_profile
 export OMS_MONGO_URI="mongodb://127.0.0.1:$STORE_PORT/?directConnection=true"
-export OMS_STOCK_BATCH=$BATCH OMS_ORDER_BATCH=$BATCH
 work=$(mktemp -d)
 store= server= bench=
 cleanup() {
@@ -39,7 +38,7 @@ for _ in $(seq 120); do (exec 3<>"/dev/tcp/127.0.0.1/$STORE_PORT") 2>/dev/null &
 "$OMS" up >"$work/up.log" 2>&1 &
 server=$!
 for _ in $(seq 120); do curl -fs -o /dev/null "http://127.0.0.1:$PORT/readyz" && break; sleep 0.5; done
-"$OMS" bench --url "http://127.0.0.1:$PORT" --scenario uniform --orders "$ORDERS" --concurrency 16 \
+"$OMS" bench --url "http://127.0.0.1:$PORT" --scenario uniform --orders "$ORDERS" --concurrency 32 \
   --json "$work/report.json" >/dev/null 2>"$work/bench.log" &
 bench=$!
 for _ in $(seq 600); do grep -q "placing" "$work/bench.log" && break; sleep 0.1; done

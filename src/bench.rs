@@ -100,6 +100,9 @@ pub struct Report {
     pub per_order: std::collections::BTreeMap<String, f64>,
     /// Every store command per decided order.
     pub store_commands_per_order: f64,
+    /// The average wait, in milliseconds over the run, for a broker confirm (`broker confirm`)
+    /// and for each store command (`store <command>`): where a request's and a batch's time goes.
+    pub waits_ms: std::collections::BTreeMap<String, f64>,
     /// Every message published to the broker per decided order.
     pub broker_messages_per_order: f64,
     /// The targets of this scenario and whether this run met them.
@@ -217,6 +220,17 @@ async fn scrape_counters(client: &Client) -> HashMap<String, f64> {
                 .trim_end_matches(|c: char| c.is_ascii_digit())
                 .trim_end_matches('.');
             format!("consumed {family}")
+        } else if let Some(part) = series
+            .strip_prefix("oms_publish_confirmed_seconds_")
+            .filter(|p| matches!(*p, "sum" | "count"))
+        {
+            format!("wait broker confirm {part}")
+        } else if let Some((part, _)) = series
+            .strip_prefix("oms_store_command_seconds_")
+            .and_then(|rest| rest.split_once('{'))
+            .filter(|(p, _)| matches!(*p, "sum" | "count"))
+        {
+            format!("wait store {} {part}", label("command"))
         } else {
             continue;
         };
@@ -591,8 +605,27 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
 
     // Where the work goes: store commands and consumed messages per decided order.
     let decided_count = (placed + rejected).max(1) as f64;
+    // How long, on average over the run, the system waited for each kind of round trip.
+    let delta = |key: &str| {
+        counters_after.get(key).copied().unwrap_or(0.0) - counters_before.get(key).copied().unwrap_or(0.0)
+    };
+    let waits_ms: std::collections::BTreeMap<String, f64> = counters_after
+        .keys()
+        .filter_map(|key| key.strip_suffix(" count"))
+        .filter_map(|name| {
+            let count = delta(&format!("{name} count"));
+            (count > 0.0).then(|| {
+                let ms = delta(&format!("{name} sum")) * 1000.0 / count;
+                (
+                    name.trim_start_matches("wait ").to_string(),
+                    (ms * 100.0).round() / 100.0,
+                )
+            })
+        })
+        .collect();
     let per_order: std::collections::BTreeMap<String, f64> = counters_after
         .iter()
+        .filter(|(key, _)| !key.starts_with("wait "))
         .map(|(key, after)| {
             let before = counters_before.get(key).copied().unwrap_or(0.0);
             (
@@ -647,6 +680,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
         cpu,
         per_order,
         store_commands_per_order,
+        waits_ms,
         broker_messages_per_order,
         targets: Vec::new(),
     };

@@ -194,10 +194,13 @@ impl Config {
             ));
         }
 
+        // One partition by default: on one machine the store and the broker bound throughput,
+        // not the partition's worker, and with one partition every order is decided whole (no
+        // reservation saga). Partitions are the unit of scale-out across machines.
         let partitions = parse_or(
             "OMS_STOCK_PARTITIONS",
             get("OMS_STOCK_PARTITIONS"),
-            "8",
+            "1",
             |v| match v.parse::<u32>() {
                 Ok(n) if (1..=256).contains(&n) => Ok(n),
                 _ => Err("must be a whole number from 1 to 256".to_string()),
@@ -307,8 +310,8 @@ impl Config {
                 "must be at most 1m: it bounds how long a deleted or demoted account keeps access",
             ));
         }
-        let stock_batch = parse_or("OMS_STOCK_BATCH", get("OMS_STOCK_BATCH"), "32", batch_size)?;
-        let order_batch = parse_or("OMS_ORDER_BATCH", get("OMS_ORDER_BATCH"), "32", batch_size)?;
+        let stock_batch = parse_or("OMS_STOCK_BATCH", get("OMS_STOCK_BATCH"), "128", batch_size)?;
+        let order_batch = parse_or("OMS_ORDER_BATCH", get("OMS_ORDER_BATCH"), "128", batch_size)?;
         let image_retry_for = parse_or(
             "OMS_IMAGE_RETRY_FOR",
             get("OMS_IMAGE_RETRY_FOR"),
@@ -506,7 +509,7 @@ mod tests {
     fn dev_runs_on_defaults() {
         let config = config(&[("OMS_ENV", "dev")]).expect("dev defaults");
         assert_eq!(config.http_addr.to_string(), "127.0.0.1:8080");
-        assert_eq!(config.partitions, 8);
+        assert_eq!(config.partitions, 1);
         assert_eq!(config.access_ttl, Duration::from_secs(900));
         assert_eq!(config.refresh_ttl, Duration::from_secs(30 * 86_400));
         assert_eq!(config.mongo_db, "oms");
