@@ -940,3 +940,83 @@ async fn a_retried_stock_adjustment_with_the_same_key_applies_once() {
     app.wait_decided(&marker, &user.access_token).await;
     assert_eq!(app.assert_stock_consistent(&product).await, 9);
 }
+
+#[tokio::test]
+async fn a_reply_no_queue_takes_dead_letters_only_the_command_that_sends_it() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let product = id(&app.create_product(&admin, "LOST-REPLY", 100, 10).await);
+    let product_id = ProductId::parse(&product).expect("id");
+    let queue = stock_queue_for(&product_id, app.config.partitions);
+    // Published together, so that they are usually decided in one batch: a reservation whose
+    // reply has nowhere to go, between two adjustments whose events do.
+    let adjust = |n: i64| {
+        Envelope::new(
+            product.clone(),
+            "test",
+            StockCommand::AdjustStock {
+                adjustment_id: format!("adj-{n}-{}", uuid::Uuid::new_v4().simple()),
+                product_id: product_id.clone(),
+                delta: n,
+                reason: "count".into(),
+                admin_id: oms_contracts::UserId::parse(&admin.user_id).expect("id"),
+            },
+        )
+    };
+    let lost = Envelope::new(
+        product.clone(),
+        "test",
+        StockCommand::ReserveStock {
+            order_id: OrderId::new(),
+            product_id: product_id.clone(),
+            quantity: oms_contracts::domain::Quantity::parse(2).expect("q"),
+            reply_to: "oms.nowhere".into(),
+        },
+    );
+    let lost_id = lost.message_id.to_string();
+    app.broker
+        .publish_all(vec![
+            Outgoing::command(&queue, &adjust(1)),
+            Outgoing::command(&queue, &lost),
+            Outgoing::command(&queue, &adjust(2)),
+        ])
+        .await
+        .expect("publish");
+
+    // Both adjustments are applied and their deliveries acked; only the reservation is
+    // dead-lettered, with why.
+    let adjusted = || async {
+        app.ledger(&product)
+            .await
+            .iter()
+            .filter(|e| e.kind == LedgerKind::Adjust && e.outcome == LedgerOutcome::Applied)
+            .count()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let letters = loop {
+        let letters = oms_platform::dead_letters::list(&app.broker, &queue, 10)
+            .await
+            .expect("list");
+        if !letters.is_empty() && adjusted().await == 2 {
+            break letters;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not settled: {letters:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0].id, lost_id);
+    assert!(
+        letters[0]
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("oms.nowhere")),
+        "{letters:?}"
+    );
+    // The partition goes on: the next order is decided.
+    let user = app.register("after").await;
+    let order = app.order(&user, &[(&product, 1)]).await;
+    assert_eq!(
+        app.wait_decided(&order, &user.access_token).await["status"],
+        "PLACED"
+    );
+}

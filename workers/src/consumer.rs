@@ -25,7 +25,7 @@ use oms_contracts::routing::DEAD_LETTER_EXCHANGE;
 use oms_platform::Broker;
 use oms_platform::broker::Outgoing;
 use serde::de::DeserializeOwned;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -100,6 +100,10 @@ pub struct Consumer<H> {
     /// The most deliveries handled as one batch (1: one at a time). A batch is what has
     /// already arrived; the consumer never waits for more.
     pub batch: usize,
+    /// Whether the next batch may be decided while the previous one's messages await their
+    /// confirms. Only for handlers that can rebuild any committed decision's messages from what
+    /// they recorded: a redelivery after a later batch committed must still re-send them.
+    pub pipelined: bool,
     pub handler: Arc<H>,
     pub broker: Broker,
     pub shutdown: CancellationToken,
@@ -125,14 +129,16 @@ enum Processed {
 struct Job {
     deliveries: Vec<Delivery>,
     outbox: Outbox,
+    /// Told once the job is acked, when the receiving side waits for it (not pipelined).
+    acked: Option<oneshot::Sender<()>>,
 }
 
 /// What became of a job's messages.
 enum Sent {
     /// Confirmed: its deliveries may be acked.
     Confirmed,
-    /// Unroutable: its deliveries went to their dead-letter queue instead.
-    DeadLettered,
+    /// Some were unroutable: their causes are dead-lettered, the other deliveries acked.
+    Settled,
     /// The session ended first: its deliveries stay unacked and come back.
     Over,
 }
@@ -225,9 +231,14 @@ impl<H: Handler> Consumer<H> {
                 next = deliveries.next() => next,
             };
             let delivery = match next {
-                None => break SessionEnd::Lost,
+                None => {
+                    // The channel is gone: what the sending side holds can no longer be acked.
+                    stop.cancel();
+                    break SessionEnd::Lost;
+                }
                 Some(Err(err)) => {
                     tracing::warn!(queue = %self.queue, error = %err, "delivery stream failed");
+                    stop.cancel();
                     break SessionEnd::Lost;
                 }
                 Some(Ok(delivery)) => delivery,
@@ -257,7 +268,8 @@ impl<H: Handler> Consumer<H> {
             };
             match processed {
                 Processed::Decided(job) => {
-                    if jobs.send(job).await.is_err() {
+                    if !self.hand_over(job, &jobs).await {
+                        stop.cancel();
                         break SessionEnd::Lost;
                     }
                 }
@@ -277,6 +289,25 @@ impl<H: Handler> Consumer<H> {
         end
     }
 
+    /// Gives a committed job to the sending side and, unless pipelined, waits until it is
+    /// acked. `false` when the session ended first.
+    async fn hand_over(&self, mut job: Job, jobs: &mpsc::Sender<Job>) -> bool {
+        let acked = if self.pipelined {
+            None
+        } else {
+            let (tell, acked) = oneshot::channel();
+            job.acked = Some(tell);
+            Some(acked)
+        };
+        if jobs.send(job).await.is_err() {
+            return false;
+        }
+        match acked {
+            Some(acked) => acked.await.is_ok(),
+            None => true,
+        }
+    }
+
     /// Publishes each committed job's messages (confirmed) and then acks its deliveries, in
     /// the order they were decided.
     async fn send(&self, mut jobs: mpsc::Receiver<Job>, stop: &CancellationToken) -> SessionEnd {
@@ -285,7 +316,12 @@ impl<H: Handler> Consumer<H> {
                 _ = stop.cancelled() => return SessionEnd::Lost,
                 job = jobs.recv() => job,
             };
-            let Some(Job { deliveries, outbox }) = job else {
+            let Some(Job {
+                deliveries,
+                outbox,
+                acked,
+            }) = job
+            else {
                 return if self.shutdown.is_cancelled() {
                     SessionEnd::Shutdown
                 } else {
@@ -293,11 +329,19 @@ impl<H: Handler> Consumer<H> {
                 };
             };
             let Some(last) = deliveries.last() else {
+                if let Some(acked) = acked {
+                    let _ = acked.send(());
+                }
                 continue;
             };
             match self.confirm(outbox, &deliveries, stop).await {
                 Sent::Confirmed => {}
-                Sent::DeadLettered => continue,
+                Sent::Settled => {
+                    if let Some(acked) = acked {
+                        let _ = acked.send(());
+                    }
+                    continue;
+                }
                 Sent::Over => {
                     stop.cancel();
                     return SessionEnd::Lost;
@@ -310,6 +354,9 @@ impl<H: Handler> Consumer<H> {
                 Ok(true) => {
                     metrics::counter!("oms_messages_acked_total", "queue" => self.queue.clone())
                         .increment(deliveries.len() as u64);
+                    if let Some(acked) = acked {
+                        let _ = acked.send(());
+                    }
                 }
                 // Unacked: they will come back, and the handler is idempotent.
                 Ok(false) | Err(_) => {
@@ -321,8 +368,8 @@ impl<H: Handler> Consumer<H> {
     }
 
     /// Publishes `outbox` with confirms, retrying transient failures while the session lasts.
-    /// A message no queue takes is a permanent failure of the job: its deliveries are
-    /// dead-lettered.
+    /// A message that no queue takes is a permanent failure of the delivery that caused it:
+    /// that delivery is dead-lettered, the others are acked one by one.
     async fn confirm(&self, outbox: Outbox, deliveries: &[Delivery], stop: &CancellationToken) -> Sent {
         let mut retry = backoff(Duration::from_secs(2));
         loop {
@@ -330,19 +377,12 @@ impl<H: Handler> Consumer<H> {
                 Ok(()) => return Sent::Confirmed,
                 Err(err) => err,
             };
-            if let oms_platform::BrokerError::Unroutable(key) = &err {
-                let reason = format!("no queue for routing key {key}");
-                tracing::error!(queue = %self.queue, %reason, "dead-lettering what sends it");
-                for delivery in deliveries {
-                    let attempt = delivery_count(&delivery.properties) + 1;
-                    if !matches!(
-                        self.dead_letter(delivery, &reason, attempt).await,
-                        Processed::Done
-                    ) {
-                        return Sent::Over;
-                    }
+            if matches!(err, oms_platform::BrokerError::Unroutable(_)) {
+                match self.unroutable(&outbox, deliveries).await {
+                    Ok(sent) => return sent,
+                    // A transient failure while sorting them out: start over.
+                    Err(other) => tracing::warn!(queue = %self.queue, error = %other, "cannot publish yet"),
                 }
-                return Sent::DeadLettered;
             }
             let wait = retry.next_backoff().unwrap_or(Duration::from_secs(2));
             metrics::counter!("oms_messages_retried_total", "queue" => self.queue.clone())
@@ -355,6 +395,46 @@ impl<H: Handler> Consumer<H> {
                 _ = tokio::time::sleep(wait) => {}
             }
         }
+    }
+
+    /// Some message of `outbox` has no queue: publishes them one by one to find which, and
+    /// dead-letters the deliveries that caused those (every outgoing message names its cause
+    /// in its `causation_id` header), acking the others.
+    async fn unroutable(
+        &self,
+        outbox: &Outbox,
+        deliveries: &[Delivery],
+    ) -> Result<Sent, oms_platform::BrokerError> {
+        let mut culprits: Vec<(String, String)> = Vec::new();
+        for message in outbox {
+            match self.broker.publish(message.clone()).await {
+                Ok(()) => {}
+                Err(oms_platform::BrokerError::Unroutable(key)) => {
+                    culprits.push((causation_id(&message.properties).unwrap_or_default(), key));
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        for delivery in deliveries {
+            let id = delivery.properties.message_id().as_ref().map(|id| id.to_string());
+            let culprit = culprits.iter().find(|(cause, _)| Some(cause) == id.as_ref());
+            let done = match culprit {
+                Some((_, key)) => {
+                    let reason = format!("no queue for routing key {key}");
+                    tracing::error!(queue = %self.queue, %reason, "dead-lettering the message that sends it");
+                    let attempt = delivery_count(&delivery.properties) + 1;
+                    matches!(
+                        self.dead_letter(delivery, &reason, attempt).await,
+                        Processed::Done
+                    )
+                }
+                None => matches!(delivery.ack(BasicAckOptions::default()).await, Ok(true)),
+            };
+            if !done {
+                return Ok(Sent::Over);
+            }
+        }
+        Ok(Sent::Settled)
     }
 
     async fn process(&self, channel: &Channel, delivery: Delivery) -> Processed {
@@ -393,6 +473,7 @@ impl<H: Handler> Consumer<H> {
                     return Processed::Decided(Job {
                         deliveries: vec![delivery],
                         outbox,
+                        acked: None,
                     });
                 }
                 Err(HandleError::Transient(err)) => {
@@ -464,7 +545,13 @@ impl<H: Handler> Consumer<H> {
             metrics::histogram!("oms_batch_duration_seconds", "queue" => self.queue.clone())
                 .record(started.elapsed().as_secs_f64());
             match result {
-                Ok(outbox) => return Processed::Decided(Job { deliveries, outbox }),
+                Ok(outbox) => {
+                    return Processed::Decided(Job {
+                        deliveries,
+                        outbox,
+                        acked: None,
+                    });
+                }
                 Err(HandleError::Transient(err)) => {
                     if !channel.status().connected() {
                         span.in_scope(|| tracing::warn!(error = %format!("{err:#}"), "channel lost while retrying; giving the batch up"));
@@ -484,7 +571,7 @@ impl<H: Handler> Consumer<H> {
                     for delivery in deliveries {
                         match self.process(channel, delivery).await {
                             Processed::Decided(job) => {
-                                if jobs.send(job).await.is_err() {
+                                if !self.hand_over(job, jobs).await {
                                     return Processed::Lost;
                                 }
                             }
@@ -556,6 +643,14 @@ impl<H: Handler> Consumer<H> {
             }
             Ok(false) | Err(_) => Processed::Lost,
         }
+    }
+}
+
+/// The message an outgoing message follows from, as `Outgoing` records it.
+fn causation_id(properties: &BasicProperties) -> Option<String> {
+    match properties.headers().as_ref()?.inner().get("causation_id")? {
+        AMQPValue::LongString(id) => Some(id.to_string()),
+        _ => None,
     }
 }
 

@@ -72,6 +72,9 @@ pub async fn run(
                             queue: stock_queue(k),
                             prefetch: prefetch(config.stock_batch),
                             batch: config.stock_batch,
+                            // Every decision is recorded (ledger entries, the order's history),
+                            // so a redelivery rebuilds its messages whatever came after.
+                            pipelined: true,
                             handler,
                             broker: broker.clone(),
                             shutdown: shutdown.clone(),
@@ -92,6 +95,9 @@ pub async fn run(
                             queue: orders_queue(k),
                             prefetch: prefetch(config.order_batch),
                             batch: config.order_batch,
+                            // An order keeps only its latest change's messages for re-sending:
+                            // an earlier change must be confirmed before a later one is decided.
+                            pipelined: false,
                             handler: handler.clone(),
                             broker: broker.clone(),
                             shutdown: shutdown.clone(),
@@ -132,6 +138,8 @@ pub async fn run(
                             queue: IMAGES_QUEUE.to_string(),
                             prefetch: IMAGE_PREFETCH,
                             batch: 1,
+                            // One delivery at a time (prefetch 1): nothing to overlap.
+                            pipelined: false,
                             handler: handler.clone(),
                             broker: broker.clone(),
                             shutdown: shutdown.clone(),
