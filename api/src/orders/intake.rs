@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+use futures_util::TryStreamExt;
+
 use oms_contracts::messages::{Envelope, Event};
 use oms_contracts::{OrderId, OrderStatus, UserId};
 use oms_platform::broker::Outgoing;
@@ -122,6 +124,7 @@ impl Committer {
         match outcome {
             Ok(_) => stored = group,
             Err(err) => match err.kind.as_ref() {
+                // Each document's fate is known: stored, or refused with a write error.
                 mongodb::error::ErrorKind::InsertMany(e) if e.write_concern_error.is_none() => {
                     let failed = e.write_errors.clone().unwrap_or_default();
                     for (i, job) in group.into_iter().enumerate() {
@@ -140,14 +143,45 @@ impl Committer {
                         }
                     }
                 }
+                // The outcome is unknown (the connection broke after sending, a write concern
+                // failed): the orders found stored go on, the others had no effect.
                 _ => {
+                    let ids: Vec<&str> = group.iter().map(|j| j.order.id.as_str()).collect();
+                    let found = match err.kind.as_ref() {
+                        // Never sent: nothing to look for (and the lookup would wait as long).
+                        mongodb::error::ErrorKind::ServerSelection { .. } => Ok(Vec::new()),
+                        _ => self.stored_ids(&ids).await,
+                    };
                     for job in group {
-                        let _ = job.done.send(Err(ApiError::from(err.clone())));
+                        match &found {
+                            Ok(found) if found.contains(&job.order.id) => stored.push(job),
+                            _ => {
+                                let _ = job.done.send(Err(ApiError::from(err.clone())));
+                            }
+                        }
                     }
                 }
             },
         }
         stored
+    }
+
+    /// Which of `ids` are stored.
+    async fn stored_ids(&self, ids: &[&str]) -> mongodb::error::Result<Vec<String>> {
+        let found: Vec<mongodb::bson::Document> = self
+            .store
+            .orders()
+            .clone_with_type::<mongodb::bson::Document>()
+            .find(mongodb::bson::doc! { "_id": { "$in": ids } })
+            .projection(mongodb::bson::doc! { "_id": 1 })
+            .batch_size(1024)
+            .await?
+            .try_collect()
+            .await?;
+        Ok(found
+            .iter()
+            .filter_map(|d| d.get_str("_id").ok().map(str::to_string))
+            .collect())
     }
 
     /// Publishes the placements of stored orders and their `PENDING` events, awaits every
