@@ -31,6 +31,9 @@ pub enum BrokerError {
     Nacked,
     #[error("the message could not be routed to any queue (routing key {0:?})")]
     Unroutable(String),
+    /// The configured partition count does not match the deployment's.
+    #[error("{0}")]
+    Partitions(String),
     #[error(transparent)]
     Amqp(#[from] lapin::Error),
 }
@@ -137,6 +140,7 @@ impl Broker {
         patience: Duration,
     ) -> Result<Self, BrokerError> {
         let connection = connect_with_retry(&url, name, patience).await?;
+        refuse_fewer_partitions(&connection, partitions).await?;
         let channel = connection.create_channel().await?;
         declare_topology(&channel, partitions).await?;
         channel.confirm_select(ConfirmSelectOptions::default()).await?;
@@ -383,6 +387,36 @@ fn dead_letter_arguments() -> FieldTable {
     let mut args = FieldTable::default();
     args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
     args
+}
+
+/// Refuses to start with fewer partitions than the broker already has queues for: the
+/// messages in the higher partitions' queues would never be consumed, and products would change
+/// partition under their in-flight commands. (A deployment's count is also recorded in the
+/// store, which catches the other direction; see `oms_platform::check_partitions`.)
+async fn refuse_fewer_partitions(connection: &Connection, partitions: u32) -> Result<(), BrokerError> {
+    // A passive declaration of a queue that does not exist closes its channel: use a spare one.
+    let channel = connection.create_channel().await?;
+    let beyond = routing::stock_queue(partitions);
+    let exists = channel
+        .queue_declare(
+            ShortString::from(beyond.as_str()),
+            QueueDeclareOptions {
+                passive: true,
+                ..QueueDeclareOptions::default()
+            },
+            FieldTable::default(),
+        )
+        .await
+        .is_ok();
+    if exists {
+        let _ = channel.close(200, "checked".into()).await;
+        return Err(BrokerError::Partitions(format!(
+            "OMS_STOCK_PARTITIONS is {partitions}, but the broker has a queue {beyond}: this deployment \
+             was created with more partitions, which stay fixed for its life; set OMS_STOCK_PARTITIONS \
+             to that count"
+        )));
+    }
+    Ok(())
 }
 
 /// Declares every exchange, queue and binding OMS uses. Idempotent: every process runs it

@@ -30,8 +30,34 @@ pub async fn connect(config: &Config, name: &str) -> anyhow::Result<(Store, Brok
         .ensure_indexes()
         .await
         .map_err(|e| anyhow::anyhow!("cannot create the store's indexes: {e}"))?;
+    check_partitions(&store, config.partitions).await?;
     let broker = Broker::connect(config.amqp_url.clone(), config.partitions, name, STARTUP_PATIENCE)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot reach the broker (OMS_AMQP_URL): {e}"))?;
+        .map_err(|e| match e {
+            BrokerError::Partitions(why) => anyhow::anyhow!(why),
+            e => anyhow::anyhow!("cannot reach the broker (OMS_AMQP_URL): {e}"),
+        })?;
+    store
+        .record_partitions(config.partitions)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot record the partition count in the store: {e}"))?;
+    check_partitions(&store, config.partitions).await?;
     Ok((store, broker))
+}
+
+/// Refuses a partition count other than the one the deployment's store recorded: products
+/// would move between partitions, and commands already in the old partitions' queues would be
+/// left behind or decided by two workers.
+pub async fn check_partitions(store: &Store, partitions: u32) -> anyhow::Result<()> {
+    match store
+        .recorded_partitions()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read the partition count from the store: {e}"))?
+    {
+        Some(recorded) if recorded != partitions => anyhow::bail!(
+            "OMS_STOCK_PARTITIONS is {partitions}, but this deployment was created with {recorded} \
+             partitions, which stay fixed for its life; set OMS_STOCK_PARTITIONS={recorded}"
+        ),
+        _ => Ok(()),
+    }
 }

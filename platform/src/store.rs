@@ -25,6 +25,8 @@ pub const REFRESH_TOKENS: &str = "refresh_tokens";
 pub const PRODUCTS: &str = "products";
 pub const LEDGER: &str = "stock_ledger";
 pub const ORDERS: &str = "orders";
+/// Facts about the deployment itself, such as its partition count.
+pub const DEPLOYMENT: &str = "deployment";
 /// GridFS bucket holding image uploads until the image worker has stored them.
 pub const STAGED_IMAGES_BUCKET: &str = "staged_images";
 
@@ -240,9 +242,14 @@ impl Store {
         if let Ok(errors) = reply.get_array("writeErrors")
             && !errors.is_empty()
         {
-            return Err(mongodb::error::Error::custom(WriteErrors(format!(
-                "update of {collection} failed: {errors:?}"
-            ))));
+            let codes = errors
+                .iter()
+                .filter_map(|e| e.as_document().and_then(|e| e.get_i32("code").ok()))
+                .collect();
+            return Err(mongodb::error::Error::custom(WriteErrors {
+                codes,
+                detail: format!("update of {collection} failed: {errors:?}"),
+            }));
         }
         Ok(match reply.get("n") {
             Some(bson::Bson::Int32(n)) => u64::try_from(*n).unwrap_or(0),
@@ -251,23 +258,64 @@ impl Store {
         })
     }
 
+    /// The partition count this deployment was created with, if recorded.
+    pub async fn recorded_partitions(&self) -> mongodb::error::Result<Option<u32>> {
+        let fact = self
+            .db
+            .collection::<bson::Document>(DEPLOYMENT)
+            .find_one(doc! { "_id": "stock_partitions" })
+            .await?;
+        Ok(fact
+            .and_then(|d| d.get_i64("value").ok())
+            .and_then(|n| u32::try_from(n).ok()))
+    }
+
+    /// Records `partitions` as the deployment's count unless one is recorded already (two
+    /// processes starting at once may race to insert it: the loser finds it recorded).
+    pub async fn record_partitions(&self, partitions: u32) -> mongodb::error::Result<()> {
+        self.db
+            .collection::<bson::Document>(DEPLOYMENT)
+            .update_one(
+                doc! { "_id": "stock_partitions" },
+                doc! { "$setOnInsert": { "value": i64::from(partitions) } },
+            )
+            .upsert(true)
+            .await
+            .map(|_| ())
+            .or_else(|e| if is_duplicate_key(&e) { Ok(()) } else { Err(e) })
+    }
+
     /// Drops the whole database (tests clean up with it).
     pub async fn drop_database(&self) -> mongodb::error::Result<()> {
         self.db.drop().await
     }
 }
 
-/// Write errors reported by a command that itself succeeded.
+/// Write errors reported by a command that itself succeeded (`update_each`).
 #[derive(Debug)]
-struct WriteErrors(String);
+struct WriteErrors {
+    codes: Vec<i32>,
+    detail: String,
+}
 
 impl std::fmt::Display for WriteErrors {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.detail)
     }
 }
 
 impl std::error::Error for WriteErrors {}
+
+/// MongoDB's `WriteConflict`.
+const WRITE_CONFLICT: i32 = 112;
+
+/// Whether `err` is a write conflict reported per statement (MongoDB reports one inside a
+/// transaction as the command's error, labelled transient; a compatible server may report it
+/// among the statements' write errors instead).
+pub fn is_write_conflict(err: &mongodb::error::Error) -> bool {
+    matches!(err.kind.as_ref(), ErrorKind::Custom(c)
+        if c.downcast_ref::<WriteErrors>().is_some_and(|w| w.codes.contains(&WRITE_CONFLICT)))
+}
 
 /// Whether `err` is a unique-index violation.
 pub fn is_duplicate_key(err: &mongodb::error::Error) -> bool {
@@ -292,6 +340,7 @@ pub fn is_transient(err: &mongodb::error::Error) -> bool {
     if err.contains_label(TRANSIENT_TRANSACTION_ERROR)
         || err.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT)
         || err.contains_label(RETRYABLE_WRITE_ERROR)
+        || is_write_conflict(err)
     {
         return true;
     }

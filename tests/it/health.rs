@@ -61,3 +61,43 @@ async fn shutdown_ends_open_event_streams() {
     // The stream ends (instead of holding the graceful shutdown open forever).
     assert!(stream.next(std::time::Duration::from_secs(30)).await.is_none());
 }
+
+#[tokio::test]
+async fn a_process_started_with_another_partition_count_refuses_to_start() {
+    // A deployment created with 2 partitions (the tests' count).
+    let app = TestApp::spawn().await;
+    assert_eq!(app.config.partitions, 2);
+    let with = |partitions: u32, db: &str| {
+        let mut config = app.config.clone();
+        config.partitions = partitions;
+        config.mongo_db = db.to_string();
+        config
+    };
+    // Its store recorded 2: neither fewer nor more are accepted.
+    for partitions in [1, 4] {
+        let err = oms_platform::connect(&with(partitions, &app.config.mongo_db), "oms-test")
+            .await
+            .err()
+            .expect("refused");
+        let message = err.to_string();
+        assert!(
+            message.contains("OMS_STOCK_PARTITIONS") && message.contains("created with 2 partitions"),
+            "{message}"
+        );
+    }
+    // A store that recorded nothing yet (a deployment from before the count was recorded), on
+    // a broker with queues for 2 partitions: fewer is refused by the broker's queues.
+    let fresh = format!("{}_unrecorded", app.config.mongo_db);
+    let err = oms_platform::connect(&with(1, &fresh), "oms-test")
+        .await
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("oms.stock.1"), "{err}");
+    // The same count starts, and records it.
+    let (store, broker) = oms_platform::connect(&with(2, &fresh), "oms-test")
+        .await
+        .expect("the same count starts");
+    assert_eq!(store.recorded_partitions().await.expect("read"), Some(2));
+    broker.close().await;
+    store.drop_database().await.expect("drop");
+}
