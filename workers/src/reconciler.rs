@@ -135,10 +135,12 @@ impl Reconciler {
                 .store
                 .orders()
                 .update_one(
-                    // Claimed by its attempt count, not its version: a pending order stays at the
-                    // version it was placed with, which its stock partition's decision is conditional on.
-                    doc! { "_id": &order.id, "place_attempts": order.place_attempts, "status": OrderStatus::Pending.as_str() },
-                    doc! { "$inc": { "place_attempts": 1 }, "$set": { "updated_at": bson::DateTime::now() } },
+                    // A new version, so that a concurrent change by the order worker (conditional
+                    // on the version it read) cannot write back the attempt count. A whole order
+                    // re-sent this way is no longer at the version it was placed with: its stock
+                    // partition reads it instead of assuming it.
+                    doc! { "_id": &order.id, "version": order.version, "status": OrderStatus::Pending.as_str() },
+                    doc! { "$inc": { "place_attempts": 1, "version": 1 }, "$set": { "updated_at": bson::DateTime::now() } },
                 )
                 .await?;
             if claimed.modified_count == 0 {

@@ -43,11 +43,14 @@ where
 /// backoff waits the outage out (and says so), instead of spending its attempts here.
 fn collided(err: &mongodb::error::Error) -> bool {
     use mongodb::error::ErrorKind;
-    err.contains_label(TRANSIENT_TRANSACTION_ERROR)
-        && !matches!(
-            err.kind.as_ref(),
-            ErrorKind::ServerSelection { .. } | ErrorKind::Io(_) | ErrorKind::ConnectionPoolCleared { .. }
-        )
+    oms_platform::store::is_write_conflict(err)
+        || (err.contains_label(TRANSIENT_TRANSACTION_ERROR)
+            && !matches!(
+                err.kind.as_ref(),
+                ErrorKind::ServerSelection { .. }
+                    | ErrorKind::Io(_)
+                    | ErrorKind::ConnectionPoolCleared { .. }
+            ))
 }
 
 async fn commit(session: &mut ClientSession) -> mongodb::error::Result<()> {

@@ -461,6 +461,10 @@ impl Running<'_> {
             // Its order worker has started reserving line by line: the saga decides it.
             return OrderOutcome::Nothing;
         }
+        // No release tombstone needs checking here, unlike for a single reservation: an order's
+        // lines are released only after it has ended (its worker records CANCELLED or REJECTED
+        // before it sends the releases), and an order that has ended is not decided.
+
         let mine = order
             .items
             .iter()
