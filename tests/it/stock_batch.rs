@@ -15,7 +15,9 @@ use oms_contracts::domain::{Currency, Quantity};
 use oms_contracts::messages::{Envelope, Event, HistoryEntry, OrderLine, OrderMessage, StockCommand};
 use oms_contracts::routing::{COMMANDS_EXCHANGE, EVENTS_EXCHANGE};
 use oms_contracts::{Money, OrderId, OrderStatus, ProductId, UserId};
-use oms_platform::store::{ImageDoc, LedgerDoc, LineReservation, OrderDoc, OrderLineDoc, ProductDoc};
+use oms_platform::store::{
+    ImageDoc, LedgerDoc, LedgerKind, LineReservation, OrderDoc, OrderLineDoc, ProductDoc,
+};
 use oms_workers::consumer::Handler;
 use oms_workers::stock::StockHandler;
 use secrecy::ExposeSecret;
@@ -39,8 +41,8 @@ impl Rng {
 
 /// Products of a run: a few active ones with little stock (so that refusals happen), an
 /// inactive one, and one that does not exist; orders for the saga's commands; and whole
-/// orders over those products, stored `PENDING` as the API stores them — but for one that was
-/// withdrawn (never stored) and one cancelled before its placement arrived.
+/// orders over those products, stored `PENDING` as the API stores them — but for two cancelled
+/// before their placement arrived (and orders withdrawn by the API: never stored).
 struct World {
     products: Vec<(ProductId, i64, bool)>,
     missing: ProductId,
@@ -49,18 +51,29 @@ struct World {
     admin: UserId,
 }
 
-fn world(rng: &mut Rng) -> World {
+/// A new product id that partition `partition` of `partitions` owns.
+fn owned_by(partition: u32, partitions: u32) -> ProductId {
+    std::iter::repeat_with(ProductId::new)
+        .find(|p| oms_contracts::routing::partition_of(p.as_str(), partitions) == partition)
+        .expect("an id for the partition")
+}
+
+fn world(rng: &mut Rng, partitions: u32) -> World {
+    // The products of partition 0, whose worker the test drives.
     let mut products: Vec<(ProductId, i64, bool)> = (0..3)
-        .map(|_| (ProductId::new(), rng.below(9) as i64, true))
+        .map(|_| (owned_by(0, partitions), rng.below(9) as i64, true))
         .collect();
-    products.push((ProductId::new(), 5, false));
-    let missing = ProductId::new();
+    products.push((owned_by(0, partitions), 5, false));
+    let missing = owned_by(0, partitions);
+    // A product of another partition: a whole order with it spans partitions.
+    let elsewhere = owned_by(1 % partitions, partitions);
     let whole = (0..8)
         .map(|n| {
             let mut lines: Vec<(ProductId, i64)> = Vec::new();
             for _ in 0..1 + rng.below(3) {
-                let product = match rng.below(8) {
+                let product = match rng.below(10) {
                     0 => missing.clone(),
+                    1 => elsewhere.clone(),
                     k => products[(k as usize) % products.len()].0.clone(),
                 };
                 if !lines.iter().any(|(p, _)| *p == product) {
@@ -68,7 +81,7 @@ fn world(rng: &mut Rng) -> World {
                 }
             }
             let mut order = pending(&lines);
-            if n == 7 {
+            if n >= 6 {
                 order.status = OrderStatus::Cancelled;
             }
             order
@@ -170,12 +183,16 @@ fn commands(rng: &mut Rng, world: &World, len: usize, reply_to: &str) -> Vec<Env
                 reply_to: reply_to.to_string(),
             },
             6..=8 => place(whole),
-            // A whole order's line released (as its cancel would), placed yet or not.
-            9 => StockCommand::ReleaseStock {
-                order_id: OrderId::parse(&whole.id).expect("order id"),
-                product_id: ProductId::parse(&whole.items[0].product_id).expect("product id"),
-                reply_to: reply_to.to_string(),
-            },
+            // A line of a whole order cancelled before its placement arrived, released (as
+            // its cancel does: the order worker releases only after the order has ended).
+            9 => {
+                let cancelled = &world.whole[6 + rng.below(2) as usize];
+                StockCommand::ReleaseStock {
+                    order_id: OrderId::parse(&cancelled.id).expect("order id"),
+                    product_id: ProductId::parse(&cancelled.items[0].product_id).expect("product id"),
+                    reply_to: reply_to.to_string(),
+                }
+            }
             // Withdrawn by the API before its placement arrived: never stored.
             10 => place(&pending(&[(product.clone(), 1)])),
             _ => {
@@ -310,8 +327,10 @@ async fn run(
         store: app.store.clone(),
         failpoints: oms_workers::FailPoints::default(),
         low_stock_threshold: 5,
+        // Partition 0 of the deployment's: whole orders with a product of the other partition
+        // are handed over to the saga.
         partition: 0,
-        partitions: 1,
+        partitions: app.config.partitions,
     };
     // What the consumer does with each: publish its outbox (confirmed) before the next.
     if batches.is_empty() {
@@ -345,6 +364,38 @@ async fn run(
         .map(|p| (p.id, p.stock))
         .collect();
     stock.sort();
+    let entries: Vec<LedgerDoc> = app
+        .store
+        .ledger()
+        .find(doc! {})
+        .await
+        .expect("ledger")
+        .try_collect()
+        .await
+        .expect("ledger");
+    for (id, initial, _) in &world.products {
+        let moved: i64 = entries
+            .iter()
+            .filter(|e| e.product_id == id.as_str())
+            .map(|e| e.delta)
+            .sum();
+        let now = stock
+            .iter()
+            .find(|(p, _)| p == id.as_str())
+            .map(|(_, s)| *s)
+            .expect("product");
+        assert_eq!(now, initial + moved, "stock is the initial stock plus its ledger");
+        assert!(now >= 0, "stock below zero");
+    }
+    // No line holds stock after its release.
+    for release in entries.iter().filter(|e| e.kind == LedgerKind::Release) {
+        let held: i64 = entries
+            .iter()
+            .filter(|e| e.order_id == release.order_id && e.product_id == release.product_id)
+            .map(|e| e.delta)
+            .sum();
+        assert_eq!(held, 0, "a released line still holds stock: {release:?}");
+    }
     let mut ledger: Vec<String> = app
         .store
         .ledger()
@@ -436,7 +487,7 @@ async fn batches_of_one_and_random_batches_decide_alike() {
     let reply_to = REPLIES;
     for seed in 1..=12u64 {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ seed.wrapping_mul(0x1000_0000_01B3));
-        let world = world(&mut rng);
+        let world = world(&mut rng, single.config.partitions);
         let sequence = commands(&mut rng, &world, 70, reply_to);
         let batches: Vec<usize> = (0..8).map(|_| 1 + rng.below(16) as usize).collect();
         let one = tokio::time::timeout(Duration::from_secs(60), run(&single, &world, &sequence, &[]))
@@ -488,15 +539,22 @@ async fn batches_of_one_and_random_batches_decide_alike() {
                 ))
                 .count()
         );
-        // Every placement of a stored, undecided-elsewhere order is announced, once per
-        // delivery (a redelivery announces the same version again).
+        // Every placement of a stored, pending order of this partition is announced, once per
+        // delivery (a redelivery announces the same version again); one that spans partitions
+        // is handed over to the saga instead.
+        let partitions = single.config.partitions;
         let placements = sequence
             .iter()
             .filter(|e| match &e.body {
-                StockCommand::PlaceOrder { order_id, .. } => world
-                    .whole
-                    .iter()
-                    .any(|o| o.id == order_id.as_str() && o.status == OrderStatus::Pending),
+                StockCommand::PlaceOrder { order_id, lines, .. } => {
+                    world
+                        .whole
+                        .iter()
+                        .any(|o| o.id == order_id.as_str() && o.status == OrderStatus::Pending)
+                        && lines.iter().all(|l| {
+                            oms_contracts::routing::partition_of(l.product_id.as_str(), partitions) == 0
+                        })
+                }
                 _ => false,
             })
             .count();
