@@ -78,7 +78,8 @@ test('an operator reads a dead letter with its reason and replays it; the stock 
 
   await letter.getByRole('checkbox').check();
   await page.getByRole('button', { name: 'Replay selected (1)' }).click();
-  await expect(page.getByRole('status')).toHaveText('Replayed 1, kept 0.');
+  await expect(page.getByRole('main').getByRole('status')).toHaveText('Replayed 1, kept 0.');
+  await expect(page.getByTestId('toast')).toContainText('Replayed 1, kept 0.');
   await expect(page.getByText(`No dead letters in ${queue}.`)).toBeVisible();
 
   // Replayed to its queue, the stock worker applies it.

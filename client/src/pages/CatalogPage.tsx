@@ -80,7 +80,8 @@ export function CatalogPage() {
   const [params, setParams] = useSearchParams();
   const q = params.get('q') ?? '';
   const sort = (params.get('sort') ?? 'newest') as ProductSort;
-  const inStock = params.get('in_stock') === 'true';
+  // The checkbox follows a click at once (the address is updated in a transition).
+  const [inStock, setInStock] = useState(params.get('in_stock') === 'true');
   const page = Math.max(1, Number(params.get('page')) || 1);
   const [draft, setDraft] = useState(q);
   const update = (next: Partial<{ q: string; sort: string; in_stock: boolean; page: number }>) => {
@@ -121,7 +122,7 @@ export function CatalogPage() {
           </select>
         </label>
         <label className="flex items-center gap-1 text-sm">
-          <input type="checkbox" checked={inStock} onChange={(e) => update({ in_stock: e.target.checked })} />
+          <input type="checkbox" checked={inStock} onChange={(e) => { setInStock(e.target.checked); update({ in_stock: e.target.checked }); }} />
           In stock only
         </label>
       </form>

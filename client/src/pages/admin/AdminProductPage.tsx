@@ -74,7 +74,12 @@ function EditProduct({ p }: { p: Product }) {
     m.mutate(patch);
   };
   const error = (k: string) => local[k] ?? fieldError(m.error, k);
-  const field = (k: keyof typeof v) => (e: { target: { value: string } }) => setV({ ...v, [k]: e.target.value });
+  const change = (k: keyof typeof v, value: string) => {
+    setV({ ...v, [k]: value });
+    const key = k === 'threshold' ? 'low_stock_threshold' : k;
+    setLocal(({ [key]: _, ...rest }) => rest);
+  };
+  const field = (k: keyof typeof v) => (e: { target: { value: string } }) => change(k, e.target.value);
   const currency = /^[A-Za-z]{3}$/.test(v.currency.trim()) ? v.currency.trim().toUpperCase() : p.price.currency;
   return (
     <form ref={formRef} onSubmit={submit} noValidate aria-label="Edit product" className="space-y-3 rounded-lg border border-slate-200 bg-white p-4">
@@ -82,7 +87,7 @@ function EditProduct({ p }: { p: Product }) {
       <ErrorBox error={formError(m.error, ['name', 'description', 'price', 'currency', 'low_stock_threshold', 'active'])} />
       <TextField label="Name" value={v.name} onChange={field('name')} error={error('name')} />
       <div className="grid grid-cols-1 gap-3 sm:grid-cols-3">
-        <MoneyField label="Price" value={v.price} currency={currency} onChange={(price) => setV({ ...v, price })} error={error('price')} />
+        <MoneyField label="Price" value={v.price} currency={currency} onChange={(price) => change('price', price)} error={error('price')} />
         <TextField label="Currency" value={v.currency} maxLength={3} onChange={field('currency')}
           error={error('currency')} hint="ISO 4217, e.g. USD" />
         <TextField label="Low-stock threshold" inputMode="numeric" value={v.threshold} onChange={field('threshold')}

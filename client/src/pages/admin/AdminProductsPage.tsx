@@ -37,7 +37,12 @@ function CreateProduct() {
   const [file, setFile] = useState<File | null>(null);
   const [progress, setProgress] = useState<number | null>(null);
   const [local, setLocal] = useState<Record<string, string>>({});
-  const set = (k: keyof typeof v) => (e: { target: { value: string } }) => setV({ ...v, [k]: e.target.value });
+  // Editing a field clears the page's own complaint about it (the field checks itself again as it is typed).
+  const change = (k: keyof typeof v, value: string) => {
+    setV({ ...v, [k]: value });
+    setLocal(({ [k]: _, ...rest }) => rest);
+  };
+  const set = (k: keyof typeof v) => (e: { target: { value: string } }) => change(k, e.target.value);
   const m = useMutation({
     mutationFn: ({ price, currency }: { price: number; currency: string }) => {
       const form = new FormData();
@@ -75,7 +80,7 @@ function CreateProduct() {
       <div className="sm:col-span-2"><ErrorBox error={formError(m.error, FIELDS)} /></div>
       <TextField label="Name" value={v.name} onChange={set('name')} required error={error('name')} />
       <TextField label="SKU" value={v.sku} onChange={set('sku')} required error={error('sku')} hint="Letters, digits, - _ . (unique)" />
-      <MoneyField label="Price" value={v.price} currency={v.currency.trim().toUpperCase()} onChange={(price) => setV({ ...v, price })} error={error('price')} />
+      <MoneyField label="Price" value={v.price} currency={v.currency.trim().toUpperCase()} onChange={(price) => change('price', price)} error={error('price')} />
       <TextField label="Currency" value={v.currency} onChange={set('currency')} maxLength={3} error={error('currency')} hint="ISO 4217, e.g. USD, EUR, JPY" />
       <TextField label="Initial stock" inputMode="numeric" value={v.stock} onChange={set('stock')} error={error('stock')} />
       <div className="sm:col-span-2"><TextArea label="Description" value={v.description} onChange={set('description')} rows={3} error={error('description')} /></div>
