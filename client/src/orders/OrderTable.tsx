@@ -14,15 +14,15 @@ export function OrderTable({ items, onUser }: { items: Order[]; onUser?(userId: 
       columns={[
         {
           header: 'Order', primary: true,
-          cell: (o) => <Link className="font-mono text-indigo-700 underline" to={`/orders/${o.id}`} aria-label={shortId(o.id)}>{shortId(o.id)}</Link>,
+          cell: (o) => <Link className="font-mono text-indigo-700 underline" to={`/orders/${o.id}`}>{shortId(o.id)}</Link>,
         },
         ...(onUser ? [{
           header: 'Customer',
           cell: (o: Order) => (
             // Orders do not carry the customer's name yet: the id's end tells customers apart.
             <button type="button" className="text-left font-mono text-xs text-indigo-700 underline" title="Show only this customer's orders"
-              aria-label={`Only orders of user ${o.user_id}`} onClick={() => onUser(o.user_id)}>
-              customer …{shortId(o.user_id)}
+              onClick={() => onUser(o.user_id)}>
+              customer …{shortId(o.user_id)}<span className="sr-only">: only orders of user {o.user_id}</span>
             </button>
           ),
         }] : []),

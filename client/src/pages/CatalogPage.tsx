@@ -38,21 +38,27 @@ export function AddToCart({ p, quantity = 1, onAdded }: { p: Product; quantity?:
   const inCart = quantityOf(p.id);
   const out = p.stock <= 0;
   const full = !out && inCart >= p.stock;
+  // The visible words start the button's name, and the product's name (for screen readers) completes it.
+  const hidden = (text: string) => <span className="sr-only">{text}</span>;
   return (
-    <Button
-      disabled={out || full}
-      aria-label={`Add ${p.name} to cart`}
-      onClick={() => {
-        const now = add({ productId: p.id, name: p.name, price: p.price, imageUrl: p.image.url }, quantity, p.stock);
-        const wanted = inCart + quantity;
-        toast(now < wanted
-          ? `Only ${p.stock} of ${p.name} in stock: your cart has ${now}.`
-          : `${p.name} added to the cart (${now} in all).`);
-        onAdded?.();
-      }}
-    >
-      {out ? 'Out of stock' : full ? `All ${p.stock} in your cart` : inCart > 0 ? `Add another (${inCart} in cart)` : 'Add to cart'}
-    </Button>
+    <div className="flex flex-col gap-1">
+      <Button
+        disabled={out || full}
+        onClick={() => {
+          const now = add({ productId: p.id, name: p.name, price: p.price, imageUrl: p.image.url }, quantity, p.stock);
+          const wanted = inCart + quantity;
+          toast(now < wanted
+            ? `Only ${p.stock} of ${p.name} in stock: your cart has ${now}.`
+            : `${p.name} added to the cart (${now} in all).`);
+          onAdded?.();
+        }}
+      >
+        {out ? <>Out of stock{hidden(`: ${p.name}`)}</>
+          : full ? <>All {p.stock}{hidden(` of ${p.name}`)} in your cart</>
+            : <>Add{hidden(` ${p.name}`)} to cart</>}
+      </Button>
+      {inCart > 0 && !full && <span className="text-xs text-slate-600">{inCart} in your cart</span>}
+    </div>
   );
 }
 

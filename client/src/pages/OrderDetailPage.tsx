@@ -95,8 +95,8 @@ export function OrderDetailPage() {
       <p className="text-sm text-slate-600">
         Placed {formatTime(o.created_at)} · updated {formatTime(o.updated_at)}
         {isAdmin && !mine && (
-          <> · <Link className="text-indigo-700 underline" to={`/admin/orders?user_id=${encodeURIComponent(o.user_id)}`}
-            aria-label={o.user_id}>all orders of this customer</Link></>
+          <> · <Link className="text-indigo-700 underline" to={`/admin/orders?user_id=${encodeURIComponent(o.user_id)}`}>
+            all orders of this customer<span className="sr-only"> (user {o.user_id})</span></Link></>
         )}
       </p>
       {o.status === 'REJECTED' && (
