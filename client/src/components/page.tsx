@@ -1,6 +1,6 @@
 // Per-page titles, and focus moved to the page's heading after a navigation, so that a screen reader says
 // where the user arrived and the keyboard starts from the top of the new page.
-import { useEffect, useRef, type ReactNode } from 'react';
+import { useEffect, useRef, type ReactNode, type RefObject } from 'react';
 import { useLocation } from 'react-router';
 
 export function usePageTitle(title: string) {
@@ -41,7 +41,14 @@ export function useFocusOnNavigate() {
   }, [pathname]);
 }
 
-/** Focuses the first invalid field of a form after a refused submit. */
+/** Focuses the first invalid field of a form after a refused submit (once the errors are on screen). */
 export function focusFirstInvalid(form: HTMLElement | null) {
-  requestAnimationFrame(() => form?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus());
+  setTimeout(() => form?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus(), 0);
+}
+
+/** Focuses the form's first invalid field whenever a new error arrives. */
+export function useFocusFirstInvalid(form: RefObject<HTMLElement | null>, error: unknown) {
+  useEffect(() => {
+    if (error) form.current?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+  }, [error, form]);
 }

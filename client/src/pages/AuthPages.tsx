@@ -4,7 +4,7 @@ import { useMutation } from '@tanstack/react-query';
 import { useAuth } from '../auth/AuthContext';
 import { fieldError, formError } from '../api/errors';
 import { useFeedback } from '../components/feedback';
-import { PageHeading, focusFirstInvalid } from '../components/page';
+import { PageHeading, useFocusFirstInvalid } from '../components/page';
 import { Button, ErrorBox, TextField } from '../components/ui';
 
 function useAfterSignIn() {
@@ -20,7 +20,8 @@ export function LoginPage() {
   const form = useRef<HTMLFormElement>(null);
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const m = useMutation({ mutationFn: () => login({ email, password }), onSuccess: done, onError: () => focusFirstInvalid(form.current) });
+  const m = useMutation({ mutationFn: () => login({ email, password }), onSuccess: done });
+  useFocusFirstInvalid(form, m.error);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     m.mutate();
@@ -60,8 +61,8 @@ export function RegisterPage() {
       toast(`Welcome, ${u.name}: your account is ready.`);
       done();
     },
-    onError: () => focusFirstInvalid(form.current),
   });
+  useFocusFirstInvalid(form, m.error);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     m.mutate();

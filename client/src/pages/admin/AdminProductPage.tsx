@@ -10,7 +10,7 @@ import { shortId, who } from '../../orders/words';
 import { DataTable } from '../../components/DataTable';
 import { useFeedback } from '../../components/feedback';
 import { MoneyField } from '../../components/inputs';
-import { PageHeading, focusFirstInvalid } from '../../components/page';
+import { PageHeading, useFocusFirstInvalid } from '../../components/page';
 import { Button, Empty, ErrorBox, ImageStateBadge, Loading, Pager, StockBadge, TextArea, TextField, formatTime } from '../../components/ui';
 import { ImagePicker } from './ImagePicker';
 
@@ -50,6 +50,8 @@ function EditProduct({ p }: { p: Product }) {
   const [v, setV] = useState(() => asForm(p));
   const [saved, setSaved] = useState<string | null>(null);
   const [local, setLocal] = useState<Record<string, string>>({});
+  const [refused, setRefused] = useState(0);
+  useFocusFirstInvalid(formRef, refused || null);
   const m = useMutation({
     mutationFn: (patch: ProductPatch) => products.patch(p.id, patch),
     onSuccess: (np, patch) => {
@@ -61,7 +63,7 @@ function EditProduct({ p }: { p: Product }) {
       setSaved(said);
       toast(patch.active === undefined ? `${np.name} saved.` : `${np.name} ${np.active ? 'is back in the catalog' : 'is hidden from shoppers'}.`);
     },
-    onError: () => focusFirstInvalid(formRef.current),
+    onError: () => setRefused((n) => n + 1),
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -69,7 +71,7 @@ function EditProduct({ p }: { p: Product }) {
     m.reset();
     const { patch, errors } = changes(p, v);
     setLocal(errors);
-    if (Object.keys(errors).length > 0) return focusFirstInvalid(formRef.current);
+    if (Object.keys(errors).length > 0) return setRefused((n) => n + 1);
     if (Object.keys(patch).length === 0) return setSaved('Nothing to save.');
     m.mutate(patch);
   };
@@ -193,8 +195,8 @@ function StockSection({ p }: { p: Product }) {
       setDelta(''); setReason('');
       setAdjustmentId(a.adjustment_id);
     },
-    onError: () => focusFirstInvalid(formRef.current),
   });
+  useFocusFirstInvalid(formRef, m.error);
   // Ask the API where the adjustment stands until the worker has applied or refused it.
   const followed = useQuery({
     queryKey: ['adjustment', p.id, adjustmentId],

@@ -8,7 +8,7 @@ import { parseMoney } from '../../money';
 import { DataTable } from '../../components/DataTable';
 import { useFeedback } from '../../components/feedback';
 import { MoneyField } from '../../components/inputs';
-import { PageHeading, focusFirstInvalid } from '../../components/page';
+import { PageHeading, useFocusFirstInvalid } from '../../components/page';
 import { Button, Empty, ErrorBox, ImageStateBadge, Loading, Money, Pager, StockBadge, TextArea, TextField } from '../../components/ui';
 import { ProductImage, SORTS } from '../CatalogPage';
 import { ImagePicker } from './ImagePicker';
@@ -37,6 +37,9 @@ function CreateProduct() {
   const [file, setFile] = useState<File | null>(null);
   const [progress, setProgress] = useState<number | null>(null);
   const [local, setLocal] = useState<Record<string, string>>({});
+  // Counts refused submits, so that each one takes the focus to the first field to fix.
+  const [refused, setRefused] = useState(0);
+  useFocusFirstInvalid(formRef, refused || null);
   // Editing a field clears the page's own complaint about it (the field checks itself again as it is typed).
   const change = (k: keyof typeof v, value: string) => {
     setV({ ...v, [k]: value });
@@ -62,7 +65,7 @@ function CreateProduct() {
       toast(`${p.name} created.`);
       navigate(`/admin/products/${p.id}`);
     },
-    onError: () => focusFirstInvalid(formRef.current),
+    onError: () => setRefused((n) => n + 1),
     onSettled: () => setProgress(null),
   });
   const submit = (e: FormEvent) => {
@@ -70,7 +73,7 @@ function CreateProduct() {
     const { errors, price, currency } = check(v);
     setLocal(errors);
     m.reset();
-    if (Object.keys(errors).length > 0 || price === null) return focusFirstInvalid(formRef.current);
+    if (Object.keys(errors).length > 0 || price === null) return setRefused((n) => n + 1);
     m.mutate({ price, currency });
   };
   const error = (k: string) => local[k] ?? fieldError(m.error, k);
