@@ -53,9 +53,12 @@ export function AddToCart({ p, quantity = 1, onAdded }: { p: Product; quantity?:
           onAdded?.();
         }}
       >
-        {out ? <>Out of stock{hidden(`: ${p.name}`)}</>
-          : full ? <>All {p.stock}{hidden(` of ${p.name}`)} in your cart</>
-            : <>Add{hidden(` ${p.name}`)} to cart</>}
+        {/* One span: the button is a flex box, which would drop the spaces between separate pieces. */}
+        <span>
+          {out ? <>Out of stock{hidden(` ${p.name}`)}</>
+            : full ? <>All {p.stock}{hidden(` of ${p.name}`)} in your cart</>
+              : <>Add{hidden(` ${p.name}`)} to cart</>}
+        </span>
       </Button>
       {inCart > 0 && !full && <span className="text-xs text-slate-600">{inCart} in your cart</span>}
     </div>

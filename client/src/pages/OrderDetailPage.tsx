@@ -96,7 +96,7 @@ export function OrderDetailPage() {
         Placed {formatTime(o.created_at)} · updated {formatTime(o.updated_at)}
         {isAdmin && !mine && (
           <> · <Link className="text-indigo-700 underline" to={`/admin/orders?user_id=${encodeURIComponent(o.user_id)}`}>
-            all orders of this customer<span className="sr-only"> (user {o.user_id})</span></Link></>
+            this customer's orders<span className="sr-only"> (user {o.user_id})</span></Link></>
         )}
       </p>
       {o.status === 'REJECTED' && (
