@@ -42,7 +42,7 @@ export function MoneyField({ label, value, currency, onChange, error, id: givenI
 /**
  * A whole number from 1 to `max`, with − and + buttons. What is typed is kept as typed until it reads as a
  * quantity in range (then `onChange` gets it); anything else is shown as an error and never becomes a number.
- * On leaving the field, a number above `max` is lowered to `max` (and `onCapped` says so).
+ * A number above `max` becomes `max` at once (and `onCapped` says so).
  */
 export function QuantityStepper({ label, value, max, onChange, onCapped, onValidity, error, compact = false }: {
   label: string;
@@ -89,13 +89,11 @@ export function QuantityStepper({ label, value, max, onChange, onCapped, onValid
             setDraft(next);
             if (/^\d+$/.test(next.trim())) {
               const n = Number(next.trim());
-              if (n >= 1 && n <= max && n !== value) onChange(n);
-            }
-          }}
-          onBlur={() => {
-            if (Number.isFinite(whole) && whole > max && max >= 1) {
-              set(max);
-              onCapped?.(max);
+              if (n > max && max >= 1) {
+                // More than there is: the most there is, said at once.
+                set(max);
+                onCapped?.(max);
+              } else if (n >= 1 && n <= max && n !== value) onChange(n);
             }
           }}
           onKeyDown={(e) => {

@@ -142,10 +142,8 @@ describe('checkout', () => {
     }
     await userEvent.clear(quantity());
     await userEvent.type(quantity(), '999');
-    expect(screen.getByRole('button', { name: 'Place order' })).toBeDisabled();
-    expect(quantity()).toHaveAccessibleDescription('Only 12 available.');
-    await userEvent.tab();
     expect(quantity()).toHaveValue('12');
+    expect(screen.getByRole('button', { name: 'Place order' })).toBeEnabled();
     expect(await screen.findByText('Only 12 in stock: the quantity was set to 12.')).toBeInTheDocument();
     expect(JSON.parse(localStorage.getItem('oms.cart')!).lines[0].quantity).toBe(12);
     await userEvent.click(screen.getByRole('button', { name: 'One more: Quantity of Teapot' }));
