@@ -1,6 +1,8 @@
 //! The one API error type and its JSON envelope:
-//! `{"error": {"code": "...", "message": "...", "field": "..."}}`.
-//! Server-side failures are logged here, once, and reach the client only as a generic message.
+//! `{"error": {"code": "...", "message": "...", "field": "...", "details": [{"field", "code", "message"}]}}`.
+//! `details` lists every invalid field of the request (`field` is the first of them), so a form can
+//! show all its mistakes at once. Server-side failures are logged here, once, and reach the client
+//! only as a generic message.
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -24,6 +26,9 @@ pub enum ApiError {
         field: String,
         message: String,
     },
+    /// 422: several fields are invalid at once (never empty; see [`Fields`]).
+    #[error("{}", describe_fields(.0))]
+    InvalidFields(Vec<FieldError>),
     /// 401.
     #[error("{message}")]
     Unauthenticated { code: &'static str, message: String },
@@ -60,7 +65,7 @@ pub enum ApiError {
     Internal(#[from] anyhow::Error),
 }
 
-/// Every error answer: `{"error": {"code", "message", "field"}}`.
+/// Every error answer: `{"error": {"code", "message", "field", "details"}}`.
 // The OpenAPI document's `ErrorBody` is derived from this very type, so it cannot drift.
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = ErrorBody)]
@@ -80,10 +85,86 @@ pub struct Body<'a> {
     code: &'a str,
     /// A sentence for people; its wording may change.
     message: String,
-    /// The path of the field at fault (e.g. `items[0].quantity`), when one field is.
+    /// The path of the field at fault (e.g. `items[0].quantity`), when one field is; with several,
+    /// the first of `details`.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(nullable = false)]
     field: Option<&'a str>,
+    /// Every field at fault, each with its own code and message (present whenever `field` is).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    #[schema(required = false)]
+    details: &'a [FieldError],
+}
+
+/// One invalid field of a request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    /// The field's path, e.g. `price` or `items[0].quantity`.
+    pub field: String,
+    /// A stable `snake_case` code, e.g. `validation_failed`, `invalid_image`.
+    pub code: &'static str,
+    /// What is wrong with it, e.g. `must not be empty`; its wording may change.
+    pub message: String,
+}
+
+fn describe_fields(fields: &[FieldError]) -> String {
+    fields
+        .iter()
+        .map(|f| format!("{}: {}", f.field, f.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Collects the invalid fields of a request, so that one answer names all of them:
+/// parse each field with [`Fields::parse`], then build the parsed value with [`Fields::finish`].
+#[derive(Debug, Default)]
+pub struct Fields(Vec<FieldError>);
+
+impl Fields {
+    /// The parsed value, or `None` after recording why `field` is invalid.
+    pub fn parse<T>(&mut self, field: &str, parsed: Result<T, Invalid>) -> Option<T> {
+        parsed
+            .map_err(|e| self.invalid(field, "validation_failed", e.0))
+            .ok()
+    }
+
+    /// Records that `field` is invalid.
+    pub fn invalid(&mut self, field: &str, code: &'static str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.to_string(),
+            code,
+            message: message.into(),
+        });
+    }
+
+    /// Keeps the value of a step that may fail for one field (e.g. reading an image); any other
+    /// error ends the request at once.
+    pub fn check<T>(&mut self, result: Result<T, ApiError>) -> Result<Option<T>, ApiError> {
+        match result {
+            Ok(value) => Ok(Some(value)),
+            Err(ApiError::Invalid { code, field, message }) => {
+                self.0.push(FieldError { field, code, message });
+                Ok(None)
+            }
+            Err(ApiError::InvalidFields(fields)) => {
+                self.0.extend(fields);
+                Ok(None)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Err` naming every invalid field, or what `build` makes of the parsed fields.
+    pub fn finish<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, ApiError> {
+        if !self.0.is_empty() {
+            return Err(ApiError::InvalidFields(self.0));
+        }
+        build().ok_or_else(|| ApiError::Internal(anyhow::anyhow!("a field failed without saying why")))
+    }
 }
 
 impl ApiError {
@@ -109,7 +190,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Malformed(_) | ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Invalid { .. } | ApiError::InvalidFields(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -130,6 +211,7 @@ impl ApiError {
             | ApiError::Invalid { code, .. }
             | ApiError::Unauthenticated { code, .. }
             | ApiError::Conflict { code, .. } => code,
+            ApiError::InvalidFields(fields) => fields.first().map_or("validation_failed", |f| f.code),
             ApiError::Forbidden => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
@@ -141,11 +223,25 @@ impl ApiError {
         }
     }
 
-    fn field(&self) -> Option<&str> {
+    /// Every field at fault (empty when the error is not about fields).
+    pub fn details(&self) -> Vec<FieldError> {
         match self {
-            ApiError::Invalid { field, .. } => Some(field),
-            ApiError::Conflict { field, .. } => field.as_deref(),
-            _ => None,
+            ApiError::Invalid { code, field, message } => vec![FieldError {
+                field: field.clone(),
+                code,
+                message: message.clone(),
+            }],
+            ApiError::InvalidFields(fields) => fields.clone(),
+            ApiError::Conflict {
+                code,
+                field: Some(field),
+                message,
+            } => vec![FieldError {
+                field: field.clone(),
+                code,
+                message: message.clone(),
+            }],
+            _ => Vec::new(),
         }
     }
 }
@@ -164,11 +260,13 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
+        let details = self.details();
         let body = Envelope {
             error: Body {
                 code: self.code(),
                 message,
-                field: self.field(),
+                field: details.first().map(|d| d.field.as_str()),
+                details: &details,
             },
         };
         let mut response = (status, Json(body)).into_response();

@@ -65,11 +65,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             | serde_json::error::Category::Io => {
                 ApiError::Malformed(format!("the body is not valid JSON: {inner}"))
             }
-            serde_json::error::Category::Data => ApiError::Invalid {
-                code: "invalid_body",
-                field: if path == "." { String::new() } else { path },
-                message: data_message(&inner),
-            },
+            serde_json::error::Category::Data => {
+                let (field, message) = shape_error(if path == "." { "" } else { &path }, &inner);
+                ApiError::Invalid {
+                    code: "invalid_body",
+                    field,
+                    message,
+                }
+            }
         }
     })?;
     de.end()
@@ -77,13 +80,44 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// serde's message without its " at line 1 column 17" suffix.
-fn data_message(err: &serde_json::Error) -> String {
+/// The field at fault and what is wrong with it, in words a form can show: serde's message
+/// without its " at line 1 column 17" suffix, and without Rust's type names.
+fn shape_error(path: &str, err: &serde_json::Error) -> (String, String) {
     let text = err.to_string();
-    match text.rfind(" at line ") {
-        Some(i) => text[..i].to_string(),
-        None => text,
+    let text = match text.rfind(" at line ") {
+        Some(i) => &text[..i],
+        None => text.as_str(),
+    };
+    // The path names the unknown field itself; a missing one is named by its parent only.
+    let child = |name: &str| {
+        if path.is_empty() {
+            name.to_string()
+        } else if path == name || path.ends_with(&format!(".{name}")) {
+            path.to_string()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    let quoted = |rest: &str| rest.split('`').nth(1).map(str::to_string);
+    if let Some(name) = text.strip_prefix("missing field ").and_then(quoted) {
+        return (child(&name), "is required".into());
     }
+    if let Some(name) = text.strip_prefix("unknown field ").and_then(quoted) {
+        return (child(&name), "is not a field of this request".into());
+    }
+    if let Some((_, expected)) = text.rsplit_once(", expected ")
+        && (text.starts_with("invalid type") || text.starts_with("invalid value"))
+    {
+        let wanted = match expected {
+            "i64" | "i32" | "u64" | "u32" | "u16" | "u8" | "i16" | "usize" => "a whole number",
+            "a string" => "text",
+            "a boolean" => "true or false",
+            "a sequence" => "a list",
+            other => other,
+        };
+        return (path.to_string(), format!("must be {wanted}"));
+    }
+    (path.to_string(), text.to_string())
 }
 
 /// A query string parsed into `T`.
@@ -125,5 +159,63 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
             .map(str::to_string)
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         Ok(RequestId(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Line {
+        quantity: i64,
+        note: Option<String>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        delta: i64,
+        items: Vec<Line>,
+    }
+
+    fn shape(json: &str) -> (String, String) {
+        match parse_json::<Body>(json.as_bytes()) {
+            Err(ApiError::Invalid { field, message, code }) => {
+                assert_eq!(code, "invalid_body");
+                (field, message)
+            }
+            other => panic!("not a shape error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn shape_errors_name_the_field_in_plain_words() {
+        assert_eq!(
+            shape(r#"{"delta": 2.5, "items": []}"#),
+            ("delta".into(), "must be a whole number".into())
+        );
+        assert_eq!(shape(r#"{"items": []}"#), ("delta".into(), "is required".into()));
+        assert_eq!(
+            shape(r#"{"delta": 1, "items": [{"quantity": 1, "colour": "red"}]}"#),
+            ("items[0].colour".into(), "is not a field of this request".into())
+        );
+        assert_eq!(
+            shape(r#"{"delta": 1, "items": [{"quantity": "3"}]}"#),
+            ("items[0].quantity".into(), "must be a whole number".into())
+        );
+        assert_eq!(
+            shape(r#"{"delta": 1, "items": [{}]}"#),
+            ("items[0].quantity".into(), "is required".into())
+        );
+        assert_eq!(
+            shape(r#"{"delta": 1, "items": [{"quantity": 1, "note": 5}]}"#),
+            ("items[0].note".into(), "must be text".into())
+        );
     }
 }

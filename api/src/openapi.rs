@@ -152,8 +152,8 @@ pub mod errors {
     #[derive(ToResponse)]
     pub struct UnsupportedMediaType(pub ErrorBody);
 
-    /// Well-formed but invalid; `field` names the field or parameter at fault
-    /// (`validation_failed`, `invalid_body`, `invalid_query`, `unknown_field`, ...).
+    /// Well-formed but invalid; `details` names every field or parameter at fault, `field` the
+    /// first (`validation_failed`, `invalid_body`, `invalid_query`, `unknown_field`, ...).
     #[derive(ToResponse)]
     pub struct Invalid(pub ErrorBody);
 

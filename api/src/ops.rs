@@ -26,25 +26,115 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(replay_dead_letters))
 }
 
-/// `GET /api/ops/verify`: the invariant report of `oms verify`.
+/// Every check `oms verify` makes, by the kind of violation it reports, with what it checks.
+const CHECKS: [(&str, &str); 5] = [
+    ("negative_stock", "No product's stock is below zero"),
+    (
+        "stock_ledger_mismatch",
+        "Every product's stock equals the sum of its ledger",
+    ),
+    (
+        "missing_reservation",
+        "Every placed, confirmed, shipped or delivered order holds exactly its quantities",
+    ),
+    (
+        "stock_not_released",
+        "Every cancelled or rejected order holds no stock",
+    ),
+    (
+        "stuck_pending",
+        "No order stays PENDING longer than the grace period",
+    ),
+];
+
+/// One check of the report.
+#[derive(Serialize, ToSchema)]
+pub struct CheckOut {
+    /// The kind of violation it looks for, e.g. `stock_ledger_mismatch`.
+    pub name: String,
+    /// What holds when it passes.
+    pub description: String,
+    pub ok: bool,
+    /// How many violations it found.
+    pub violations: u64,
+}
+
+/// The invariant report with when it ran, how long it took and each check's result.
+#[derive(Serialize, ToSchema)]
+pub struct VerifyOut {
+    /// True when every check passed.
+    pub ok: bool,
+    /// When the checks started.
+    pub checked_at: chrono::DateTime<chrono::Utc>,
+    /// How long they took, in milliseconds.
+    pub took_ms: u64,
+    pub products_checked: u64,
+    pub orders_checked: u64,
+    /// Orders changed within the grace period, not judged.
+    pub orders_in_flight: u64,
+    /// Every check, in a fixed order, passed or not.
+    pub checks: Vec<CheckOut>,
+    pub violations: Vec<oms_workers::verify::Violation>,
+}
+
+impl VerifyOut {
+    fn new(
+        report: oms_workers::verify::Report,
+        checked_at: chrono::DateTime<chrono::Utc>,
+        took: std::time::Duration,
+    ) -> Self {
+        let count = |kind: &str| report.violations.iter().filter(|v| v.kind == kind).count() as u64;
+        let mut checks: Vec<CheckOut> = CHECKS
+            .iter()
+            .map(|(name, description)| CheckOut {
+                name: name.to_string(),
+                description: description.to_string(),
+                ok: count(name) == 0,
+                violations: count(name),
+            })
+            .collect();
+        // A kind this list does not know still shows, as a failed check of its own.
+        for violation in &report.violations {
+            if !checks.iter().any(|c| c.name == violation.kind) {
+                checks.push(CheckOut {
+                    name: violation.kind.to_string(),
+                    description: violation.kind.replace('_', " "),
+                    ok: false,
+                    violations: count(violation.kind),
+                });
+            }
+        }
+        Self {
+            ok: report.ok,
+            checked_at,
+            took_ms: took.as_millis() as u64,
+            products_checked: report.products_checked,
+            orders_checked: report.orders_checked,
+            orders_in_flight: report.orders_in_flight,
+            checks,
+            violations: report.violations,
+        }
+    }
+}
+
+/// `GET /api/ops/verify`: the invariant report of `oms verify`, with its time and each check.
 #[utoipa::path(
     get,
     path = "/api/ops/verify",
     tag = "ops",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The report; `ok` is false when any invariant is violated", body = oms_workers::verify::Report),
+        (status = 200, description = "The report; `ok` is false when any invariant is violated", body = VerifyOut),
         (status = 401, response = errors::Unauthenticated),
         (status = 403, response = errors::Forbidden),
         (status = 503, response = errors::Unavailable),
     )
 )]
-async fn verify(
-    State(state): State<AppState>,
-    AdminUser(_): AdminUser,
-) -> Result<Json<oms_workers::verify::Report>, ApiError> {
+async fn verify(State(state): State<AppState>, AdminUser(_): AdminUser) -> Result<Json<VerifyOut>, ApiError> {
+    let checked_at = chrono::Utc::now();
+    let started = std::time::Instant::now();
     let report = oms_workers::verify::verify(&state.store, state.config.reconcile_after).await?;
-    Ok(Json(report))
+    Ok(Json(VerifyOut::new(report, checked_at, started.elapsed())))
 }
 
 /// `GET /api/ops/queues`: every queue OMS declares, with depth, consumers, the active
@@ -70,15 +160,19 @@ async fn queues(State(state): State<AppState>, AdminUser(_): AdminUser) -> Json<
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct DeadLetterQuery {
-    /// A queue OMS declares (or its dead-letter queue, `<queue>.dlq`).
-    queue: String,
-    /// 1 to 1000 (default 100).
+    /// A queue OMS declares (or its dead-letter queue, `<queue>.dlq`); every queue when absent.
+    queue: Option<String>,
+    /// 1 to 1000 (default 100): per queue.
     limit: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct DeadLettersOut {
-    pub queue: String,
+    /// The queue asked for; absent when every queue was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, nullable = false)]
+    pub queue: Option<String>,
+    /// Each with the `queue` it died in, oldest first per queue.
     pub items: Vec<DeadLetter>,
 }
 
@@ -97,8 +191,8 @@ fn dead_letter_error(err: DeadLetterError) -> ApiError {
     }
 }
 
-/// `GET /api/ops/dead-letters?queue=&limit=`: dead letters of one queue, with their reason
-/// and attempts; they stay in the dead-letter queue.
+/// `GET /api/ops/dead-letters?queue=&limit=`: dead letters of one queue, or of every queue when
+/// none is named, with their reason and attempts; they stay in the dead-letter queue.
 #[utoipa::path(
     get,
     path = "/api/ops/dead-letters",
@@ -106,7 +200,7 @@ fn dead_letter_error(err: DeadLetterError) -> ApiError {
     params(DeadLetterQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The queue's dead letters", body = DeadLettersOut),
+        (status = 200, description = "The dead letters of the queue, or of every queue", body = DeadLettersOut),
         (status = 401, response = errors::Unauthenticated),
         (status = 403, response = errors::Forbidden),
         (status = 422, response = errors::Invalid),
@@ -126,9 +220,11 @@ async fn list_dead_letters(
             message: "must be between 1 and 1000".into(),
         });
     }
-    let items = dead_letters::list(&state.broker, &query.queue, limit as usize)
-        .await
-        .map_err(dead_letter_error)?;
+    let items = match &query.queue {
+        Some(queue) => dead_letters::list(&state.broker, queue, limit as usize).await,
+        None => dead_letters::list_all(&state.broker, limit as usize).await,
+    }
+    .map_err(dead_letter_error)?;
     Ok(Json(DeadLettersOut {
         queue: query.queue,
         items,

@@ -54,7 +54,7 @@ test('an admin adjusts stock with a reason; the ledger shows it, and a correctio
   await signInAdmin(page);
   await page.getByRole('link', { name: 'Products' }).click();
   await page.getByLabel('Filter').fill(product.name);
-  await expect(page.getByRole('listitem').filter({ hasText: product.name })).toContainText('5 in stock');
+  await expect(page.getByRole('row').filter({ hasText: product.name })).toContainText('5 in stock');
   await shot(page, 'admin-products');
   await page.getByRole('link', { name: product.name }).click();
   await expect(page.getByRole('heading', { name: product.name })).toBeVisible();
@@ -173,13 +173,18 @@ test('an admin edits a product and (de)activates it; the catalog follows', async
   await expect(page.getByText('In stock', { exact: true })).toBeVisible();
 
   await form.getByRole('button', { name: 'Deactivate' }).click();
+  // Asked first.
+  const dialog = page.getByRole('dialog', { name: `Deactivate ${renamed}?` });
+  await expect(dialog).toBeVisible();
+  await dialog.getByRole('button', { name: 'Deactivate' }).click();
   await expect(form.getByRole('status')).toHaveText('Deactivated.');
+  await expect(page.getByTestId('toast').filter({ hasText: `${renamed} is hidden from shoppers.` })).toBeVisible();
   await expect(page.getByTestId('product-active')).toHaveText('Inactive: hidden from shoppers');
   await catalogCard(shopper, renamed);
   await expect(shopper.getByText(`No products match “${renamed}”.`)).toBeVisible();
   await page.getByRole('link', { name: '← Products' }).click();
   await page.getByLabel('Filter').fill(renamed);
-  await expect(page.getByRole('listitem').filter({ hasText: renamed })).toContainText('inactive');
+  await expect(page.getByRole('row').filter({ hasText: renamed })).toContainText('inactive');
 
   await page.getByRole('link', { name: renamed }).click();
   await form.getByRole('button', { name: 'Activate' }).click();

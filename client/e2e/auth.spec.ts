@@ -1,7 +1,10 @@
-// Sessions as a shopper lives them: signing out and in again, a wrong password, and an access token that
-// expires while the SPA is open (refreshed silently), then a refresh token that no longer works.
-import type { Page } from '@playwright/test';
-import { test, expect, signUp, seedProduct, orderProduct, storedSession, unauthorized, unique, shot, SESSION_KEY } from './fixtures';
+// Sessions as a shopper lives them: signing out and in again, a wrong password, an access token that expires
+// while the SPA is open (refreshed silently through the HttpOnly cookie), then a refresh cookie that no longer
+// works. And what no script on the page can do: read either token, or find one in any URL.
+import type { Page, Request } from '@playwright/test';
+import {
+  test, expect, signUp, seedProduct, orderProduct, signedInUser, refreshCookie, unauthorized, unique, shot, HINT_KEY,
+} from './fixtures';
 
 const PASSWORD = 'correct-horse-battery'; // what signUp uses
 
@@ -13,12 +16,15 @@ function expiredJwt(sub: string) {
     Buffer.from('not-the-server-signature').toString('base64url')].join('.');
 }
 
-/** Replaces tokens in the SPA's stored session (as time or a revoked session would). */
-async function overwriteTokens(page: Page, tokens: { access?: string; refresh?: string }) {
-  await page.evaluate(([key, t]) => {
-    const s = JSON.parse(localStorage.getItem(key)!) as Record<string, unknown>;
-    localStorage.setItem(key, JSON.stringify({ ...s, ...t }));
-  }, [SESSION_KEY, tokens] as const);
+/** The page's next API request to `path` goes out with an expired access token (as time would make it). */
+async function expireAccessTokenOnce(page: Page, path: string, sub: string) {
+  let done = false;
+  await page.route(`**${path}`, async (route) => {
+    const auth = route.request().headers().authorization;
+    if (done || !auth) return route.fallback();
+    done = true;
+    await route.continue({ headers: { ...route.request().headers(), authorization: `Bearer ${expiredJwt(sub)}` } });
+  });
 }
 
 test('a shopper signs out and in again (the second time by keyboard only): the orders are still there; a wrong password is refused by the form', async ({ page, request, allowConsoleErrors }) => {
@@ -28,7 +34,7 @@ test('a shopper signs out and in again (the second time by keyboard only): the o
   const email = await signUp(page, 'Grace Shopper');
   const orderId = await orderProduct(page, product.name);
   await expect(page.getByTestId('order-status')).toHaveText('PLACED');
-  const before = await storedSession(page);
+  const before = (await refreshCookie(page))!.value;
 
   const loggedOut = page.waitForResponse((r) => r.url().endsWith('/api/auth/logout'));
   await page.getByRole('button', { name: 'Sign out' }).click();
@@ -36,22 +42,24 @@ test('a shopper signs out and in again (the second time by keyboard only): the o
   await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
   await expect(page.getByRole('button', { name: 'Sign out' })).toHaveCount(0);
   await expect(page.getByRole('link', { name: 'My orders' })).toHaveCount(0);
-  expect(await storedSession(page)).toBeNull();
-  // …and from the server: the refresh token no longer works.
+  expect(await signedInUser(page)).toBeNull();
+  // …and from the server: the refresh token no longer works, and the browser was told to forget it.
   expect((await loggedOut).status()).toBe(204);
-  const reuse = await request.post('/api/auth/refresh', { data: { refresh_token: before!.refresh } });
+  expect(await refreshCookie(page)).toBeUndefined();
+  const reuse = await request.post('/api/auth/refresh', { data: { refresh_token: before } });
   expect(reuse.status()).toBe(401);
 
   await page.goto('/orders');
   await expect(page).toHaveURL(/\/login\?next=%2Forders$/);
   await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+  await expect(page).toHaveTitle('Sign in · OMS');
 
-  const form = page.locator('form').filter({ has: page.getByRole('button', { name: 'Sign in' }) });
+  const form = page.getByRole('form', { name: 'Sign in' });
   await form.getByLabel('Email').fill(email);
   await form.getByLabel('Password').fill('not-the-password');
   await form.getByRole('button', { name: 'Sign in' }).click();
-  // The error envelope's message, in the form; still signed out.
-  await expect(form.getByRole('alert')).toHaveText('the e-mail address or password is wrong');
+  // The error code in a sentence, in the form; still signed out.
+  await expect(form.getByRole('alert')).toHaveText('The e-mail address or password is wrong.');
   await expect(page).toHaveURL(/\/login\?next=%2Forders$/);
   await expect(page.getByRole('button', { name: 'Sign out' })).toHaveCount(0);
   await shot(page, 'sign-in-wrong-password');
@@ -73,18 +81,19 @@ test('a shopper signs out and in again (the second time by keyboard only): the o
   await expect(page.getByRole('alert')).toHaveCount(0);
 });
 
-test('an expired access token is refreshed silently; when the refresh token fails too, the app asks to sign in', async ({ page, request, allowConsoleErrors }) => {
+test('an expired access token is refreshed silently through the cookie; a reload resumes the session; when the cookie fails too, the app asks to sign in', async ({ page, request, allowConsoleErrors }) => {
   // Expected, in this test only: the API refuses the expired access token (then accepts the refreshed
-  // one), and later refuses the broken refresh token. Chromium logs each 401.
+  // one), and later refuses the broken refresh cookie. Chromium logs each 401.
   allowConsoleErrors(unauthorized('/api/orders'));
   allowConsoleErrors(unauthorized('/api/auth/refresh'));
   const product = await seedProduct(request, unique('Jug'));
   const email = await signUp(page);
   const orderId = await orderProduct(page, product.name);
   await expect(page.getByTestId('order-status')).toHaveText('PLACED');
+  const user = (await signedInUser(page))!;
+  const first = (await refreshCookie(page))!.value;
 
-  const before = (await storedSession(page))!;
-  await overwriteTokens(page, { access: expiredJwt(before.user.id) });
+  await expireAccessTokenOnce(page, '/api/orders?*', user.id);
   const refused: string[] = [];
   page.on('response', (r) => {
     if (r.status() === 401) refused.push(new URL(r.url()).pathname);
@@ -98,24 +107,25 @@ test('an expired access token is refreshed silently; when the refresh token fail
   await expect(page).toHaveURL(/\/orders$/);
   await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
   await expect(page.getByRole('alert')).toHaveCount(0);
-  // A new pair was stored: a fresh access token and the rotated refresh token.
-  const after = (await storedSession(page))!;
-  expect(after.refresh).not.toBe(before.refresh);
-  expect(after.access).not.toBe(before.access);
-  expect(after.user.id).toBe(before.user.id);
-  // A reload keeps working with the new pair.
+  // The refresh cookie was rotated.
+  const second = (await refreshCookie(page))!.value;
+  expect(second).not.toBe(first);
+  // A reload keeps the session: the page has no token, and gets one from the cookie.
   await page.reload();
   await expect(page.getByRole('link', { name: orderId.slice(-8) })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
 
-  // Now the refresh token stops working too (revoked, or expired after 30 days).
-  await overwriteTokens(page, { access: expiredJwt(before.user.id), refresh: 'revoked-refresh-token' });
+  // Now the refresh cookie stops working too (revoked, or expired after 30 days).
+  const cookie = (await refreshCookie(page))!;
+  await page.context().addCookies([{ ...cookie, value: 'revoked-refresh-token' }]);
+  // The next visit: the page has no token yet, and the cookie no longer gets one.
   await page.goto('/orders');
   await expect(page).toHaveURL(/\/login\?next=%2Forders$/);
   await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
   await expect(page.getByRole('link', { name: 'Sign in' })).toBeVisible();
   await expect(page.getByRole('button', { name: 'Sign out' })).toHaveCount(0);
   await expect(page.getByRole('alert')).toHaveCount(0);
-  expect(await storedSession(page)).toBeNull();
+  expect(await signedInUser(page)).toBeNull();
   await shot(page, 'session-expired-sign-in');
 
   // Signing in again brings the shopper back to their orders.
@@ -124,4 +134,60 @@ test('an expired access token is refreshed silently; when the refresh token fail
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page).toHaveURL(/\/orders$/);
   await expect(page.getByRole('link', { name: orderId.slice(-8) })).toBeVisible();
+});
+
+test('no script on the page can read either token, and no token is ever in a URL', async ({ page, request }) => {
+  const product = await seedProduct(request, unique('Cup'));
+  const requests: Request[] = [];
+  page.on('request', (r) => requests.push(r));
+  await signUp(page);
+  const orderId = await orderProduct(page, product.name);
+  // PLACED arrives over the event stream.
+  await expect(page.getByTestId('order-status')).toHaveText('PLACED');
+  await page.reload();
+  await expect(page.getByTestId('order-status')).toHaveText('PLACED');
+  await expect(page.getByTitle('Live updates on')).toBeVisible();
+
+  // The refresh token: an HttpOnly, Secure, SameSite=Strict cookie sent only to the refresh path.
+  const cookie = (await refreshCookie(page))!;
+  expect(cookie).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict', path: '/api/auth/refresh' });
+  // The access tokens the page used: only ever in Authorization headers.
+  const access = [...new Set(requests.map((r) => r.headers().authorization).filter(Boolean).map((a) => a!.replace(/^Bearer /, '')))];
+  expect(access.length).toBeGreaterThan(0);
+  const tokens = [cookie.value, ...access];
+
+  // What a script that got onto the page could read: cookies, storage, the page's own text.
+  const readable = await page.evaluate(async () => {
+    const idb = 'databases' in indexedDB ? await indexedDB.databases() : [];
+    return {
+      cookie: document.cookie,
+      local: JSON.stringify({ ...localStorage }),
+      session: JSON.stringify({ ...sessionStorage }),
+      html: document.documentElement.outerHTML,
+      idb: JSON.stringify(idb),
+    };
+  });
+  for (const [where, text] of Object.entries(readable)) {
+    for (const t of tokens) expect(text.includes(t), `a token readable from ${where}`).toBe(false);
+  }
+  expect(readable.cookie).not.toContain('oms_refresh');
+  expect(JSON.parse(readable.local)).toEqual(expect.objectContaining({ [HINT_KEY]: expect.any(String) }));
+
+  // No URL the page asked for carries a token, or the refresh token: the event stream included.
+  const events = requests.filter((r) => new URL(r.url()).pathname === '/api/events');
+  expect(events.length).toBeGreaterThan(0);
+  for (const r of events) {
+    expect(new URL(r.url()).search).toBe('');
+    expect(r.headers().authorization).toMatch(/^Bearer /);
+  }
+  for (const r of requests) {
+    for (const t of tokens) expect(r.url().includes(t), `${r.url()} carries a token`).toBe(false);
+    expect(r.url()).not.toMatch(/access_token|refresh_token/);
+  }
+  // The refresh cookie went only to the refresh endpoint.
+  for (const r of requests) {
+    const sent = (await r.allHeaders()).cookie ?? '';
+    if (sent.includes('oms_refresh')) expect(new URL(r.url()).pathname).toBe('/api/auth/refresh');
+  }
+  expect(orderId).toBeTruthy();
 });

@@ -73,7 +73,9 @@ export async function signUp(page: Page, name = 'Ada Shopper') {
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill('correct-horse-battery');
   await page.getByRole('button', { name: 'Sign up' }).click();
-  await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
+  // On a phone the account is behind the Menu button: the page leaving the form says it worked.
+  await expect(page).not.toHaveURL(/\/register/);
+  if ((page.viewportSize()?.width ?? 1280) >= 768) await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
   return email;
 }
 
@@ -82,7 +84,8 @@ export async function signInAdmin(page: Page) {
   await page.getByLabel('Email').fill(ADMIN.email);
   await page.getByLabel('Password').fill(ADMIN.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('link', { name: 'Queues' })).toBeVisible();
+  await expect(page).not.toHaveURL(/\/login/);
+  if ((page.viewportSize()?.width ?? 1280) >= 768) await expect(page.getByRole('link', { name: 'Queues' })).toBeVisible();
 }
 
 /** A signed-in caller of the API (for setting up what a test is not about). */
@@ -139,6 +142,9 @@ export async function addToCart(page: Page, name: string) {
   await page.getByRole('button', { name: `Add ${name} to cart` }).click();
 }
 
+/** The header's cart link, with how many items it holds. */
+export const cartLink = (page: Page, count: number) => page.getByRole('link', { name: `Cart (${count})` });
+
 /** From the catalog: find the product by name, add it, place the order; returns the order id. */
 export async function orderProduct(page: Page, name: string) {
   await addToCart(page, name);
@@ -168,21 +174,27 @@ export function stockQueueFor(productId: string, partitions = STOCK_PARTITIONS) 
 export const shot = (page: Page, name: string) =>
   page.screenshot({ path: `test-results/screenshots/${name}.png`, fullPage: true });
 
-/** The session the SPA keeps in localStorage (src/api/tokens.ts), or null when signed out. */
-export interface StoredSession {
-  access: string;
-  refresh: string;
-  user: { id: string; email: string; name: string; role: string };
-}
-export const SESSION_KEY = 'oms.session';
-export const storedSession = (page: Page) =>
-  page.evaluate((key) => JSON.parse(localStorage.getItem(key) ?? 'null') as StoredSession | null, SESSION_KEY);
+/** Who the SPA says is signed in (localStorage keeps only that: src/api/tokens.ts), or null when signed out. */
+export const HINT_KEY = 'oms.user';
+export const signedInUser = (page: Page) =>
+  page.evaluate((key) => JSON.parse(localStorage.getItem(key) ?? 'null') as { id: string; name: string } | null, HINT_KEY);
 
-/** The API headers of whoever is signed in on `page` (to check through the API what the page did). */
+/** The browser's refresh cookie (HttpOnly: only the test, never the page, can read it). */
+export async function refreshCookie(page: Page) {
+  return (await page.context().cookies()).find((c) => c.name === 'oms_refresh');
+}
+
+/**
+ * The API headers of whoever is signed in on `page` (to check through the API what the page did): the page's
+ * own refresh cookie, exchanged once from inside the page as the SPA would.
+ */
 export async function apiOf(page: Page): Promise<ApiUser> {
-  const s = await storedSession(page);
-  expect(s, 'signed in').not.toBeNull();
-  return { id: s!.user.id, headers: { authorization: `Bearer ${s!.access}` } };
+  const session = await page.evaluate(async () => {
+    const r = await fetch('/api/auth/refresh', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    return (await r.json()) as { access_token: string; user: { id: string } };
+  });
+  expect(session.access_token, 'signed in').toBeTruthy();
+  return { id: session.user.id, headers: { authorization: `Bearer ${session.access_token}` } };
 }
 
 /** Chromium's console line for a request answered 401 whose URL contains `path` (a refused token or password). */

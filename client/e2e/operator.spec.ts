@@ -78,7 +78,8 @@ test('an operator reads a dead letter with its reason and replays it; the stock 
 
   await letter.getByRole('checkbox').check();
   await page.getByRole('button', { name: 'Replay selected (1)' }).click();
-  await expect(page.getByRole('status')).toHaveText('Replayed 1, kept 0.');
+  await expect(page.getByRole('main').getByRole('status')).toHaveText('Replayed 1, kept 0.');
+  await expect(page.getByTestId('toast')).toContainText('Replayed 1, kept 0.');
   await expect(page.getByText(`No dead letters in ${queue}.`)).toBeVisible();
 
   // Replayed to its queue, the stock worker applies it.
@@ -94,4 +95,48 @@ test('an operator reads a dead letter with its reason and replays it; the stock 
   await page.getByRole('link', { name: 'Verify' }).click();
   await expect(page.getByText('All invariants hold.')).toBeVisible();
   await expect(page.getByText(/products and \d+ orders checked/)).toBeVisible();
+});
+
+test('the operator sees a health summary, dead letters of every queue without picking one, and verify with its time and checks', async ({ page, request }) => {
+  const product = await seedProduct(request, unique('Crate'), 10);
+  const queue = stockQueueFor(product.id);
+  const messageId = randomUUID();
+  const published = (await mgmt('POST', `/api/exchanges/${encodeURIComponent(state().vhost)}/oms.dlx/publish`, {
+    routing_key: queue,
+    payload: JSON.stringify({ message_id: messageId, version: 1, type: 'AdjustStock', payload: {} }),
+    payload_encoding: 'string',
+    properties: { content_type: 'application/json', delivery_mode: 2, message_id: messageId, type: 'AdjustStock',
+      headers: { 'x-oms-reason': 'e2e: summary', 'x-oms-attempts': 1, 'x-oms-original-queue': queue } },
+  })) as { routed: boolean };
+  expect(published.routed).toBe(true);
+
+  await signInAdmin(page);
+  await page.getByRole('link', { name: 'Queues' }).click();
+  // Before the fix: rows of numbers and nothing saying what is wrong.
+  const summary = page.getByRole('region', { name: /need(s)? attention/ });
+  await expect(summary).toContainText(`dead letter`, { timeout: 30_000 });
+  await expect(summary).toContainText(queue);
+  await shot(page, 'ops-health');
+  await summary.getByRole('link', { name: 'Look' }).first().click();
+
+  // Every queue's dead letters, without choosing a queue first.
+  await expect(page).toHaveURL(/\/ops\/dead-letters$/);
+  await expect(page.getByLabel('Queue')).toHaveValue('');
+  const letter = page.getByRole('listitem').filter({ hasText: messageId });
+  await expect(letter).toContainText(queue);
+  await expect(letter).toContainText('e2e: summary');
+  // Replay all asks first.
+  await page.getByRole('button', { name: 'Replay all' }).click();
+  const dialog = page.getByRole('dialog', { name: /Replay all \d+ dead letters?/ });
+  await expect(dialog).toBeVisible();
+  await dialog.getByRole('button', { name: 'Not now' }).click();
+  await expect(letter).toBeVisible();
+
+  await page.getByRole('link', { name: 'Verify' }).click();
+  await expect(page.getByTestId('verify-when')).toContainText(/Checked .* in \d+ ms/);
+  const checks = page.getByRole('list', { name: 'Checks' }).getByRole('listitem');
+  await expect(checks).toHaveCount(5);
+  await expect(checks.first()).toContainText('Passed');
+  await expect(page.getByText("Every product's stock equals the sum of its ledger")).toBeVisible();
+  await shot(page, 'ops-verify-checks');
 });

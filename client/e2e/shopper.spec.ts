@@ -1,5 +1,7 @@
 import type { Locator } from '@playwright/test';
-import { test, expect, signUp, signInAdmin, seedProduct, orderProduct, addToCart, catalogCard, shot, unique, apiOf } from './fixtures';
+import {
+  test, expect, signUp, signInAdmin, seedProduct, orderProduct, addToCart, catalogCard, shot, unique, apiOf, registerApi, placeOrderApi, cartLink,
+} from './fixtures';
 
 test('a shopper registers, orders, and sees PLACED appear live', async ({ page, request }) => {
   const product = await seedProduct(request, unique('Teapot'));
@@ -35,6 +37,7 @@ test('a shopper registers, orders, and sees PLACED appear live', async ({ page, 
 
   // Phone width: nothing spills sideways on the catalog.
   await page.setViewportSize({ width: 390, height: 844 });
+  await page.getByRole('button', { name: 'Menu' }).click();
   await page.getByRole('link', { name: 'Catalog' }).click();
   await expect(page.getByRole('heading', { name: 'Catalog' })).toBeVisible();
   expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
@@ -52,19 +55,23 @@ test('a shopper cancels a PLACED order: CANCELLED shows live and the stock comes
   await expect(page.getByTestId('order-status')).toHaveText('PLACED');
   await expect(page.getByRole('cell', { name: 'reserved' })).toBeVisible();
   card = await catalogCard(page, product.name);
-  await expect(card.getByRole('button', { name: `Add ${product.name} to cart` })).toBeDisabled();
-  await expect(card.getByRole('button', { name: `Add ${product.name} to cart` })).toHaveText('Out of stock');
+  await expect(card.getByRole('button', { name: `Out of stock ${product.name}` })).toBeDisabled();
+  await expect(card.getByRole('button', { name: `Add ${product.name} to cart` })).toHaveCount(0);
   await shot(page, 'catalog-out-of-stock');
 
   await page.getByRole('link', { name: 'My orders' }).click();
   await page.getByRole('link', { name: orderId.slice(-8) }).click();
   await expect(page.getByTestId('order-status')).toHaveText('PLACED');
   await page.getByRole('button', { name: 'Cancel order' }).click();
+  // Asked first: a cancelled order cannot be reopened.
+  const dialog = page.getByRole('dialog', { name: 'Cancel this order?' });
+  await dialog.getByRole('button', { name: 'Cancel order' }).click();
+  await expect(dialog).toHaveCount(0);
   // Pushed over server-sent events; then the line's stock is given back.
   await expect(page.getByTestId('order-status')).toHaveText('CANCELLED');
   await expect(page.getByRole('button', { name: 'Cancel order' })).toHaveCount(0);
   await expect(page.getByRole('listitem').filter({ hasText: 'PLACED → CANCELLED' })).toBeVisible();
-  await expect(page.getByRole('cell', { name: 'released' })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'Returned to stock' })).toBeVisible();
   await shot(page, 'order-cancelled');
 
   card = await catalogCard(page, product.name);
@@ -76,31 +83,51 @@ test('a shopper cancels a PLACED order: CANCELLED shows live and the stock comes
   await signInAdmin(admin);
   await admin.goto(`/admin/products/${product.id}`);
   const ledger = admin.getByRole('table', { name: 'Stock ledger' });
-  await expect(ledger.getByRole('row').filter({ hasText: 'release' }).filter({ hasText: orderId })).toContainText('+1');
-  await expect(ledger.getByRole('row').filter({ hasText: 'reserve' }).filter({ hasText: orderId })).toContainText('-1');
+  await expect(ledger.getByRole('row').filter({ hasText: 'release' }).filter({ hasText: orderId.slice(-8) })).toContainText('+1');
+  await expect(ledger.getByRole('row').filter({ hasText: 'reserve' }).filter({ hasText: orderId.slice(-8) })).toContainText('-1');
   await expect(admin.getByTestId('product-stock')).toHaveText('1');
 });
 
-test('a shopper orders more than the stock: the order is REJECTED with the reason on its line', async ({ page, request }) => {
+test('the cart caps at the stock; an order that meets less stock is REJECTED with the reason on its line and the cart is kept', async ({ page, request }) => {
   const product = await seedProduct(request, unique('Vase'), 2);
+  const other = await registerApi(request, 'Other Shopper');
   await signUp(page);
   await addToCart(page, product.name);
-  await page.getByRole('link', { name: /Cart \(1\)/ }).click();
-  await page.getByLabel('Quantity').fill('3');
+  await cartLink(page, 1).click();
+  const quantity = page.getByRole('textbox', { name: `Quantity of ${product.name}` });
+  // More than the stock cannot be asked for: 3 of 2 becomes 2 at once, and the page says so.
+  await quantity.fill('3');
+  await expect(quantity).toHaveValue('2');
+  await expect(page.getByText('Only 2 in stock: the quantity was set to 2.')).toBeVisible();
+  await expect(cartLink(page, 2)).toBeVisible();
   await shot(page, 'cart');
+
+  // Someone else buys one while the cart is open: the order then meets less stock than the cart showed.
+  await placeOrderApi(request, other, product.id);
+  await expect.poll(async () => ((await (await request.get(`/api/products/${product.id}`)).json()) as { stock: number }).stock).toBe(1);
   await page.getByRole('button', { name: 'Place order' }).click();
   await expect(page).toHaveURL(/\/orders\/[^/]+$/);
 
   await expect(page.getByTestId('order-status')).toHaveText('REJECTED');
   const line = page.getByRole('row').filter({ hasText: product.name });
   await expect(line.getByTestId('reject-reason')).toHaveText('not enough stock');
-  await expect(line.getByRole('cell', { name: /rejected/ })).toBeVisible();
+  await expect(line.getByRole('cell', { name: /Not available/ })).toBeVisible();
+  await expect(line).toContainText('not charged');
   await expect(page.getByRole('button', { name: 'Cancel order' })).toHaveCount(0);
+  // The cart is kept, to be fixed and sent again.
+  await expect(page.getByText('Your cart still holds these items')).toBeVisible();
+  await expect(cartLink(page, 2)).toBeVisible();
   await shot(page, 'order-rejected');
 
-  // Nothing was taken.
+  await page.getByRole('link', { name: 'fix the quantities and order again' }).click();
+  await expect(page.getByText('Only 1 left in stock: the quantity was lowered to 1.')).toBeVisible();
+  await expect(quantity).toHaveValue('1');
+  await page.getByRole('button', { name: 'Place order' }).click();
+  await expect(page.getByTestId('order-status')).toHaveText('PLACED');
+  // Placed: now the cart is empty.
+  await expect(cartLink(page, 0)).toBeVisible();
   const card = await catalogCard(page, product.name);
-  await expect(card.getByText('Low stock (2 left)')).toBeVisible();
+  await expect(card.getByText('Out of stock', { exact: true }).first()).toBeVisible();
 });
 
 test('signed out, the catalog finds products by name or SKU and shows each one\'s stock: in stock, low, out', async ({ page, request }) => {
@@ -124,7 +151,7 @@ test('signed out, the catalog finds products by name or SKU and shows each one\'
   await expect(card(none.name).getByTestId('stock-badge')).toHaveText('Out of stock');
   await expect(card(plenty.name).getByRole('button', { name: `Add ${plenty.name} to cart` })).toBeEnabled();
   await expect(card(few.name).getByRole('button', { name: `Add ${few.name} to cart` })).toBeEnabled();
-  await expect(card(none.name).getByRole('button', { name: `Add ${none.name} to cart` })).toBeDisabled();
+  await expect(card(none.name).getByRole('button', { name: `Out of stock ${none.name}` })).toBeDisabled();
   await shot(page, 'catalog-search');
 
   // "In stock only" leaves out what cannot be ordered.

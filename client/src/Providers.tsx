@@ -4,6 +4,7 @@ import { AuthProvider } from './auth/AuthContext';
 import { CartProvider } from './cart/CartContext';
 import { LiveEventsProvider } from './orders/LiveEvents';
 import { toApiError } from './api/errors';
+import { FeedbackProvider } from './components/feedback';
 
 export function makeQueryClient() {
   return new QueryClient({
@@ -26,7 +27,9 @@ export function Providers({ children, client }: { children: ReactNode; client?: 
     <QueryClientProvider client={qc}>
       <AuthProvider>
         <LiveEventsProvider>
-          <CartProvider>{children}</CartProvider>
+          <CartProvider>
+            <FeedbackProvider>{children}</FeedbackProvider>
+          </CartProvider>
         </LiveEventsProvider>
       </AuthProvider>
     </QueryClientProvider>

@@ -118,23 +118,46 @@ fn describe(queue: &str, message: &BasicGetMessage) -> DeadLetter {
 /// Up to `limit` dead letters of `queue`, oldest first; they stay where they are.
 pub async fn list(broker: &Broker, queue: &str, limit: usize) -> Result<Vec<DeadLetter>, DeadLetterError> {
     let queue = source_queue(queue, broker.partitions())?;
-    let dlq = routing::dead_letter_queue(&queue);
+    read_dead_letters(broker, &[queue], limit).await
+}
+
+/// Up to `limit` dead letters of each queue OMS declares, queue by queue; they stay where they are.
+pub async fn list_all(broker: &Broker, limit: usize) -> Result<Vec<DeadLetter>, DeadLetterError> {
+    let queues: Vec<String> = routing::all_queues(broker.partitions())
+        .into_iter()
+        .map(|spec| spec.name)
+        .collect();
+    read_dead_letters(broker, &queues, limit).await
+}
+
+/// Reads the dead-letter queues of `queues` over one connection, without taking anything.
+async fn read_dead_letters(
+    broker: &Broker,
+    queues: &[String],
+    limit: usize,
+) -> Result<Vec<DeadLetter>, DeadLetterError> {
     let connection = broker
         .dedicated_connection("dead-letters", Duration::from_secs(5))
         .await?;
-    let channel = connection.create_channel().await?;
     let mut letters = Vec::new();
-    while letters.len() < limit.min(MAX_PER_PASS) {
-        let Some(message) = channel
-            .basic_get(ShortString::from(dlq.as_str()), BasicGetOptions { no_ack: false })
-            .await?
-        else {
-            break;
-        };
-        letters.push(describe(&queue, &message));
+    for queue in queues {
+        let dlq = routing::dead_letter_queue(queue);
+        // A channel per queue: closing it returns every message read, unacknowledged, to its
+        // dead-letter queue.
+        let channel = connection.create_channel().await?;
+        let mut read = 0;
+        while read < limit.min(MAX_PER_PASS) {
+            let Some(message) = channel
+                .basic_get(ShortString::from(dlq.as_str()), BasicGetOptions { no_ack: false })
+                .await?
+            else {
+                break;
+            };
+            letters.push(describe(queue, &message));
+            read += 1;
+        }
+        let _ = channel.close(200, "listed".into()).await;
     }
-    // Closing returns every message read, unacknowledged, to the dead-letter queue.
-    let _ = channel.close(200, "listed".into()).await;
     let _ = connection.close(200, "listed".into()).await;
     Ok(letters)
 }

@@ -130,6 +130,18 @@ async fn a_dead_letter_is_listed_with_its_reason_and_replayed_once_its_cause_is_
         .await
         .expect("json");
     assert_eq!(again["items"].as_array().expect("items").len(), 1);
+    // Without a queue, the dead letters of every queue: this one, with the queue it died in.
+    let all: Value = app
+        .get("/api/ops/dead-letters", Some(&admin.access_token))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert!(all.get("queue").is_none(), "{all}");
+    let items = all["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{all}");
+    assert_eq!(items[0]["id"], cancel.message_id.as_str());
+    assert_eq!(items[0]["queue"], queue.as_str());
 
     // The cause goes away: the order now exists (as a copy of the placed one).
     let mut order = app

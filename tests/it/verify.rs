@@ -28,6 +28,32 @@ async fn verify_passes_after_orders_and_catches_a_corrupted_store() {
         .expect("json");
     assert_eq!(report["ok"], true, "{report}");
     assert_eq!(report["orders_checked"], 5);
+    // When it ran, how long it took, and every check passed.
+    assert!(
+        report["checked_at"]
+            .as_str()
+            .is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok()),
+        "{report}"
+    );
+    assert!(report["took_ms"].as_u64().is_some(), "{report}");
+    let checks = report["checks"].as_array().expect("checks");
+    let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().expect("name")).collect();
+    assert_eq!(
+        names,
+        [
+            "negative_stock",
+            "stock_ledger_mismatch",
+            "missing_reservation",
+            "stock_not_released",
+            "stuck_pending"
+        ]
+    );
+    assert!(
+        checks
+            .iter()
+            .all(|c| c["ok"] == true && c["violations"] == 0 && c["description"].is_string()),
+        "{report}"
+    );
 
     // Corrupt the store behind the workers' backs: stock that the ledger does not explain.
     app.store
@@ -47,6 +73,15 @@ async fn verify_passes_after_orders_and_catches_a_corrupted_store() {
         "{report}"
     );
     assert_eq!(report["violations"][0]["subject"], product.as_str());
+    let failed: Vec<&Value> = report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .collect();
+    assert_eq!(failed.len(), 1, "{report}");
+    assert_eq!(failed[0]["name"], "stock_ledger_mismatch");
+    assert_eq!(failed[0]["violations"], 1);
 
     assert_error(
         app.get("/api/ops/verify", Some(&user.access_token)).await,

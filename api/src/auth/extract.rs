@@ -23,6 +23,8 @@ pub struct CurrentUser {
     pub email: String,
     pub name: String,
     pub role: Role,
+    /// The session the access token belongs to (its `sid`), when it names one.
+    pub session: Option<String>,
 }
 
 impl CurrentUser {
@@ -97,7 +99,10 @@ impl AccountCache {
 async fn authenticate(state: &AppState, token: &str) -> Result<CurrentUser, ApiError> {
     let claims = state.tokens.verify_access(token)?;
     if let Some(user) = state.accounts.get(&claims.sub) {
-        return Ok(user);
+        return Ok(CurrentUser {
+            session: claims.sid,
+            ..user
+        });
     }
     let user = state
         .store
@@ -112,6 +117,7 @@ async fn authenticate(state: &AppState, token: &str) -> Result<CurrentUser, ApiE
         email: user.email,
         name: user.name,
         role: user.role,
+        session: claims.sid,
     };
     state.accounts.put(&user);
     Ok(user)

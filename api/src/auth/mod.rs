@@ -1,6 +1,11 @@
 //! Accounts and sessions: register, login, refresh (rotating, with reuse detection),
 //! logout, me; the admin bootstrap and `oms user promote`.
+//!
+//! A session's refresh token reaches the client in one of two ways, which it picks at sign-in
+//! (`refresh_token_in`): in the JSON body (API clients; the default), or in an `HttpOnly` cookie
+//! that no script can read (browsers; see [`cookie`]). A refresh answers the way it was asked.
 
+pub mod cookie;
 pub mod extract;
 pub mod password;
 pub mod rate_limit;
@@ -10,7 +15,7 @@ use std::net::SocketAddr;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use mongodb::bson::{self, doc};
 use oms_contracts::domain::{Email, Password, PersonName};
@@ -26,7 +31,7 @@ use utoipa_axum::routes;
 
 pub use extract::{AdminUser, CurrentUser, StreamUser};
 
-use crate::error::{ApiError, ErrorBody, conflict_on_duplicate};
+use crate::error::{ApiError, ErrorBody, Fields, conflict_on_duplicate};
 use crate::extract::ApiJson;
 use crate::openapi::errors;
 use crate::state::AppState;
@@ -40,6 +45,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(me))
 }
 
+/// Where the session's refresh token goes: `body` (the default, for API clients) or `cookie`
+/// (an `HttpOnly; Secure; SameSite=Strict` cookie sent only to `/api/auth/refresh`, for browsers:
+/// no script can read it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RefreshTokenIn {
+    #[default]
+    Body,
+    Cookie,
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterIn {
@@ -48,6 +64,9 @@ pub struct RegisterIn {
     #[schema(min_length = 8, max_length = 128)]
     password: String,
     name: String,
+    #[serde(default)]
+    #[schema(required = false)]
+    refresh_token_in: RefreshTokenIn,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -55,12 +74,20 @@ pub struct RegisterIn {
 pub struct LoginIn {
     email: String,
     password: String,
+    #[serde(default)]
+    #[schema(required = false)]
+    refresh_token_in: RefreshTokenIn,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshIn {
-    refresh_token: String,
+    /// The refresh token. Leave it out (send `{}`) when the browser holds it in the
+    /// `oms_refresh` cookie: a refresh then answers with a new cookie, a logout ends the session
+    /// of the access token.
+    #[serde(default)]
+    #[schema(required = false, nullable = false)]
+    refresh_token: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -86,7 +113,10 @@ impl From<&UserDoc> for UserOut {
 pub struct SessionOut {
     user: UserOut,
     access_token: String,
-    refresh_token: String,
+    /// The new refresh token; absent when it went into the `oms_refresh` cookie instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, nullable = false)]
+    refresh_token: Option<String>,
     /// Always `Bearer`.
     #[schema(example = "Bearer")]
     token_type: &'static str,
@@ -101,7 +131,12 @@ pub struct SessionOut {
     tag = "auth",
     request_body = RegisterIn,
     responses(
-        (status = 201, description = "The account exists and is signed in", body = SessionOut),
+        (
+            status = 201,
+            description = "The account exists and is signed in",
+            body = SessionOut,
+            headers(("Set-Cookie" = String, description = "`oms_refresh`, when `refresh_token_in` is `cookie`"))
+        ),
         (status = 400, response = errors::BadRequest),
         (status = 409, description = "`email_taken`: an account with this address exists", body = ErrorBody),
         (status = 413, response = errors::PayloadTooLarge),
@@ -114,9 +149,11 @@ async fn register(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RegisterIn>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let email = Email::parse(&body.email).map_err(|e| ApiError::invalid("email", e))?;
-    let password = Password::parse(&body.password).map_err(|e| ApiError::invalid("password", e))?;
-    let name = PersonName::parse(&body.name).map_err(|e| ApiError::invalid("name", e))?;
+    let mut fields = Fields::default();
+    let name = fields.parse("name", PersonName::parse(&body.name));
+    let email = fields.parse("email", Email::parse(&body.email));
+    let password = fields.parse("password", Password::parse(&body.password));
+    let (name, email, password) = fields.finish(|| Some((name?, email?, password?)))?;
     let user = create_user(&state.store, &email, &password, name.as_str(), Role::User)
         .await
         .map_err(|e| match e {
@@ -127,9 +164,9 @@ async fn register(
             },
             CreateUserError::Other(e) => e,
         })?;
-    let session = start_session(&state, &user, None).await?;
+    let session = start_session(&state, &user, None, body.refresh_token_in).await?;
     tracing::info!(user_id = %user.id, "user registered");
-    Ok((StatusCode::CREATED, Json(session)))
+    Ok((StatusCode::CREATED, session.headers, Json(session.out)))
 }
 
 /// Signs in. Failed attempts are counted per account and per client address.
@@ -139,7 +176,12 @@ async fn register(
     tag = "auth",
     request_body = LoginIn,
     responses(
-        (status = 200, description = "Signed in", body = SessionOut),
+        (
+            status = 200,
+            description = "Signed in",
+            body = SessionOut,
+            headers(("Set-Cookie" = String, description = "`oms_refresh`, when `refresh_token_in` is `cookie`"))
+        ),
         (status = 400, response = errors::BadRequest),
         (status = 401, description = "`invalid_credentials`: the address or password is wrong", body = ErrorBody),
         (status = 413, response = errors::PayloadTooLarge),
@@ -153,7 +195,7 @@ async fn login(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<LoginIn>,
-) -> Result<Json<SessionOut>, ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
     let invalid =
         || ApiError::unauthenticated("invalid_credentials", "the e-mail address or password is wrong");
     let account = body.email.trim().to_ascii_lowercase();
@@ -178,7 +220,8 @@ async fn login(
         Some(user) if ok => {
             state.login_limiter.record_success(&account);
             tracing::info!(user_id = %user.id, "user signed in");
-            Ok(Json(start_session(&state, &user, None).await?))
+            let session = start_session(&state, &user, None, body.refresh_token_in).await?;
+            Ok((session.headers, Json(session.out)))
         }
         _ => {
             state.login_limiter.record_failure(&account, &client);
@@ -187,20 +230,30 @@ async fn login(
     }
 }
 
-/// Exchanges a refresh token for a new pair. The old token stops working; presenting a spent
-/// one signs out every session of its chain.
+/// Exchanges a refresh token (from the body, or else the `oms_refresh` cookie) for a new pair.
+/// The old token stops working; presenting a spent one signs out every session of its chain.
 #[utoipa::path(
     post,
     path = "/api/auth/refresh",
     tag = "auth",
     request_body = RefreshIn,
     responses(
-        (status = 200, description = "A new access and refresh token", body = SessionOut),
-        (status = 400, response = errors::BadRequest),
+        (
+            status = 200,
+            description = "A new access and refresh token (the refresh token in a new cookie when \
+                it came in one)",
+            body = SessionOut,
+            headers(("Set-Cookie" = String, description = "The new `oms_refresh`, when the old one came as a cookie"))
+        ),
+        (
+            status = 400,
+            description = "`malformed_request`, or `cross_site_refresh` (the cookie came from another site's page)",
+            body = ErrorBody
+        ),
         (
             status = 401,
-            description = "`invalid_refresh_token` (unknown or expired), or `refresh_token_reused` \
-                (already spent: its whole chain is now revoked)",
+            description = "`invalid_refresh_token` (none given, unknown or expired), or \
+                `refresh_token_reused` (already spent: its whole chain is now revoked)",
             body = ErrorBody
         ),
         (status = 413, response = errors::PayloadTooLarge),
@@ -211,15 +264,47 @@ async fn login(
 )]
 async fn refresh(
     State(state): State<AppState>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<RefreshIn>,
-) -> Result<Json<SessionOut>, ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
     let invalid = || {
         ApiError::unauthenticated(
             "invalid_refresh_token",
             "the refresh token is not valid; sign in again",
         )
     };
-    let hash = tokens::refresh_token_hash(&body.refresh_token);
+    let (presented, mode) = match body.refresh_token {
+        Some(token) => (token, RefreshTokenIn::Body),
+        None => (
+            cookie::read(&headers)?.ok_or_else(invalid)?,
+            RefreshTokenIn::Cookie,
+        ),
+    };
+    // A refused cookie is of no more use: the browser forgets it.
+    let forget = |err: ApiError| match mode {
+        RefreshTokenIn::Cookie => {
+            let mut response = err.into_response();
+            cookie::append(response.headers_mut(), cookie::clear());
+            response
+        }
+        RefreshTokenIn::Body => err.into_response(),
+    };
+    match rotate(&state, &presented, mode).await {
+        Ok(session) => Ok((session.headers, Json(session.out)).into_response()),
+        Err(err @ ApiError::Unauthenticated { .. }) => Ok(forget(err)),
+        Err(err) => Err(err),
+    }
+}
+
+/// Spends `presented` and starts the next session of its chain.
+async fn rotate(state: &AppState, presented: &str, mode: RefreshTokenIn) -> Result<Session, ApiError> {
+    let invalid = || {
+        ApiError::unauthenticated(
+            "invalid_refresh_token",
+            "the refresh token is not valid; sign in again",
+        )
+    };
+    let hash = tokens::refresh_token_hash(presented);
     let tokens_coll = state.store.refresh_tokens();
     let Some(token) = tokens_coll.find_one(doc! { "_id": &hash }).await? else {
         return Err(invalid());
@@ -257,7 +342,7 @@ async fn refresh(
     else {
         return Err(invalid());
     };
-    let session = start_session(&state, &user, Some(token.family_id.clone())).await?;
+    let session = start_session(state, &user, Some(token.family_id.clone()), mode).await?;
     // A concurrent reuse of the same token may have revoked the family before our new token
     // existed; it must not survive that.
     let revoked = tokens_coll
@@ -270,10 +355,11 @@ async fn refresh(
             "this refresh token was already used; every session it belongs to has been signed out",
         ));
     }
-    Ok(Json(session))
+    Ok(session)
 }
 
-/// Signs out the session (the refresh token's chain).
+/// Signs out the session: the refresh token's chain, or (with `{}`) the session of the access
+/// token. The `oms_refresh` cookie is cleared either way.
 #[utoipa::path(
     post,
     path = "/api/auth/logout",
@@ -281,7 +367,11 @@ async fn refresh(
     request_body = RefreshIn,
     security(("bearer" = [])),
     responses(
-        (status = 204, description = "Signed out (also when the token was unknown)"),
+        (
+            status = 204,
+            description = "Signed out (also when the token was unknown)",
+            headers(("Set-Cookie" = String, description = "Clears `oms_refresh`"))
+        ),
         (status = 400, response = errors::BadRequest),
         (status = 401, response = errors::Unauthenticated),
         (status = 413, response = errors::PayloadTooLarge),
@@ -294,18 +384,23 @@ async fn logout(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiJson(body): ApiJson<RefreshIn>,
-) -> Result<StatusCode, ApiError> {
-    let hash = tokens::refresh_token_hash(&body.refresh_token);
-    if let Some(token) = state
-        .store
-        .refresh_tokens()
-        .find_one(doc! { "_id": &hash })
-        .await?
-        && token.user_id == user.id.as_str()
-    {
-        revoke_family(&state.store, &token.family_id).await?;
+) -> Result<impl IntoResponse, ApiError> {
+    let family = match &body.refresh_token {
+        Some(token) => state
+            .store
+            .refresh_tokens()
+            .find_one(doc! { "_id": tokens::refresh_token_hash(token) })
+            .await?
+            .filter(|t| t.user_id == user.id.as_str())
+            .map(|t| t.family_id),
+        None => user.session.clone(),
+    };
+    if let Some(family) = family {
+        revoke_session(&state.store, &family, user.id.as_str()).await?;
     }
-    Ok(StatusCode::NO_CONTENT)
+    let mut headers = HeaderMap::new();
+    cookie::append(&mut headers, cookie::clear());
+    Ok((StatusCode::NO_CONTENT, headers))
 }
 
 /// The signed-in user.
@@ -329,12 +424,20 @@ async fn me(user: CurrentUser) -> Json<UserOut> {
     })
 }
 
+/// A new session: what the body says, and the headers (the cookie) that go with it.
+struct Session {
+    out: SessionOut,
+    headers: HeaderMap,
+}
+
 async fn start_session(
     state: &AppState,
     user: &UserDoc,
     family_id: Option<String>,
-) -> Result<SessionOut, ApiError> {
-    let access_token = state.tokens.issue_access(&user.id, user.role)?;
+    mode: RefreshTokenIn,
+) -> Result<Session, ApiError> {
+    let family_id = family_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let access_token = state.tokens.issue_access(&user.id, user.role, &family_id)?;
     let (refresh_token, hash) = tokens::new_refresh_token();
     let now = chrono::Utc::now();
     state
@@ -343,19 +446,33 @@ async fn start_session(
         .insert_one(RefreshTokenDoc {
             hash,
             user_id: user.id.clone(),
-            family_id: family_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            family_id,
             created_at: oms_platform::store::from_chrono(now),
             expires_at: oms_platform::store::from_chrono(now + state.tokens.refresh_ttl),
             used_at: None,
             revoked: false,
         })
         .await?;
-    Ok(SessionOut {
-        user: UserOut::from(user),
-        access_token,
-        refresh_token,
-        token_type: "Bearer",
-        expires_in: state.tokens.access_ttl.num_seconds(),
+    let mut headers = HeaderMap::new();
+    let refresh_token = match mode {
+        RefreshTokenIn::Body => Some(refresh_token),
+        RefreshTokenIn::Cookie => {
+            cookie::append(
+                &mut headers,
+                cookie::set(&refresh_token, state.tokens.refresh_ttl)?,
+            );
+            None
+        }
+    };
+    Ok(Session {
+        out: SessionOut {
+            user: UserOut::from(user),
+            access_token,
+            refresh_token,
+            token_type: "Bearer",
+            expires_in: state.tokens.access_ttl.num_seconds(),
+        },
+        headers,
     })
 }
 
@@ -364,6 +481,18 @@ async fn revoke_family(store: &Store, family_id: &str) -> Result<(), ApiError> {
         .refresh_tokens()
         .update_many(
             doc! { "family_id": family_id },
+            doc! { "$set": { "revoked": true } },
+        )
+        .await?;
+    Ok(())
+}
+
+/// Revokes `user_id`'s session `family_id` (someone else's is left alone).
+async fn revoke_session(store: &Store, family_id: &str, user_id: &str) -> Result<(), ApiError> {
+    store
+        .refresh_tokens()
+        .update_many(
+            doc! { "family_id": family_id, "user_id": user_id },
             doc! { "$set": { "revoked": true } },
         )
         .await?;

@@ -1,5 +1,5 @@
-//! Access tokens (HS256 JWTs with `sub`, `role`, `exp`, `iat`, `jti`) and refresh tokens
-//! (256 random bits, stored only as their SHA-256).
+//! Access tokens (HS256 JWTs with `sub`, `role`, `exp`, `iat`, `jti` and `sid`, the session they
+//! belong to) and refresh tokens (256 random bits, stored only as their SHA-256).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -20,6 +20,10 @@ pub struct Claims {
     pub exp: i64,
     pub iat: i64,
     pub jti: String,
+    /// The session (refresh token family) the token was issued for: signing out with the access
+    /// token alone ends it. Absent from tokens issued before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 pub struct TokenKeys {
@@ -47,7 +51,7 @@ impl TokenKeys {
         }
     }
 
-    pub fn issue_access(&self, user_id: &str, role: Role) -> Result<String, ApiError> {
+    pub fn issue_access(&self, user_id: &str, role: Role, session: &str) -> Result<String, ApiError> {
         let now = chrono::Utc::now();
         let claims = Claims {
             sub: user_id.to_string(),
@@ -55,6 +59,7 @@ impl TokenKeys {
             iat: now.timestamp(),
             exp: (now + self.access_ttl).timestamp(),
             jti: uuid::Uuid::new_v4().to_string(),
+            sid: Some(session.to_string()),
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| ApiError::Internal(anyhow::anyhow!("signing a token failed: {e}")))
@@ -98,16 +103,17 @@ mod tests {
     #[test]
     fn access_tokens_round_trip() {
         let keys = keys();
-        let token = keys.issue_access("u1", Role::Admin).expect("issue");
+        let token = keys.issue_access("u1", Role::Admin, "s1").expect("issue");
         let claims = keys.verify_access(&token).expect("verify");
         assert_eq!((claims.sub.as_str(), claims.role), ("u1", Role::Admin));
+        assert_eq!(claims.sid.as_deref(), Some("s1"));
         assert!(claims.exp > claims.iat);
     }
 
     #[test]
     fn tampered_tokens_are_refused() {
         let keys = keys();
-        let token = keys.issue_access("u1", Role::User).expect("issue");
+        let token = keys.issue_access("u1", Role::User, "s1").expect("issue");
         let mut parts: Vec<String> = token.split('.').map(str::to_string).collect();
         let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(&parts[1]).expect("b64")).expect("utf8");
         parts[1] = URL_SAFE_NO_PAD.encode(payload.replace("\"user\"", "\"admin\""));

@@ -25,7 +25,7 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::auth::{AdminUser, CurrentUser};
-use crate::error::{ApiError, ErrorBody, conflict_on_duplicate};
+use crate::error::{ApiError, ErrorBody, Fields, conflict_on_duplicate};
 use crate::extract::{ApiJson, ApiQuery, RequestId};
 use crate::openapi::errors;
 use crate::state::AppState;
@@ -117,6 +117,39 @@ pub struct ListQuery {
     in_stock: Option<bool>,
     /// Admins only: include deactivated products.
     include_inactive: Option<bool>,
+    /// The order of the list (default `newest`).
+    #[param(inline)]
+    sort: Option<ProductSort>,
+}
+
+/// How a product list is ordered.
+#[derive(Clone, Copy, Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductSort {
+    /// Newest first.
+    #[default]
+    Newest,
+    /// By name, A to Z.
+    Name,
+    /// Cheapest first.
+    PriceAsc,
+    /// Dearest first.
+    PriceDesc,
+    /// Least stock first.
+    StockAsc,
+}
+
+impl ProductSort {
+    fn order(self) -> Document {
+        // `_id` last: pages stay stable when the first key ties.
+        match self {
+            ProductSort::Newest => doc! { "created_at": -1, "_id": -1 },
+            ProductSort::Name => doc! { "name": 1, "_id": 1 },
+            ProductSort::PriceAsc => doc! { "price.amount": 1, "_id": 1 },
+            ProductSort::PriceDesc => doc! { "price.amount": -1, "_id": 1 },
+            ProductSort::StockAsc => doc! { "stock": 1, "_id": 1 },
+        }
+    }
 }
 
 pub(crate) fn paging(page: Option<i64>, per_page: Option<i64>) -> Result<Paging, ApiError> {
@@ -192,7 +225,7 @@ async fn list_products(
     let total = products.count_documents(filter.clone()).await?;
     let items: Vec<ProductDoc> = products
         .find(filter)
-        .sort(doc! { "created_at": -1, "_id": -1 })
+        .sort(query.sort.unwrap_or_default().order())
         .skip(paging.skip())
         .limit(paging.per_page as i64)
         .await?
@@ -315,8 +348,9 @@ async fn read_new_product(mut multipart: Multipart, max_image_bytes: usize) -> R
                 }
                 image_seen = true;
                 let bytes = upload::read_limited(field, max_image_bytes, "image").await?;
+                // Decoded after the text fields are read, so that its errors join theirs.
                 if !bytes.is_empty() {
-                    image = Some(upload::validate(bytes).await?);
+                    image = Some(bytes);
                 }
                 continue;
             }
@@ -333,42 +367,53 @@ async fn read_new_product(mut multipart: Multipart, max_image_bytes: usize) -> R
             return Err(duplicate_field(key));
         }
     }
-    let required = |key: &'static str| {
-        text.get(key).cloned().ok_or_else(|| ApiError::Invalid {
-            code: "validation_failed",
-            field: key.to_string(),
-            message: "is required".into(),
-        })
+    // Every field is checked, so that the answer names all the invalid ones at once.
+    let mut fields = Fields::default();
+    let required = |fields: &mut Fields, key: &'static str| {
+        let value = text.get(key).cloned();
+        if value.is_none() {
+            fields.invalid(key, "validation_failed", "is required");
+        }
+        value
     };
-    let integer = |key: &'static str, raw: String| {
-        raw.trim().parse::<i64>().map_err(|_| ApiError::Invalid {
-            code: "validation_failed",
-            field: key.to_string(),
-            message: "must be a whole number".into(),
-        })
+    let integer = |fields: &mut Fields, key: &'static str, raw: Option<String>| {
+        let parsed = raw?.trim().parse::<i64>();
+        if parsed.is_err() {
+            fields.invalid(key, "validation_failed", "must be a whole number");
+        }
+        parsed.ok()
     };
-    let sku = Sku::parse(&required("sku")?).map_err(|e| ApiError::invalid("sku", e))?;
-    let name = ProductName::parse(&required("name")?).map_err(|e| ApiError::invalid("name", e))?;
-    let description = Description::parse(text.get("description").map(String::as_str).unwrap_or(""))
-        .map_err(|e| ApiError::invalid("description", e))?;
-    let price =
-        Price::parse(integer("price", required("price")?)?).map_err(|e| ApiError::invalid("price", e))?;
+    let name = required(&mut fields, "name").and_then(|raw| fields.parse("name", ProductName::parse(&raw)));
+    let sku = required(&mut fields, "sku").and_then(|raw| fields.parse("sku", Sku::parse(&raw)));
+    let raw_price = required(&mut fields, "price");
+    let price = integer(&mut fields, "price", raw_price).and_then(|p| fields.parse("price", Price::parse(p)));
     let currency = match text.get("currency") {
-        Some(raw) => Currency::parse(raw).map_err(|e| ApiError::invalid("currency", e))?,
-        None => Currency::USD,
+        Some(raw) => fields.parse("currency", Currency::parse(raw)),
+        None => Some(Currency::USD),
     };
-    let stock = StockLevel::parse(integer("stock", required("stock")?)?)
-        .map_err(|e| ApiError::invalid("stock", e))?;
-    Ok(NewProduct {
-        sku,
-        name,
-        description,
-        price: Money {
-            amount: price.minor_units(),
-            currency,
-        },
-        stock,
-        image,
+    let raw_stock = required(&mut fields, "stock");
+    let stock =
+        integer(&mut fields, "stock", raw_stock).and_then(|s| fields.parse("stock", StockLevel::parse(s)));
+    let description = fields.parse(
+        "description",
+        Description::parse(text.get("description").map(String::as_str).unwrap_or("")),
+    );
+    let image = match image {
+        Some(bytes) => fields.check(upload::validate(bytes).await)?,
+        None => None,
+    };
+    fields.finish(|| {
+        Some(NewProduct {
+            sku: sku?,
+            name: name?,
+            description: description?,
+            price: Money {
+                amount: price?.minor_units(),
+                currency: currency?,
+            },
+            stock: stock?,
+            image,
+        })
     })
 }
 
@@ -618,38 +663,27 @@ async fn patch_product(
     ApiJson(patch): ApiJson<ProductPatch>,
 ) -> Result<Json<ProductOut>, ApiError> {
     let id = parse_product_id(&id)?;
+    let mut fields = Fields::default();
     let mut set = Document::new();
-    if let Some(name) = &patch.name {
-        set.insert(
-            "name",
-            ProductName::parse(name)
-                .map_err(|e| ApiError::invalid("name", e))?
-                .into_inner(),
-        );
+    if let Some(name) = patch
+        .name
+        .as_deref()
+        .and_then(|n| fields.parse("name", ProductName::parse(n)))
+    {
+        set.insert("name", name.into_inner());
     }
-    if let Some(description) = &patch.description {
-        set.insert(
-            "description",
-            Description::parse(description)
-                .map_err(|e| ApiError::invalid("description", e))?
-                .into_inner(),
-        );
+    if let Some(description) =
+        (patch.description.as_deref()).and_then(|d| fields.parse("description", Description::parse(d)))
+    {
+        set.insert("description", description.into_inner());
     }
-    if let Some(price) = patch.price {
-        set.insert(
-            "price.amount",
-            Price::parse(price)
-                .map_err(|e| ApiError::invalid("price", e))?
-                .minor_units(),
-        );
+    if let Some(price) = patch.price.and_then(|p| fields.parse("price", Price::parse(p))) {
+        set.insert("price.amount", price.minor_units());
     }
-    if let Some(currency) = &patch.currency {
-        set.insert(
-            "price.currency",
-            Currency::parse(currency)
-                .map_err(|e| ApiError::invalid("currency", e))?
-                .as_str(),
-        );
+    if let Some(currency) =
+        (patch.currency.as_deref()).and_then(|c| fields.parse("currency", Currency::parse(c)))
+    {
+        set.insert("price.currency", currency.as_str());
     }
     if let Some(active) = patch.active {
         set.insert("active", active);
@@ -657,16 +691,21 @@ async fn patch_product(
     if let Some(threshold) = patch.low_stock_threshold {
         match threshold {
             Some(t) if !(0..=oms_contracts::domain::MAX_STOCK).contains(&t) => {
-                return Err(ApiError::Invalid {
-                    code: "validation_failed",
-                    field: "low_stock_threshold".into(),
-                    message: "must be between 0 and 1000000000".into(),
-                });
+                fields.invalid(
+                    "low_stock_threshold",
+                    "validation_failed",
+                    "must be between 0 and 1000000000",
+                );
             }
-            Some(t) => set.insert("low_stock_threshold", t),
-            None => set.insert("low_stock_threshold", bson::Bson::Null),
+            Some(t) => {
+                set.insert("low_stock_threshold", t);
+            }
+            None => {
+                set.insert("low_stock_threshold", bson::Bson::Null);
+            }
         };
     }
+    fields.finish(|| Some(()))?;
     if set.is_empty() {
         return Err(ApiError::Invalid {
             code: "validation_failed",
@@ -866,8 +905,10 @@ async fn adjust_stock(
     ApiJson(body): ApiJson<StockIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_product_id(&id)?;
-    let delta = StockDelta::parse(body.delta).map_err(|e| ApiError::invalid("delta", e))?;
-    let reason = Reason::parse(&body.reason).map_err(|e| ApiError::invalid("reason", e))?;
+    let mut fields = Fields::default();
+    let delta = fields.parse("delta", StockDelta::parse(body.delta));
+    let reason = fields.parse("reason", Reason::parse(&body.reason));
+    let (delta, reason) = fields.finish(|| Some((delta?, reason?)))?;
     ensure_product_exists(&state, &id).await?;
     // With an Idempotency-Key, the same request (same key, delta and reason) is one
     // adjustment however often it is sent.

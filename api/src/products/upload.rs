@@ -63,7 +63,13 @@ pub async fn validate(bytes: Bytes) -> Result<ValidImage, ApiError> {
             height,
         }),
         Ok(_) => Err(invalid_image("the image has no pixels")),
-        Err(err) => Err(invalid_image(&format!("the image cannot be decoded ({err})"))),
+        // The decoder's own words (often a dump of the file's chunks) are for the log only.
+        Err(err) => {
+            tracing::info!(error = %err, "an uploaded image does not decode");
+            Err(invalid_image(
+                "the image cannot be read: the file is damaged or incomplete",
+            ))
+        }
     }
 }
 

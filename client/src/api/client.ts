@@ -1,6 +1,7 @@
-// The Axios instance: adds the access token, and on a 401 refreshes once and retries.
-// Refresh tokens rotate and reusing a spent one revokes the session, so refreshing is single-flight:
-// one refresh at a time in this tab (a shared promise) and across tabs (a Web Lock, when the browser has them).
+// The Axios instance: adds the access token, and on a 401 refreshes once and retries. The refresh token is an
+// HttpOnly cookie the browser sends to /api/auth/refresh only; it rotates on every refresh and reusing a spent
+// one revokes the session, so refreshing is single-flight: one at a time in this tab (a shared promise) and
+// across tabs (a Web Lock), each request after the other sending the cookie the previous one set.
 import axios, { type AxiosAdapter, type AxiosError, type AxiosInstance, type InternalAxiosRequestConfig } from 'axios';
 import type { Session } from './types';
 import type { SessionStore, StoredSession } from './tokens';
@@ -12,11 +13,13 @@ interface RetriableConfig extends InternalAxiosRequestConfig {
 
 export interface Api {
   http: AxiosInstance;
-  /** A fresh access token (refreshing at most once however many callers ask at the same time). */
+  /** A fresh access token from the refresh cookie (at most one refresh at a time, however many ask). */
   refresh(): Promise<string>;
+  /** After a reload: a token for the user this browser was signed in as, if its cookie still works. */
+  resume(): Promise<void>;
   /**
-   * Ends `session` on the server (its refresh token's chain) with its own tokens: the store is cleared first,
-   * so the interceptor has none to add. An expired access token is exchanged once for a pair that can say so.
+   * Ends `session` on the server with its own access token (the store is cleared first, so the interceptor
+   * has none to add); an expired one is first exchanged once through the refresh cookie.
    */
   signOut(session: StoredSession): Promise<void>;
   store: SessionStore;
@@ -24,35 +27,32 @@ export interface Api {
 
 const AUTH_PATHS = ['/api/auth/login', '/api/auth/register', '/api/auth/refresh'];
 
+/** Answers that mean the refresh cookie will never work again. */
+const DEAD = [400, 401, 403];
+
 export function createApi(store: SessionStore, opts: { adapter?: AxiosAdapter; baseURL?: string } = {}): Api {
   const http = axios.create({ baseURL: opts.baseURL, adapter: opts.adapter });
   const bare = axios.create({ baseURL: opts.baseURL, adapter: opts.adapter });
   let inflight: Promise<string> | null = null;
 
-  async function exchange(seen: StoredSession): Promise<string> {
-    // Another tab (or an earlier call) may have refreshed already: use its tokens, never spend one twice.
-    const now = store.get();
-    if (!now) throw new Error('signed out');
-    if (now.refresh !== seen.refresh) return now.access;
+  async function exchange(): Promise<string> {
     try {
-      const { data } = await bare.post<Session>('/api/auth/refresh', { refresh_token: now.refresh });
-      store.set({ access: data.access_token, refresh: data.refresh_token, user: data.user });
+      const { data } = await bare.post<Session>('/api/auth/refresh', {});
+      store.set({ access: data.access_token, user: data.user });
       return data.access_token;
     } catch (err) {
       const status = (err as AxiosError).response?.status;
-      if (status === 401 || status === 403) store.set(null);
+      if (status !== undefined && DEAD.includes(status)) store.set(null);
       throw err;
     }
   }
 
   function refresh(): Promise<string> {
     if (inflight) return inflight;
-    const seen = store.get();
-    if (!seen) return Promise.reject(new Error('signed out'));
     const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
     const run: Promise<string> = locks
-      ? (locks.request('oms-refresh', () => exchange(seen)) as unknown as Promise<string>)
-      : exchange(seen);
+      ? (locks.request('oms-refresh', () => exchange()) as unknown as Promise<string>)
+      : exchange();
     const shared = run.finally(() => {
       inflight = null;
     });
@@ -60,15 +60,23 @@ export function createApi(store: SessionStore, opts: { adapter?: AxiosAdapter; b
     return shared;
   }
 
+  async function resume(): Promise<void> {
+    if (store.get() || !store.hint()) return;
+    await refresh().catch(() => undefined);
+  }
+
+  // Another tab signed in: this one gets a token of its own.
+  store.onSignedInElsewhere(() => void resume());
+
   async function signOut(session: StoredSession): Promise<void> {
-    const logout = (access: string, refresh: string) =>
-      bare.post('/api/auth/logout', { refresh_token: refresh }, { headers: { Authorization: `Bearer ${access}` } });
+    const logout = (access: string) =>
+      bare.post('/api/auth/logout', {}, { headers: { Authorization: `Bearer ${access}` } });
     try {
-      await logout(session.access, session.refresh);
+      await logout(session.access);
     } catch (err) {
       if ((err as AxiosError).response?.status !== 401) throw err;
-      const { data } = await bare.post<Session>('/api/auth/refresh', { refresh_token: session.refresh });
-      await logout(data.access_token, data.refresh_token);
+      const { data } = await bare.post<Session>('/api/auth/refresh', {});
+      await logout(data.access_token);
     }
   }
 
@@ -97,5 +105,5 @@ export function createApi(store: SessionStore, opts: { adapter?: AxiosAdapter; b
     return http.request(config);
   });
 
-  return { http, refresh, signOut, store };
+  return { http, refresh, resume, signOut, store };
 }

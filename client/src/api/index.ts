@@ -11,15 +11,20 @@ const http = api.http;
 type Query = Record<string, string | number | boolean | undefined>;
 const clean = (q: Query) => Object.fromEntries(Object.entries(q).filter(([, v]) => v !== undefined && v !== ''));
 
+// The browser's sessions keep their refresh token in an HttpOnly cookie (see tokens.ts).
 export const auth = {
-  login: (body: T.LoginIn) => http.post<T.Session>('/api/auth/login', body).then((r) => r.data),
-  register: (body: T.RegisterIn) => http.post<T.Session>('/api/auth/register', body).then((r) => r.data),
+  login: (body: T.LoginIn) =>
+    http.post<T.Session>('/api/auth/login', { ...body, refresh_token_in: 'cookie' }).then((r) => r.data),
+  register: (body: T.RegisterIn) =>
+    http.post<T.Session>('/api/auth/register', { ...body, refresh_token_in: 'cookie' }).then((r) => r.data),
   logout: (session: StoredSession) => api.signOut(session),
   me: () => http.get<T.User>('/api/auth/me').then((r) => r.data),
 };
 
 export const products = {
-  list: (q: { q?: string; page?: number; per_page?: number; in_stock?: boolean; include_inactive?: boolean }) =>
+  list: (q: {
+    q?: string; page?: number; per_page?: number; in_stock?: boolean; include_inactive?: boolean; sort?: T.ProductSort;
+  }) =>
     http.get<T.ProductPage>('/api/products', { params: clean(q) }).then((r) => r.data),
   get: (id: string) => http.get<T.Product>(`/api/products/${id}`).then((r) => r.data),
   create: (form: FormData, onProgress?: (fraction: number) => void) =>
@@ -57,8 +62,9 @@ export const orders = {
 
 export const ops = {
   queues: () => http.get<T.QueuesReport>('/api/ops/queues').then((r) => r.data),
-  deadLetters: (queue: string) =>
-    http.get<T.DeadLettersOut>('/api/ops/dead-letters', { params: { queue } }).then((r) => r.data),
+  /** The dead letters of `queue`, or of every queue. */
+  deadLetters: (queue?: string) =>
+    http.get<T.DeadLettersOut>('/api/ops/dead-letters', { params: clean({ queue }) }).then((r) => r.data),
   replay: (body: T.ReplayIn) => http.post<T.Replayed>('/api/ops/dead-letters/replay', body).then((r) => r.data),
   verify: () => http.get<T.VerifyReport>('/api/ops/verify').then((r) => r.data),
 };

@@ -30,7 +30,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Signs out the session (the refresh token's chain). */
+        /**
+         * Signs out the session: the refresh token's chain, or (with `{}`) the session of the access
+         *     token. The `oms_refresh` cookie is cleared either way.
+         */
         post: operations["logout"];
         delete?: never;
         options?: never;
@@ -65,8 +68,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Exchanges a refresh token for a new pair. The old token stops working; presenting a spent
-         *     one signs out every session of its chain.
+         * Exchanges a refresh token (from the body, or else the `oms_refresh` cookie) for a new pair.
+         *     The old token stops working; presenting a spent one signs out every session of its chain.
          */
         post: operations["refresh"];
         delete?: never;
@@ -134,8 +137,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * `GET /api/ops/dead-letters?queue=&limit=`: dead letters of one queue, with their reason
-         *     and attempts; they stay in the dead-letter queue.
+         * `GET /api/ops/dead-letters?queue=&limit=`: dead letters of one queue, or of every queue when
+         *     none is named, with their reason and attempts; they stay in the dead-letter queue.
          */
         get: operations["list_dead_letters"];
         put?: never;
@@ -193,7 +196,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** `GET /api/ops/verify`: the invariant report of `oms verify`. */
+        /** `GET /api/ops/verify`: the invariant report of `oms verify`, with its time and each check. */
         get: operations["verify"];
         put?: never;
         post?: never;
@@ -513,6 +516,19 @@ export interface components {
             /** @description The admin's reason when applied; why it was refused when refused. */
             reason?: string | null;
         };
+        /** @description One check of the report. */
+        CheckOut: {
+            /** @description The kind of violation it looks for, e.g. `stock_ledger_mismatch`. */
+            name: string;
+            /** @description What holds when it passes. */
+            description: string;
+            ok: boolean;
+            /**
+             * Format: int64
+             * @description How many violations it found.
+             */
+            violations: number;
+        };
         /** @description `up` or `down` for each dependency. */
         Checks: {
             broker: string;
@@ -539,10 +555,12 @@ export interface components {
             body: unknown;
         };
         DeadLettersOut: {
-            queue: string;
+            /** @description The queue asked for; absent when every queue was read. */
+            queue?: string;
+            /** @description Each with the `queue` it died in, oldest first per queue. */
             items: components["schemas"]["DeadLetter"][];
         };
-        /** @description Every error answer: `{"error": {"code", "message", "field"}}`. */
+        /** @description Every error answer: `{"error": {"code", "message", "field", "details"}}`. */
         ErrorBody: {
             error: components["schemas"]["ErrorDetail"];
         };
@@ -555,8 +573,22 @@ export interface components {
             code: string;
             /** @description A sentence for people; its wording may change. */
             message: string;
-            /** @description The path of the field at fault (e.g. `items[0].quantity`), when one field is. */
+            /**
+             * @description The path of the field at fault (e.g. `items[0].quantity`), when one field is; with several,
+             *     the first of `details`.
+             */
             field?: string;
+            /** @description Every field at fault, each with its own code and message (present whenever `field` is). */
+            details?: components["schemas"]["FieldError"][];
+        };
+        /** @description One invalid field of a request. */
+        FieldError: {
+            /** @description The field's path, e.g. `price` or `items[0].quantity`. */
+            field: string;
+            /** @description A stable `snake_case` code, e.g. `validation_failed`, `invalid_image`. */
+            code: string;
+            /** @description What is wrong with it, e.g. `must not be empty`; its wording may change. */
+            message: string;
         };
         Health: {
             /** @example ok */
@@ -642,6 +674,7 @@ export interface components {
         LoginIn: {
             email: string;
             password: string;
+            refresh_token_in?: components["schemas"]["RefreshTokenIn"];
         };
         /** @description An amount of money in minor units (cents) of one currency. */
         Money: {
@@ -883,13 +916,26 @@ export interface components {
             error?: components["schemas"]["NotReady"];
         };
         RefreshIn: {
-            refresh_token: string;
+            /**
+             * @description The refresh token. Leave it out (send `{}`) when the browser holds it in the
+             *     `oms_refresh` cookie: a refresh then answers with a new cookie, a logout ends the session
+             *     of the access token.
+             */
+            refresh_token?: string;
         };
+        /**
+         * @description Where the session's refresh token goes: `body` (the default, for API clients) or `cookie`
+         *     (an `HttpOnly; Secure; SameSite=Strict` cookie sent only to `/api/auth/refresh`, for browsers:
+         *     no script can read it).
+         * @enum {string}
+         */
+        RefreshTokenIn: "body" | "cookie";
         RegisterIn: {
             /** @example ada@example.com */
             email: string;
             password: string;
             name: string;
+            refresh_token_in?: components["schemas"]["RefreshTokenIn"];
         };
         /**
          * @description Why the stock worker refused a reservation.
@@ -913,7 +959,8 @@ export interface components {
         SessionOut: {
             user: components["schemas"]["UserOut"];
             access_token: string;
-            refresh_token: string;
+            /** @description The new refresh token; absent when it went into the `oms_refresh` cookie instead. */
+            refresh_token?: string;
             /**
              * @description Always `Bearer`.
              * @example Bearer
@@ -952,8 +999,20 @@ export interface components {
             name: string;
             role: components["schemas"]["Role"];
         };
-        VerifyReport: {
+        /** @description The invariant report with when it ran, how long it took and each check's result. */
+        VerifyOut: {
+            /** @description True when every check passed. */
             ok: boolean;
+            /**
+             * Format: date-time
+             * @description When the checks started.
+             */
+            checked_at: string;
+            /**
+             * Format: int64
+             * @description How long they took, in milliseconds.
+             */
+            took_ms: number;
             /** Format: int64 */
             products_checked: number;
             /** Format: int64 */
@@ -963,6 +1022,8 @@ export interface components {
              * @description Orders changed within the grace period, not judged.
              */
             orders_in_flight: number;
+            /** @description Every check, in a fixed order, passed or not. */
+            checks: components["schemas"]["CheckOut"][];
             violations: components["schemas"]["Violation"][];
         };
         Violation: {
@@ -999,8 +1060,8 @@ export interface components {
             };
         };
         /**
-         * @description Well-formed but invalid; `field` names the field or parameter at fault
-         *     (`validation_failed`, `invalid_body`, `invalid_query`, `unknown_field`, ...).
+         * @description Well-formed but invalid; `details` names every field or parameter at fault, `field` the
+         *     first (`validation_failed`, `invalid_body`, `invalid_query`, `unknown_field`, ...).
          */
         Invalid: {
             headers: {
@@ -1097,6 +1158,8 @@ export interface operations {
             /** @description Signed in */
             200: {
                 headers: {
+                    /** @description `oms_refresh`, when `refresh_token_in` is `cookie` */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1136,6 +1199,8 @@ export interface operations {
             /** @description Signed out (also when the token was unknown) */
             204: {
                 headers: {
+                    /** @description Clears `oms_refresh` */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1183,17 +1248,27 @@ export interface operations {
             };
         };
         responses: {
-            /** @description A new access and refresh token */
+            /** @description A new access and refresh token (the refresh token in a new cookie when it came in one) */
             200: {
                 headers: {
+                    /** @description The new `oms_refresh`, when the old one came as a cookie */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["SessionOut"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            /** @description `invalid_refresh_token` (unknown or expired), or `refresh_token_reused` (already spent: its whole chain is now revoked) */
+            /** @description `malformed_request`, or `cross_site_refresh` (the cookie came from another site's page) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `invalid_refresh_token` (none given, unknown or expired), or `refresh_token_reused` (already spent: its whole chain is now revoked) */
             401: {
                 headers: {
                     [name: string]: unknown;
@@ -1224,6 +1299,8 @@ export interface operations {
             /** @description The account exists and is signed in */
             201: {
                 headers: {
+                    /** @description `oms_refresh`, when `refresh_token_in` is `cookie` */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1290,10 +1367,10 @@ export interface operations {
     };
     list_dead_letters: {
         parameters: {
-            query: {
-                /** @description A queue OMS declares (or its dead-letter queue, `<queue>.dlq`). */
-                queue: string;
-                /** @description 1 to 1000 (default 100). */
+            query?: {
+                /** @description A queue OMS declares (or its dead-letter queue, `<queue>.dlq`); every queue when absent. */
+                queue?: string;
+                /** @description 1 to 1000 (default 100): per queue. */
                 limit?: number;
             };
             header?: never;
@@ -1302,7 +1379,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The queue's dead letters */
+            /** @description The dead letters of the queue, or of every queue */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1386,7 +1463,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["VerifyReport"];
+                    "application/json": components["schemas"]["VerifyOut"];
                 };
             };
             401: components["responses"]["Unauthenticated"];
@@ -1670,6 +1747,8 @@ export interface operations {
                 in_stock?: boolean;
                 /** @description Admins only: include deactivated products. */
                 include_inactive?: boolean;
+                /** @description The order of the list (default `newest`). */
+                sort?: "newest" | "name" | "price_asc" | "price_desc" | "stock_asc";
             };
             header?: never;
             path?: never;

@@ -1,13 +1,16 @@
-// Who is signed in: sign-in, sign-up and sign-out over the session store the API client refreshes.
-import { createContext, useCallback, useContext, useMemo, useSyncExternalStore, type ReactNode } from 'react';
+// Who is signed in: sign-in, sign-up and sign-out over the in-memory session the API client refreshes.
+// After a reload the session is resumed from the refresh cookie (`resuming` until the answer is in).
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } from 'react';
 import { useQueryClient } from '@tanstack/react-query';
-import { auth, sessionStore } from '../api';
+import { api, auth, sessionStore } from '../api';
 import type { LoginIn, RegisterIn, Session, User } from '../api/types';
 import type { SessionStore } from '../api/tokens';
 
 interface AuthValue {
   user: User | null;
   isAdmin: boolean;
+  /** True while a reloaded page asks whether its session still works. */
+  resuming: boolean;
   login(body: LoginIn): Promise<User>;
   register(body: RegisterIn): Promise<User>;
   logout(): Promise<void>;
@@ -17,17 +20,22 @@ const AuthContext = createContext<AuthValue | null>(null);
 
 export function AuthProvider({ children, store = sessionStore }: { children: ReactNode; store?: SessionStore }) {
   const queryClient = useQueryClient();
-  // useSyncExternalStore needs a stable snapshot: compare by the serialized session.
-  const raw = useSyncExternalStore(
-    (cb) => store.subscribe(cb),
-    () => JSON.stringify(store.get()),
-  );
-  const user = useMemo(() => (JSON.parse(raw) as { user: User } | null)?.user ?? null, [raw]);
+  const session = useSyncExternalStore((cb) => store.subscribe(cb), () => store.get());
+  const user = session?.user ?? null;
+  const [resuming, setResuming] = useState(() => !store.get() && store.hint() !== null);
+  useEffect(() => {
+    if (!resuming) return;
+    let live = true;
+    void api.resume().finally(() => live && setResuming(false));
+    return () => {
+      live = false;
+    };
+  }, [resuming]);
 
   const start = useCallback(
     (s: Session) => {
       queryClient.clear();
-      store.set({ access: s.access_token, refresh: s.refresh_token, user: s.user });
+      store.set({ access: s.access_token, user: s.user });
       return s.user;
     },
     [queryClient, store],
@@ -37,17 +45,18 @@ export function AuthProvider({ children, store = sessionStore }: { children: Rea
     () => ({
       user,
       isAdmin: user?.role === 'admin',
+      resuming,
       login: async (body) => start(await auth.login(body)),
       register: async (body) => start(await auth.register(body)),
       logout: async () => {
         const s = store.get();
         store.set(null);
         queryClient.clear();
-        // Best effort: the session ends here whatever the server answers (told with the session's own tokens).
+        // Best effort: the session ends here whatever the server answers (told with the session's own token).
         if (s) await auth.logout(s).catch(() => undefined);
       },
     }),
-    [user, start, store, queryClient],
+    [user, resuming, start, store, queryClient],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

@@ -1,16 +1,10 @@
 // Small shared pieces: form fields with labels and server errors, badges, money, loading and empty states.
 import { useId, type InputHTMLAttributes, type ReactNode, type SelectHTMLAttributes, type TextareaHTMLAttributes } from 'react';
 import type { ImageStatus, Money as MoneyT, OrderStatus, Product } from '../api/types';
-import { toApiError } from '../api/errors';
+import { describeError } from '../api/errors';
+import { formatMoney } from '../money';
 
-export function formatMoney(m: MoneyT | null | undefined): string {
-  if (!m) return '—';
-  try {
-    return new Intl.NumberFormat(undefined, { style: 'currency', currency: m.currency }).format(m.amount / 100);
-  } catch {
-    return `${(m.amount / 100).toFixed(2)} ${m.currency}`;
-  }
-}
+export { formatMoney };
 
 export const Money = ({ value }: { value: MoneyT | null | undefined }) => <span>{formatMoney(value)}</span>;
 
@@ -19,7 +13,7 @@ export function formatTime(t: string | null | undefined) {
 }
 
 const inputClass =
-  'mt-1 block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500 aria-[invalid=true]:border-red-500';
+  'mt-1 block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500 aria-[invalid=true]:border-red-600';
 
 interface FieldProps {
   label: string;
@@ -34,9 +28,9 @@ function FieldShell({ id, label, error, hint, children }: FieldProps & { id: str
         {label}
       </label>
       {children}
-      {hint && !error && <p className="mt-1 text-xs text-slate-500">{hint}</p>}
+      {hint && !error && <p id={`${id}-hint`} className="mt-1 text-xs text-slate-600">{hint}</p>}
       {error && (
-        <p id={`${id}-error`} role="alert" className="mt-1 text-sm text-red-600">
+        <p id={`${id}-error`} role="alert" className="mt-1 text-sm text-red-700">
           {error}
         </p>
       )}
@@ -52,7 +46,7 @@ export function TextField({ label, error, hint, ...rest }: FieldProps & InputHTM
         id={id}
         className={inputClass}
         aria-invalid={error ? true : undefined}
-        aria-describedby={error ? `${id}-error` : undefined}
+        aria-describedby={error ? `${id}-error` : hint ? `${id}-hint` : undefined}
         {...rest}
       />
     </FieldShell>
@@ -105,7 +99,7 @@ export function Button({
 
 export function ErrorBox({ error }: { error: unknown }) {
   if (!error) return null;
-  const message = typeof error === 'string' ? error : toApiError(error).message;
+  const message = typeof error === 'string' ? error : describeError(error);
   return (
     <div role="alert" className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-700">
       {message}
@@ -115,7 +109,7 @@ export function ErrorBox({ error }: { error: unknown }) {
 
 export function Loading({ label = 'Loading…' }: { label?: string }) {
   return (
-    <div role="status" className="flex items-center gap-2 py-6 text-sm text-slate-500">
+    <div role="status" className="flex items-center gap-2 py-6 text-sm text-slate-600">
       <span className="h-4 w-4 animate-spin rounded-full border-2 border-slate-300 border-t-indigo-600" aria-hidden />
       {label}
     </div>
@@ -123,7 +117,7 @@ export function Loading({ label = 'Loading…' }: { label?: string }) {
 }
 
 export function Empty({ children }: { children: ReactNode }) {
-  return <p className="rounded-md border border-dashed border-slate-300 p-6 text-center text-sm text-slate-500">{children}</p>;
+  return <p className="rounded-md border border-dashed border-slate-300 p-6 text-center text-sm text-slate-600">{children}</p>;
 }
 
 const STATUS_COLORS: Record<OrderStatus, string> = {

@@ -1,8 +1,10 @@
-// One server-sent event stream per signed-in tab (`/api/events`): each order event updates the query cache,
-// so every page showing that order follows it live without reloading.
+// One server-sent event stream per signed-in tab (`/api/events`, read with fetch so that the access token
+// goes in the Authorization header, never in the URL): each order event updates the query cache, so every
+// page showing that order follows it live without reloading.
 import { createContext, useContext, useEffect, useRef, useState, type ReactNode } from 'react';
 import { useQueryClient, type QueryClient } from '@tanstack/react-query';
 import { api } from '../api';
+import { streamEvents, StreamUnauthorized, type SseMessage } from '../api/sse';
 import type { Order, OrderEvent, OrderStatus } from '../api/types';
 import { useAuth } from '../auth/AuthContext';
 
@@ -53,51 +55,54 @@ export function LiveEventsProvider({ children }: { children: ReactNode }) {
   const userId = user?.id;
 
   useEffect(() => {
-    if (!userId || typeof EventSource === 'undefined') return;
-    let source: EventSource | null = null;
+    if (!userId || typeof fetch === 'undefined' || typeof TextDecoderStream === 'undefined') return;
+    const stop = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
-    let stopped = false;
     let failures = 0;
 
-    const connect = async () => {
-      let token = api.store.get()?.access;
-      if (!token) return;
-      // EventSource cannot send headers or see a 401, so refresh an expiring token before (re)connecting.
-      if (expiresSoon(token)) token = await api.refresh().catch(() => undefined);
-      if (!token || stopped) return;
-      source = new EventSource(`/api/events?access_token=${encodeURIComponent(token)}`);
-      source.onopen = () => {
-        // Whatever was read before the stream was open may have changed meanwhile (an order is
-        // often PLACED within milliseconds of its 202): read it again now that no event can be missed.
-        void qc.invalidateQueries({ queryKey: ['order'] });
-        void qc.invalidateQueries({ queryKey: ['orders'] });
-        failures = 0;
-        setConnected(true);
-      };
-      const onEvent = (m: MessageEvent<string>) => {
+    const onMessage = (m: SseMessage) => {
+      if (m.event === 'status' || m.event === 'refused') {
         const e = JSON.parse(m.data) as OrderEvent;
         applyOrderEvent(qc, e);
         listeners.current.forEach((l) => l(e));
-      };
-      source.addEventListener('status', onEvent);
-      source.addEventListener('refused', onEvent);
-      // Events may have been missed: reload whatever is on screen.
-      source.addEventListener('resync', () => {
+      } else if (m.event === 'resync' || m.event === 'lagged') {
+        // Events may have been missed: reload whatever is on screen.
         void qc.invalidateQueries({ queryKey: ['order'] });
         void qc.invalidateQueries({ queryKey: ['orders'] });
-      });
-      source.onerror = () => {
-        setConnected(false);
-        source?.close();
-        failures += 1;
-        if (!stopped) timer = setTimeout(connect, Math.min(1000 * 2 ** failures, 15_000));
-      };
+      }
+    };
+    const connect = async () => {
+      let token = api.store.get()?.access;
+      // Never send a token the server will refuse: refresh an expiring one first.
+      if (token && expiresSoon(token)) token = await api.refresh().catch(() => undefined);
+      if (!token || stop.signal.aborted) return;
+      try {
+        await streamEvents('/api/events', {
+          token,
+          signal: stop.signal,
+          onOpen: () => {
+            // Whatever was read before the stream was open may have changed meanwhile (an order is
+            // often PLACED within milliseconds of its 202): read it again now that no event can be missed.
+            void qc.invalidateQueries({ queryKey: ['order'] });
+            void qc.invalidateQueries({ queryKey: ['orders'] });
+            failures = 0;
+            setConnected(true);
+          },
+          onMessage,
+        });
+      } catch (err) {
+        if (stop.signal.aborted) return;
+        if (err instanceof StreamUnauthorized) await api.refresh().catch(() => undefined);
+      }
+      if (stop.signal.aborted) return;
+      setConnected(false);
+      failures += 1;
+      timer = setTimeout(() => void connect(), Math.min(500 * 2 ** failures, 15_000));
     };
     void connect();
     return () => {
-      stopped = true;
+      stop.abort();
       clearTimeout(timer);
-      source?.close();
       setConnected(false);
     };
   }, [userId, qc]);

@@ -4,7 +4,8 @@ import { useState } from 'react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { orders } from '../api';
 import type { Order } from '../api/types';
-import { toApiError } from '../api/errors';
+import { describeError } from '../api/errors';
+import { useFeedback } from '../components/feedback';
 import { ACTION_LABEL, orderActions, type Action, type Actor } from './stateMachine';
 import { useOrderEventListener } from './LiveEvents';
 import { Button, ErrorBox } from '../components/ui';
@@ -14,14 +15,16 @@ export function OrderActions({ order, actor }: { order: Order; actor: Actor }) {
   const [reason, setReason] = useState('');
   const [refusal, setRefusal] = useState<string | null>(null);
   const next = orderActions(order);
+  const { toast, confirm } = useFeedback();
   const m = useMutation({
     mutationFn: (to: Action) =>
       actor === 'owner' && to === 'CANCELLED'
         ? orders.cancel(order.id)
         : orders.transition(order.id, { status: to, reason: reason.trim() || null }),
     onMutate: () => setRefusal(null),
-    onSuccess: () => {
+    onSuccess: (_, to) => {
       setReason('');
+      toast(to === 'CANCELLED' ? 'Cancellation requested.' : `${ACTION_LABEL[to]}: requested.`);
       void qc.invalidateQueries({ queryKey: ['order', order.id] });
     },
   });
@@ -29,6 +32,7 @@ export function OrderActions({ order, actor }: { order: Order; actor: Actor }) {
   useOrderEventListener((e) => {
     if (e.type === 'refused' && e.order_id === order.id) {
       setRefusal(`Refused: ${e.requested ?? 'the change'} — ${e.reason ?? 'not allowed from ' + e.status}`);
+      toast('The order could not make that step: see why on the page.', 'error');
     }
   });
   if (next.length === 0) return null;
@@ -39,17 +43,27 @@ export function OrderActions({ order, actor }: { order: Order; actor: Actor }) {
         <label className="block text-sm">
           Reason (optional)
           <input value={reason} onChange={(e) => setReason(e.target.value)}
-            className="mt-1 block w-full rounded-md border border-slate-300 px-2 py-1" />
+            className="mt-1 block w-full rounded-md border border-slate-300 bg-white px-2 py-1" />
         </label>
       )}
       <div className="flex flex-wrap gap-2">
         {next.map((to) => (
-          <Button key={to} variant={to === 'CANCELLED' ? 'danger' : 'primary'} disabled={m.isPending} onClick={() => m.mutate(to)}>
+          <Button key={to} variant={to === 'CANCELLED' ? 'danger' : 'primary'} disabled={m.isPending}
+            onClick={async () => {
+              // Cancelling gives the stock back and cannot be undone: ask first.
+              if (to === 'CANCELLED' && !(await confirm({
+                title: 'Cancel this order?',
+                body: 'Its stock goes back on sale. A cancelled order cannot be reopened.',
+                confirmLabel: 'Cancel order',
+                cancelLabel: 'Keep the order',
+              }))) return;
+              m.mutate(to);
+            }}>
             {ACTION_LABEL[to]}
           </Button>
         ))}
       </div>
-      {m.error && <ErrorBox error={toApiError(m.error).message} />}
+      {m.error && <ErrorBox error={describeError(m.error)} />}
       {refusal && <ErrorBox error={refusal} />}
     </div>
   );

@@ -1,41 +1,36 @@
 import { Link } from 'react-router';
 import type { Order } from '../api/types';
+import { DataTable } from '../components/DataTable';
 import { Money, StatusBadge, formatTime } from '../components/ui';
+import { shortId } from './words';
 
-/** `onUser`, when given, makes each user id a button (the admin's "only this user's orders"). */
-export function OrderTable({ items, showUser = false, onUser }: { items: Order[]; showUser?: boolean; onUser?(userId: string): void }) {
+/** `onUser`, when given, adds the customer column whose button shows only that customer's orders. */
+export function OrderTable({ items, onUser }: { items: Order[]; onUser?(userId: string): void }) {
   return (
-    <div className="overflow-x-auto">
-      <table className="min-w-full divide-y divide-slate-200 rounded-lg border border-slate-200 bg-white text-sm">
-        <thead className="bg-slate-50 text-left">
-          <tr>
-            <th className="p-2">Order</th>
-            {showUser && <th className="p-2">User</th>}
-            <th className="p-2">Status</th><th className="p-2">Lines</th><th className="p-2">Total</th><th className="p-2">Created</th>
-          </tr>
-        </thead>
-        <tbody className="divide-y divide-slate-100">
-          {items.map((o) => (
-            <tr key={o.id}>
-              <td className="p-2"><Link className="font-mono text-indigo-700 underline" to={`/orders/${o.id}`}>{o.id.slice(-8)}</Link></td>
-              {showUser && (
-                <td className="p-2 font-mono text-xs">
-                  {onUser ? (
-                    <button type="button" className="text-left text-indigo-700 underline" title="Show only this user's orders"
-                      aria-label={`Only orders of user ${o.user_id}`} onClick={() => onUser(o.user_id)}>
-                      {o.user_id}
-                    </button>
-                  ) : o.user_id}
-                </td>
-              )}
-              <td className="p-2"><StatusBadge status={o.status} /></td>
-              <td className="p-2">{o.items.length}</td>
-              <td className="p-2"><Money value={o.total} /></td>
-              <td className="p-2">{formatTime(o.created_at)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      label="Orders"
+      rows={items}
+      rowKey={(o) => o.id}
+      columns={[
+        {
+          header: 'Order', primary: true,
+          cell: (o) => <Link className="font-mono text-indigo-700 underline" to={`/orders/${o.id}`}>{shortId(o.id)}</Link>,
+        },
+        ...(onUser ? [{
+          header: 'Customer',
+          cell: (o: Order) => (
+            // Orders do not carry the customer's name yet: the id's end tells customers apart.
+            <button type="button" className="text-left font-mono text-xs text-indigo-700 underline" title="Show only this customer's orders"
+              onClick={() => onUser(o.user_id)}>
+              customer …{shortId(o.user_id)}<span className="sr-only">: only orders of user {o.user_id}</span>
+            </button>
+          ),
+        }] : []),
+        { header: 'Status', cell: (o) => <StatusBadge status={o.status} /> },
+        { header: 'Items', cell: (o) => o.items.reduce((n, l) => n + l.quantity, 0) },
+        { header: 'Total', cell: (o) => <Money value={o.total} /> },
+        { header: 'Placed', cell: (o) => formatTime(o.created_at) },
+      ]}
+    />
   );
 }

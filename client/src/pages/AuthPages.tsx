@@ -1,23 +1,27 @@
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { useMutation } from '@tanstack/react-query';
 import { useAuth } from '../auth/AuthContext';
 import { fieldError, formError } from '../api/errors';
+import { useFeedback } from '../components/feedback';
+import { PageHeading, useFocusFirstInvalid } from '../components/page';
 import { Button, ErrorBox, TextField } from '../components/ui';
 
 function useAfterSignIn() {
   const navigate = useNavigate();
   const [params] = useSearchParams();
   const next = params.get('next');
-  return () => navigate(next && next.startsWith('/') ? next : '/', { replace: true });
+  return () => navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/', { replace: true });
 }
 
 export function LoginPage() {
   const { login } = useAuth();
   const done = useAfterSignIn();
+  const form = useRef<HTMLFormElement>(null);
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const m = useMutation({ mutationFn: () => login({ email, password }), onSuccess: done });
+  useFocusFirstInvalid(form, m.error);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     m.mutate();
@@ -25,8 +29,8 @@ export function LoginPage() {
   const fields = ['email', 'password'];
   return (
     <section className="mx-auto max-w-sm">
-      <h1 className="mb-4 text-2xl font-semibold">Sign in</h1>
-      <form onSubmit={submit} className="space-y-4" noValidate>
+      <PageHeading title="Sign in" className="mb-4" />
+      <form ref={form} onSubmit={submit} className="space-y-4" noValidate aria-label="Sign in">
         <ErrorBox error={formError(m.error, fields)} />
         <TextField label="Email" type="email" autoComplete="email" required value={email}
           onChange={(e) => setEmail(e.target.value)} error={fieldError(m.error, 'email')} />
@@ -45,11 +49,20 @@ export function LoginPage() {
 
 export function RegisterPage() {
   const { register } = useAuth();
+  const { toast } = useFeedback();
   const done = useAfterSignIn();
+  const form = useRef<HTMLFormElement>(null);
   const [name, setName] = useState('');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const m = useMutation({ mutationFn: () => register({ email, password, name }), onSuccess: done });
+  const m = useMutation({
+    mutationFn: () => register({ email, password, name }),
+    onSuccess: (u) => {
+      toast(`Welcome, ${u.name}: your account is ready.`);
+      done();
+    },
+  });
+  useFocusFirstInvalid(form, m.error);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     m.mutate();
@@ -57,8 +70,8 @@ export function RegisterPage() {
   const fields = ['name', 'email', 'password'];
   return (
     <section className="mx-auto max-w-sm">
-      <h1 className="mb-4 text-2xl font-semibold">Create an account</h1>
-      <form onSubmit={submit} className="space-y-4" noValidate>
+      <PageHeading title="Create an account" className="mb-4" />
+      <form ref={form} onSubmit={submit} className="space-y-4" noValidate aria-label="Create an account">
         <ErrorBox error={formError(m.error, fields)} />
         <TextField label="Name" autoComplete="name" required value={name}
           onChange={(e) => setName(e.target.value)} error={fieldError(m.error, 'name')} />

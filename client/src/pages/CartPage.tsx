@@ -1,19 +1,87 @@
-import { useRef } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { useMutation, useQueryClient } from '@tanstack/react-query';
-import { orders } from '../api';
+import { useMutation, useQueries, useQueryClient } from '@tanstack/react-query';
+import { orders, products } from '../api';
+import type { Product } from '../api/types';
 import { useAuth } from '../auth/AuthContext';
-import { useCart } from '../cart/CartContext';
+import { MAX_LINE_QUANTITY, useCart, type CartLine } from '../cart/CartContext';
 import { fieldError, formError } from '../api/errors';
+import { QuantityStepper } from '../components/inputs';
+import { PageHeading } from '../components/page';
 import { Button, Empty, ErrorBox, formatMoney } from '../components/ui';
 
+/** What the cart can hold of a line now: the product's current stock (and the API's limit per line). */
+function limitOf(p: Product | undefined): number {
+  if (!p) return MAX_LINE_QUANTITY;
+  return p.active ? Math.min(Math.max(p.stock, 0), MAX_LINE_QUANTITY) : 0;
+}
+
+function CartItem({ line, product, error, onValidity }: {
+  line: CartLine;
+  product: Product | undefined;
+  error?: string;
+  onValidity(productId: string, ok: boolean): void;
+}) {
+  const { setQuantity, remove } = useCart();
+  const max = limitOf(product);
+  const [capped, setCapped] = useState<string | null>(null);
+  // Fewer in stock than in the cart (someone else bought some): lower the line, and say so.
+  useEffect(() => {
+    if (product && max >= 1 && line.quantity > max) {
+      setQuantity(line.productId, max);
+      setCapped(`Only ${max} left in stock: the quantity was lowered to ${max}.`);
+    }
+  }, [product, max, line.quantity, line.productId, setQuantity]);
+  const gone = product !== undefined && max < 1;
+  useEffect(() => onValidity(line.productId, !gone), [gone, line.productId, onValidity]);
+  // A removed line blocks nothing.
+  useEffect(() => () => {
+    onValidity(line.productId, true);
+    onValidity(`${line.productId}:qty`, true);
+  }, [line.productId, onValidity]);
+  const price = product?.price ?? line.price;
+  return (
+    <li className="flex flex-wrap items-start gap-3 p-3" data-testid="cart-line">
+      <div className="min-w-0 flex-1 basis-40">
+        <Link to={`/products/${line.productId}`} className="font-medium text-slate-900 hover:underline">{line.name}</Link>
+        <p className="text-sm text-slate-600">{formatMoney(price)} each{product && max >= 1 ? ` · ${product.stock} in stock` : ''}</p>
+        {gone && <p role="alert" className="text-sm text-red-700">{product?.active ? 'Out of stock now.' : 'No longer for sale.'} Remove it to place your order.</p>}
+        {capped && !gone && <p role="status" className="text-sm text-amber-800">{capped}</p>}
+      </div>
+      {!gone && (
+        <QuantityStepper label={`Quantity of ${line.name}`} value={line.quantity} max={max} error={error}
+          onChange={(n) => { setCapped(null); setQuantity(line.productId, n); }}
+          onCapped={(m) => setCapped(`Only ${m} in stock: the quantity was set to ${m}.`)}
+          onValidity={(ok) => onValidity(`${line.productId}:qty`, ok)} />
+      )}
+      <span className="w-24 text-right font-medium" aria-label={`Line total of ${line.name}`}>
+        {formatMoney({ amount: price.amount * line.quantity, currency: price.currency })}
+      </span>
+      <Button variant="secondary" onClick={() => remove(line.productId)} aria-label={`Remove ${line.name}`}>Remove</Button>
+    </li>
+  );
+}
+
 export function CartPage() {
-  const { lines, setQuantity, remove, clear, idempotencyKey } = useCart();
+  const { lines, idempotencyKey, sent, pendingOrder } = useCart();
   const { user } = useAuth();
   const navigate = useNavigate();
   const qc = useQueryClient();
+  // The products as they are now: stock bounds each line, prices may have changed since they were added.
+  const current = useQueries({
+    queries: lines.map((l) => ({ queryKey: ['product', l.productId], queryFn: () => products.get(l.productId), staleTime: 5_000 })),
+  });
+  const [invalid, setInvalid] = useState<Set<string>>(new Set());
+  const onValidity = useCallback((key: string, ok: boolean) => {
+    setInvalid((s) => {
+      if (ok === !s.has(key)) return s;
+      const next = new Set(s);
+      if (ok) next.delete(key);
+      else next.add(key);
+      return next;
+    });
+  }, []);
   // A double click lands before React disables the button: the second click must not send again.
-  // (It would be harmless — the same Idempotency-Key gets the same order — but it is a wasted request.)
   const placing = useRef(false);
   const place = useMutation({
     mutationFn: () =>
@@ -21,62 +89,55 @@ export function CartPage() {
     onSuccess: (order) => {
       // Show the accepted order at once, but never over a newer state a live event already
       // brought (an order is often PLACED within milliseconds of its 202), and read it again.
-      qc.setQueryData<typeof order>(['order', order.id], (seen) =>
-        seen && seen.version >= order.version ? seen : order,
-      );
+      qc.setQueryData<typeof order>(['order', order.id], (seen) => (seen && seen.version >= order.version ? seen : order));
       void qc.invalidateQueries({ queryKey: ['order', order.id] });
       void qc.invalidateQueries({ queryKey: ['orders'] });
-      clear();
+      // The cart is emptied once the order is PLACED; a rejected order leaves it here to be fixed.
+      sent(order.id);
       navigate(`/orders/${order.id}`);
     },
   });
   if (lines.length === 0) {
     return (
       <section>
-        <h1 className="mb-4 text-2xl font-semibold">Cart</h1>
+        <PageHeading title="Cart" className="mb-4" />
         <Empty>Your cart is empty. <Link className="text-indigo-700 underline" to="/">Browse the catalog</Link>.</Empty>
       </section>
     );
   }
-  const currency = lines[0].price.currency;
-  const total = lines.reduce((n, l) => n + l.price.amount * l.quantity, 0);
+  const priced = lines.map((l, i) => current[i]?.data?.price ?? l.price);
+  const currencies = new Set(priced.map((p) => p.currency));
+  const total = lines.reduce((n, l, i) => n + priced[i].amount * l.quantity, 0);
   const lineFields = lines.map((_, i) => `items[${i}]`);
+  const blocked = invalid.size > 0;
   return (
     <section>
-      <h1 className="mb-4 text-2xl font-semibold">Cart</h1>
+      <PageHeading title="Cart" className="mb-4" />
+      {pendingOrder && (
+        <p role="status" className="mb-3 rounded-md border border-slate-200 bg-white p-3 text-sm">
+          These items were sent as <Link className="text-indigo-700 underline" to={`/orders/${pendingOrder}`}>your last order</Link>;
+          the cart empties once it is placed.
+        </p>
+      )}
       <ErrorBox error={formError(place.error, lineFields)} />
-      <ul className="my-4 divide-y divide-slate-200 rounded-lg border border-slate-200 bg-white">
-        {lines.map((l, i) => {
-          const err = fieldError(place.error, `items[${i}]`);
-          return (
-            <li key={l.productId} className="flex flex-wrap items-center gap-3 p-3">
-              <span className="flex-1 font-medium">{l.name}</span>
-              <label className="flex items-center gap-1 text-sm">
-                Quantity
-                <input
-                  type="number" min={1} max={1000} value={l.quantity}
-                  onChange={(e) => setQuantity(l.productId, Number(e.target.value))}
-                  className="w-20 rounded-md border border-slate-300 px-2 py-1"
-                  aria-invalid={err ? true : undefined}
-                />
-              </label>
-              <span className="w-24 text-right">{formatMoney({ amount: l.price.amount * l.quantity, currency: l.price.currency })}</span>
-              <Button variant="secondary" onClick={() => remove(l.productId)} aria-label={`Remove ${l.name}`}>Remove</Button>
-              {err && <p role="alert" className="w-full text-sm text-red-600">{err}</p>}
-            </li>
-          );
-        })}
+      <ul aria-label="Cart items" className="my-4 divide-y divide-slate-200 rounded-lg border border-slate-200 bg-white">
+        {lines.map((l, i) => (
+          <CartItem key={l.productId} line={l} product={current[i]?.data}
+            error={fieldError(place.error, `items[${i}]`)} onValidity={onValidity} />
+        ))}
       </ul>
       <div className="flex flex-wrap items-center justify-between gap-3">
-        <span className="text-lg font-semibold">Total {formatMoney({ amount: total, currency })}</span>
+        <span className="text-lg font-semibold">
+          Total {currencies.size === 1 ? formatMoney({ amount: total, currency: priced[0].currency }) : 'in several currencies'}
+        </span>
         {user ? (
           <Button
             onClick={() => {
-              if (placing.current) return;
+              if (placing.current || blocked) return;
               placing.current = true;
               place.mutate(undefined, { onSettled: () => void (placing.current = false) });
             }}
-            disabled={place.isPending}
+            disabled={place.isPending || blocked}
           >
             {place.isPending ? 'Placing order…' : 'Place order'}
           </Button>
@@ -84,6 +145,7 @@ export function CartPage() {
           <Link className="text-indigo-700 underline" to="/login?next=/cart">Sign in to place your order</Link>
         )}
       </div>
+      {blocked && <p className="mt-2 text-sm text-red-700">Fix the items marked above to place your order.</p>}
     </section>
   );
 }

@@ -1,7 +1,9 @@
 import { useState } from 'react';
+import { Link } from 'react-router';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { orders } from '../api';
 import { OrderTable } from '../orders/OrderTable';
+import { PageHeading } from '../components/page';
 import { Empty, ErrorBox, Loading, Pager } from '../components/ui';
 import { useAuth } from '../auth/AuthContext';
 
@@ -15,9 +17,9 @@ export function MyOrdersPage() {
   });
   return (
     <section>
-      <h1 className="mb-4 text-2xl font-semibold">My orders</h1>
+      <PageHeading title="My orders" className="mb-4" />
       {q.isPending ? <Loading /> : q.isError ? <ErrorBox error={q.error} /> : q.data.items.length === 0 ? (
-        <Empty>You have no orders yet.</Empty>
+        <Empty>You have no orders yet. <Link className="text-indigo-700 underline" to="/">Browse the catalog</Link>.</Empty>
       ) : (
         <>
           <OrderTable items={q.data.items} />

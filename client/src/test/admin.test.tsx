@@ -5,6 +5,7 @@ import { renderAt } from './render';
 import { AdminProductPage } from '../pages/admin/AdminProductPage';
 import { AdminOrdersPage } from '../pages/admin/AdminOrdersPage';
 import type { Order, Product } from '../api/types';
+import { sessionStore } from '../api';
 
 const api = vi.hoisted(() => ({
   get: vi.fn(), patch: vi.fn(), adjustStock: vi.fn(), adjustment: vi.fn(), ledger: vi.fn(), list: vi.fn(),
@@ -29,7 +30,7 @@ const admin = { id: 'a1', email: 'admin@oms.test', name: 'Admin', role: 'admin' 
 
 beforeEach(() => {
   vi.resetAllMocks();
-  localStorage.setItem('oms.session', JSON.stringify({ access: 'a', refresh: 'r', user: admin }));
+  sessionStore.set({ access: 'a', user: admin });
   api.get.mockResolvedValue(product);
   api.ledger.mockResolvedValue({ items: [], page: 1, per_page: 20, total: 0 });
 });
@@ -116,7 +117,8 @@ describe('all orders', () => {
       created_at: '2024-01-01T00:00:00Z', updated_at: '2024-01-01T00:00:00Z', allowed_next: [] } as unknown as Order;
     api.list.mockResolvedValue({ items: [order], page: 1, per_page: 20, total: 1 });
     renderAt('/admin/orders', { '/admin/orders': <AdminOrdersPage /> });
-    await userEvent.click(await screen.findByRole('button', { name: 'Only orders of user u-42' }));
+    // jsdom has no CSS: the phone's cards are there beside the table.
+    await userEvent.click((await screen.findAllByRole('button', { name: /only orders of user u-42$/ }))[0]);
     await waitFor(() => expect(api.list).toHaveBeenLastCalledWith({ status: undefined, user_id: 'u-42', page: 1, per_page: 20 }));
     expect(screen.getByLabelText('User id')).toHaveValue('u-42');
   });

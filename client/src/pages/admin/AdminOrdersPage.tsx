@@ -6,6 +6,7 @@ import { ALL_STATUSES } from '../../orders/stateMachine';
 import { OrderTable } from '../../orders/OrderTable';
 import { Button, Empty, ErrorBox, Loading, Pager, SelectField, TextField } from '../../components/ui';
 import { fieldError } from '../../api/errors';
+import { PageHeading } from '../../components/page';
 
 const PER_PAGE = 20;
 
@@ -30,14 +31,14 @@ export function AdminOrdersPage() {
   });
   return (
     <section>
-      <h1 className="mb-4 text-2xl font-semibold">All orders</h1>
+      <PageHeading title="All orders" className="mb-4" />
       <div className="mb-4 grid grid-cols-1 items-end gap-3 sm:grid-cols-3">
         <SelectField label="Status" value={status} error={fieldError(q.error, 'status')}
           onChange={(e) => update({ status: e.target.value })}>
           <option value="">Any</option>
           {ALL_STATUSES.map((s) => <option key={s} value={s}>{s}</option>)}
         </SelectField>
-        <TextField label="User id" value={userId} error={fieldError(q.error, 'user_id')} placeholder="Click a user in the list, or paste an id"
+        <TextField label="User id" value={userId} error={fieldError(q.error, 'user_id')} hint="Pick a customer in the list to see only their orders"
           onChange={(e) => update({ user_id: e.target.value })} />
         {(status || userId) && (
           <div><Button variant="secondary" onClick={() => update({ status: '', user_id: '' })}>Clear filters</Button></div>
@@ -47,7 +48,7 @@ export function AdminOrdersPage() {
         <Empty>No orders match.</Empty>
       ) : (
         <>
-          <OrderTable items={q.data.items} showUser onUser={(id) => update({ user_id: id })} />
+          <OrderTable items={q.data.items} onUser={(id) => update({ user_id: id })} />
           <Pager page={page} perPage={PER_PAGE} total={q.data.total} onPage={(p) => update({ page: p })} />
         </>
       )}

@@ -1,38 +1,57 @@
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router';
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { products } from '../../api';
 import type { AdjustmentStatusOut, Product, ProductPatch } from '../../api/types';
 import { fieldError, formError } from '../../api/errors';
+import { useAuth } from '../../auth/AuthContext';
+import { minorToInput, parseMoney } from '../../money';
+import { shortId, who } from '../../orders/words';
+import { DataTable } from '../../components/DataTable';
+import { useFeedback } from '../../components/feedback';
+import { MoneyField } from '../../components/inputs';
+import { PageHeading, useFocusFirstInvalid } from '../../components/page';
 import { Button, Empty, ErrorBox, ImageStateBadge, Loading, Pager, StockBadge, TextArea, TextField, formatTime } from '../../components/ui';
 import { ImagePicker } from './ImagePicker';
 
 const asForm = (p: Product) => ({
   name: p.name,
   description: p.description,
-  price: (p.price.amount / 100).toFixed(2),
+  price: minorToInput(p.price.amount, p.price.currency),
   currency: p.price.currency,
   threshold: String(p.low_stock_threshold),
 });
 
-/** Only what the admin changed: the PATCH leaves every other field as it is. */
-function changes(p: Product, v: ReturnType<typeof asForm>): ProductPatch {
+/** Only what the admin changed (the PATCH leaves every other field as it is), or the fields to fix first. */
+function changes(p: Product, v: ReturnType<typeof asForm>): { patch: ProductPatch; errors: Record<string, string> } {
   const patch: ProductPatch = {};
+  const errors: Record<string, string> = {};
   const was = asForm(p);
+  const currency = v.currency.trim().toUpperCase();
+  if (!/^[A-Z]{3}$/.test(currency)) errors.currency = 'Use a three-letter currency code such as USD or EUR.';
   if (v.name !== was.name) patch.name = v.name;
   if (v.description !== was.description) patch.description = v.description;
-  if (v.price !== was.price) patch.price = Math.round(Number(v.price) * 100);
-  if (v.currency.trim().toUpperCase() !== was.currency) patch.currency = v.currency.trim().toUpperCase();
+  // The price is read in the currency it will have: 1500 is ¥1,500 but $15.00 only when typed 15.
+  const price = parseMoney(v.price, errors.currency ? p.price.currency : currency);
+  if (!price.ok) errors.price = price.error;
+  else if (price.minor !== p.price.amount) patch.price = price.minor;
+  if (!errors.currency && currency !== was.currency) patch.currency = currency;
   // An empty threshold goes back to the deployment's default.
-  if (v.threshold.trim() !== was.threshold) patch.low_stock_threshold = v.threshold.trim() === '' ? null : Number(v.threshold);
-  return patch;
+  const threshold = v.threshold.trim();
+  if (threshold !== '' && !/^\d+$/.test(threshold)) errors.low_stock_threshold = 'Enter a whole number of units, or leave it empty for the default.';
+  else if (threshold !== was.threshold) patch.low_stock_threshold = threshold === '' ? null : Number(threshold);
+  return { patch, errors };
 }
 
 function EditProduct({ p }: { p: Product }) {
   const qc = useQueryClient();
+  const { toast, confirm } = useFeedback();
+  const formRef = useRef<HTMLFormElement>(null);
   const [v, setV] = useState(() => asForm(p));
   const [saved, setSaved] = useState<string | null>(null);
-  const [priceError, setPriceError] = useState<string | undefined>();
+  const [local, setLocal] = useState<Record<string, string>>({});
+  const [refused, setRefused] = useState(0);
+  useFocusFirstInvalid(formRef, refused || null);
   const m = useMutation({
     mutationFn: (patch: ProductPatch) => products.patch(p.id, patch),
     onSuccess: (np, patch) => {
@@ -40,38 +59,56 @@ function EditProduct({ p }: { p: Product }) {
       void qc.invalidateQueries({ queryKey: ['products'] });
       // What the server kept (it normalises, and fills the default threshold back in).
       if (patch.active === undefined) setV(asForm(np));
-      setSaved(patch.active === undefined ? 'Saved.' : np.active ? 'Activated.' : 'Deactivated.');
+      const said = patch.active === undefined ? 'Saved.' : np.active ? 'Activated.' : 'Deactivated.';
+      setSaved(said);
+      toast(patch.active === undefined ? `${np.name} saved.` : `${np.name} ${np.active ? 'is back in the catalog' : 'is hidden from shoppers'}.`);
     },
+    onError: () => setRefused((n) => n + 1),
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
     setSaved(null);
-    // An emptied or unreadable price would otherwise be sent as null, which changes nothing.
-    if (v.price.trim() === '' || !Number.isFinite(Number(v.price))) return setPriceError('Enter a price, e.g. 12.50.');
-    setPriceError(undefined);
-    const patch = changes(p, v);
+    m.reset();
+    const { patch, errors } = changes(p, v);
+    setLocal(errors);
+    if (Object.keys(errors).length > 0) return setRefused((n) => n + 1);
     if (Object.keys(patch).length === 0) return setSaved('Nothing to save.');
     m.mutate(patch);
   };
-  const field = (k: keyof typeof v) => (e: { target: { value: string } }) => setV({ ...v, [k]: e.target.value });
+  const error = (k: string) => local[k] ?? fieldError(m.error, k);
+  const change = (k: keyof typeof v, value: string) => {
+    setV({ ...v, [k]: value });
+    const key = k === 'threshold' ? 'low_stock_threshold' : k;
+    setLocal(({ [key]: _, ...rest }) => rest);
+  };
+  const field = (k: keyof typeof v) => (e: { target: { value: string } }) => change(k, e.target.value);
+  const currency = /^[A-Za-z]{3}$/.test(v.currency.trim()) ? v.currency.trim().toUpperCase() : p.price.currency;
   return (
-    <form onSubmit={submit} noValidate aria-label="Edit product" className="space-y-3 rounded-lg border border-slate-200 bg-white p-4">
+    <form ref={formRef} onSubmit={submit} noValidate aria-label="Edit product" className="space-y-3 rounded-lg border border-slate-200 bg-white p-4">
       <h2 className="font-semibold">Details</h2>
       <ErrorBox error={formError(m.error, ['name', 'description', 'price', 'currency', 'low_stock_threshold', 'active'])} />
-      <TextField label="Name" value={v.name} onChange={field('name')} error={fieldError(m.error, 'name')} />
+      <TextField label="Name" value={v.name} onChange={field('name')} error={error('name')} />
       <div className="grid grid-cols-1 gap-3 sm:grid-cols-3">
-        <TextField label="Price" type="number" step="0.01" min="0" inputMode="decimal" value={v.price}
-          onChange={field('price')} error={priceError ?? fieldError(m.error, 'price')} />
+        <MoneyField label="Price" value={v.price} currency={currency} onChange={(price) => change('price', price)} error={error('price')} />
         <TextField label="Currency" value={v.currency} maxLength={3} onChange={field('currency')}
-          error={fieldError(m.error, 'currency')} hint="ISO 4217, e.g. USD" />
-        <TextField label="Low-stock threshold" type="number" min="0" value={v.threshold} onChange={field('threshold')}
-          error={fieldError(m.error, 'low_stock_threshold')} hint="Empty: the default" />
+          error={error('currency')} hint="ISO 4217, e.g. USD" />
+        <TextField label="Low-stock threshold" inputMode="numeric" value={v.threshold} onChange={field('threshold')}
+          error={error('low_stock_threshold')} hint="Empty: the default" />
       </div>
-      <TextArea label="Description" rows={3} value={v.description} onChange={field('description')} error={fieldError(m.error, 'description')} />
+      <TextArea label="Description" rows={3} value={v.description} onChange={field('description')} error={error('description')} />
       <div className="flex flex-wrap items-center gap-2">
         <Button type="submit" disabled={m.isPending}>Save</Button>
         <Button type="button" variant={p.active ? 'danger' : 'secondary'} disabled={m.isPending}
-          onClick={() => { setSaved(null); m.mutate({ active: !p.active }); }}>
+          onClick={async () => {
+            setSaved(null);
+            if (p.active && !(await confirm({
+              title: `Deactivate ${p.name}?`,
+              body: 'Shoppers will no longer see it or be able to order it. Orders already placed are not affected; you can activate it again.',
+              confirmLabel: 'Deactivate',
+              cancelLabel: 'Keep it on sale',
+            }))) return;
+            m.mutate({ active: !p.active });
+          }}>
           {p.active ? 'Deactivate' : 'Activate'}
         </Button>
         <span className="text-sm" data-testid="product-active">{p.active ? 'Active: shown in the catalog' : 'Inactive: hidden from shoppers'}</span>
@@ -83,11 +120,16 @@ function EditProduct({ p }: { p: Product }) {
 
 function ImageSection({ p }: { p: Product }) {
   const qc = useQueryClient();
+  const { toast } = useFeedback();
   const [file, setFile] = useState<File | null>(null);
   const [progress, setProgress] = useState<number | null>(null);
   const m = useMutation({
     mutationFn: (f: File | null) => { setProgress(f ? 0 : null); return products.replaceImage(p.id, f, setProgress); },
-    onSuccess: () => { setFile(null); void qc.invalidateQueries({ queryKey: ['product', p.id] }); },
+    onSuccess: (_, f) => {
+      setFile(null);
+      toast(f ? 'Image uploaded: it shows once it is processed.' : 'Upload sent again.');
+      void qc.invalidateQueries({ queryKey: ['product', p.id] });
+    },
     onSettled: () => setProgress(null),
   });
   return (
@@ -122,12 +164,21 @@ function StockSection({ p }: { p: Product }) {
   const [reason, setReason] = useState('');
   // The adjustment the stock worker has accepted (202) and the page follows until it is decided.
   const [adjustmentId, setAdjustmentId] = useState<string | null>(null);
+  const { toast } = useFeedback();
+  const formRef = useRef<HTMLFormElement>(null);
   const m = useMutation({
     mutationFn: async () => {
-      const units = Number(delta);
+      // Whole units only, and both fields, all said at once: `2.5` never becomes 2 or 25.
+      const details = [];
+      const text = delta.trim().replace(/^\+/, '');
+      if (!/^-?\d+$/.test(text)) details.push({ field: 'delta', code: 'validation_failed', message: text === '' ? 'Enter a change, like 5 or -2.' : 'Enter a whole number of units, like 5 or -2.' });
+      else if (Number(text) === 0) details.push({ field: 'delta', code: 'validation_failed', message: 'must not be zero' });
+      if (!reason.trim()) details.push({ field: 'reason', code: 'validation_failed', message: 'Say why, e.g. “Restock from the supplier”.' });
+      if (details.length > 0) throw { code: 'validation_failed', message: 'Fix the fields marked.', field: details[0].field, details };
+      const units = Number(text);
       // The stock worker refuses a correction below zero (after the 202); say so at once when the
       // current stock already shows it. The worker still decides.
-      if (Number.isInteger(units) && units < 0) {
+      if (units < 0) {
         const fresh = await qc.fetchQuery({ queryKey: ['product', p.id], queryFn: () => products.get(p.id), staleTime: 0 });
         if (fresh.stock + units < 0) {
           throw {
@@ -145,6 +196,7 @@ function StockSection({ p }: { p: Product }) {
       setAdjustmentId(a.adjustment_id);
     },
   });
+  useFocusFirstInvalid(formRef, m.error);
   // Ask the API where the adjustment stands until the worker has applied or refused it.
   const followed = useQuery({
     queryKey: ['adjustment', p.id, adjustmentId],
@@ -162,14 +214,22 @@ function StockSection({ p }: { p: Product }) {
     void qc.invalidateQueries({ queryKey: ['products'] });
   }, [decidedId, qc, p.id]);
   const outcome = decided ? decision(decided) : null;
+  const told = useRef<string | null>(null);
+  useEffect(() => {
+    if (!decided || told.current === decided.adjustment_id) return;
+    told.current = decided.adjustment_id;
+    const o = decision(decided);
+    toast(o.text, o.ok ? 'success' : 'error');
+  }, [decided, toast]);
   return (
-    <form noValidate aria-label="Adjust stock" onSubmit={(e) => { e.preventDefault(); m.mutate(); }}
+    <form ref={formRef} noValidate aria-label="Adjust stock" onSubmit={(e) => { e.preventDefault(); m.mutate(); }}
       className="space-y-3 rounded-lg border border-slate-200 bg-white p-4">
       <h2 className="font-semibold">Stock: <span data-testid="product-stock">{p.stock}</span> <StockBadge product={p} />
-        <span className="ml-2 text-xs font-normal text-slate-500">low at {p.low_stock_threshold} or fewer</span></h2>
+        <span className="ml-2 text-xs font-normal text-slate-600">low at {p.low_stock_threshold} or fewer</span></h2>
       <ErrorBox error={formError(m.error, ['delta', 'reason'])} />
       <div className="grid grid-cols-1 gap-3 sm:grid-cols-2">
-        <TextField label="Change (+ restock, − correction)" type="number" value={delta} onChange={(e) => setDelta(e.target.value)} error={fieldError(m.error, 'delta')} />
+        <TextField label="Change (+ restock, − correction)" autoComplete="off" value={delta} onChange={(e) => setDelta(e.target.value)} error={fieldError(m.error, 'delta')}
+          hint="Whole units: 5 adds five, -2 takes two away." />
         <TextField label="Reason" value={reason} onChange={(e) => setReason(e.target.value)} error={fieldError(m.error, 'reason')} />
       </div>
       <Button type="submit" disabled={m.isPending || waiting}>Adjust stock</Button>
@@ -183,6 +243,7 @@ function StockSection({ p }: { p: Product }) {
 }
 
 function Ledger({ id }: { id: string }) {
+  const { user } = useAuth();
   const [page, setPage] = useState(1);
   const q = useQuery({ queryKey: ['ledger', id, page], queryFn: () => products.ledger(id, page), placeholderData: keepPreviousData });
   if (q.isPending) return <Loading label="Loading ledger…" />;
@@ -190,25 +251,25 @@ function Ledger({ id }: { id: string }) {
   if (q.data.items.length === 0) return <Empty>No ledger entries.</Empty>;
   return (
     <div>
-      <div className="overflow-x-auto">
-        <table className="min-w-full divide-y divide-slate-200 rounded-lg border border-slate-200 bg-white text-sm">
-          <caption className="p-2 text-left font-semibold">Stock ledger</caption>
-          <thead className="bg-slate-50 text-left">
-            <tr><th className="p-2">When</th><th className="p-2">Kind</th><th className="p-2">Change</th><th className="p-2">Balance</th><th className="p-2">Order / actor</th><th className="p-2">Reason</th></tr>
-          </thead>
-          <tbody className="divide-y divide-slate-100">
-            {q.data.items.map((e) => (
-              <tr key={e.id}>
-                <td className="p-2">{formatTime(e.at)}</td><td className="p-2">{e.kind}</td>
-                <td className={`p-2 ${e.delta < 0 ? 'text-red-700' : 'text-green-700'}`}>{e.delta > 0 ? `+${e.delta}` : e.delta}</td>
-                <td className="p-2">{e.balance_after}</td>
-                <td className="p-2 font-mono text-xs">{e.order_id ? <Link className="underline" to={`/orders/${e.order_id}`}>{e.order_id}</Link> : e.actor}</td>
-                <td className="p-2">{e.reason ?? ''}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        label="Stock ledger"
+        caption="Stock ledger"
+        rows={q.data.items}
+        rowKey={(e) => e.id}
+        columns={[
+          { header: 'When', primary: true, cell: (e) => formatTime(e.at) },
+          { header: 'Kind', cell: (e) => e.kind },
+          { header: 'Change', cell: (e) => <span className={e.delta < 0 ? 'text-red-700' : 'text-green-700'}>{e.delta > 0 ? `+${e.delta}` : e.delta}</span> },
+          { header: 'Balance', cell: (e) => e.balance_after },
+          {
+            header: 'Order / by',
+            cell: (e) => e.order_id
+              ? <Link className="text-indigo-700 underline" to={`/orders/${e.order_id}`}>order <span className="font-mono">{shortId(e.order_id)}</span></Link>
+              : who(e.actor, user),
+          },
+          { header: 'Reason', cell: (e) => e.reason ?? '' },
+        ]}
+      />
       <Pager page={page} perPage={20} total={q.data.total} onPage={setPage} />
     </div>
   );
@@ -223,12 +284,12 @@ export function AdminProductPage() {
     refetchInterval: (query) => (query.state.data?.image.status === 'pending' ? 1000 : false),
   });
   if (q.isPending) return <Loading label="Loading product…" />;
-  if (q.isError) return <ErrorBox error={q.error} />;
+  if (q.isError) return <section className="space-y-3"><PageHeading title="Product not found" /><ErrorBox error={q.error} /></section>;
   const p = q.data;
   return (
     <section className="space-y-4">
       <Link to="/admin/products" className="text-sm text-indigo-700 underline">← Products</Link>
-      <h1 className="text-2xl font-semibold">{p.name} <span className="font-mono text-base text-slate-500">{p.sku}</span></h1>
+      <PageHeading title={p.name}>{p.name} <span className="font-mono text-base text-slate-600">{p.sku}</span></PageHeading>
       <div className="grid grid-cols-1 gap-4 lg:grid-cols-2">
         <EditProduct key={p.id} p={p} />
         <ImageSection p={p} />

@@ -1,6 +1,6 @@
 // A tiny SVG line of recent values (queue depth over the last minutes).
 export function Sparkline({ values, label, width = 120, height = 28 }: { values: number[]; label: string; width?: number; height?: number }) {
-  if (values.length < 2) return <span className="text-xs text-slate-400">collecting…</span>;
+  if (values.length < 2) return <span className="text-xs text-slate-600">collecting…</span>;
   const max = Math.max(1, ...values);
   const step = width / (values.length - 1);
   const points = values.map((v, i) => `${(i * step).toFixed(1)},${(height - (v / max) * (height - 2) - 1).toFixed(1)}`).join(' ');

@@ -1,13 +1,14 @@
 import { useQuery } from '@tanstack/react-query';
 import { ops } from '../../api';
-import { Button, ErrorBox, Loading } from '../../components/ui';
+import { PageHeading } from '../../components/page';
+import { Button, ErrorBox, Loading, formatTime } from '../../components/ui';
 
 export function VerifyPage() {
   const q = useQuery({ queryKey: ['ops', 'verify'], queryFn: ops.verify, staleTime: 0 });
   return (
     <section className="space-y-4">
-      <div className="flex items-center gap-3">
-        <h1 className="text-2xl font-semibold">Verify</h1>
+      <div className="flex flex-wrap items-center gap-3">
+        <PageHeading title="Verify" />
         <Button variant="secondary" onClick={() => void q.refetch()} disabled={q.isFetching}>{q.isFetching ? 'Checking…' : 'Run again'}</Button>
       </div>
       {q.isPending ? <Loading label="Checking stock, ledger and reservations…" /> : q.isError ? <ErrorBox error={q.error} /> : (
@@ -15,15 +16,32 @@ export function VerifyPage() {
           <p className={`text-lg font-semibold ${q.data.ok ? 'text-green-700' : 'text-red-700'}`}>
             {q.data.ok ? 'All invariants hold.' : `${q.data.violations.length} violation(s).`}
           </p>
-          <p className="text-sm text-slate-600">
-            {q.data.products_checked} products and {q.data.orders_checked} orders checked; {q.data.orders_in_flight} orders in flight not judged.
+          <p className="text-sm text-slate-600" data-testid="verify-when">
+            Checked {formatTime(q.data.checked_at)} in {q.data.took_ms} ms: {q.data.products_checked} products and {q.data.orders_checked} orders checked;
+            {' '}{q.data.orders_in_flight} orders in flight not judged.
           </p>
+          <ul className="space-y-1 text-sm" aria-label="Checks">
+            {q.data.checks.map((c) => (
+              <li key={c.name} className={`flex items-start gap-2 rounded border p-2 ${c.ok ? 'border-green-200 bg-green-50' : 'border-red-200 bg-red-50'}`}>
+                <span aria-hidden className={c.ok ? 'text-green-800' : 'text-red-800'}>{c.ok ? '✓' : '✗'}</span>
+                <span className="flex-1">
+                  {c.description}
+                  <span className={`block text-xs ${c.ok ? 'text-green-900' : 'text-red-900'}`}>
+                    {c.ok ? 'Passed' : `Failed: ${c.violations} violation${c.violations === 1 ? '' : 's'}`}
+                  </span>
+                </span>
+              </li>
+            ))}
+          </ul>
           {q.data.violations.length > 0 && (
-            <ul className="space-y-1 text-sm">
-              {q.data.violations.map((v, i) => (
-                <li key={i} className="rounded border border-red-200 bg-red-50 p-2"><b>{v.kind}</b> {v.subject}: {v.detail}</li>
-              ))}
-            </ul>
+            <>
+              <h2 className="font-semibold">Violations</h2>
+              <ul className="space-y-1 text-sm">
+                {q.data.violations.map((v, i) => (
+                  <li key={i} className="break-words rounded border border-red-200 bg-red-50 p-2"><b>{v.kind}</b> {v.subject}: {v.detail}</li>
+                ))}
+              </ul>
+            </>
           )}
         </>
       )}

@@ -1,0 +1,68 @@
+// Every page, at 1280x800 and 390x844 (and in dark mode): an axe-core scan (WCAG 2 A and AA) with zero
+// violations, and at phone width nothing wider than the screen.
+import AxeBuilder from '@axe-core/playwright';
+import type { Page } from '@playwright/test';
+import { test, expect, signInAdmin, signUp, seedProduct, registerApi, placeOrderApi, addToCart, unique } from './fixtures';
+
+const SIZES = [
+  { name: 'desktop', width: 1280, height: 800 },
+  { name: 'phone', width: 390, height: 844 },
+] as const;
+
+async function scan(page: Page, where: string) {
+  // Wait for the page to settle: its heading (focus target) and no loading spinner.
+  await expect(page.locator('main h1').first()).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: /Loading|Checking|Signing you in/ })).toHaveCount(0);
+  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const found = result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+  expect(found, `axe on ${where}`).toEqual([]);
+}
+
+async function noSideways(page: Page, where: string) {
+  const [scroll, inner] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  expect(scroll, `${where} is wider than the screen`).toBeLessThanOrEqual(inner);
+}
+
+for (const size of SIZES) {
+  for (const scheme of size.name === 'desktop' ? (['light', 'dark'] as const) : (['light'] as const)) {
+    test(`every page passes axe at ${size.width}x${size.height} (${scheme})${size.name === 'phone' ? ' and fits the screen' : ''}`, async ({ browser, request, baseURL }) => {
+      test.setTimeout(120_000);
+      const product = await seedProduct(request, unique('Scan'), 3);
+      const buyer = await registerApi(request, 'Scan Buyer');
+      const orderId = await placeOrderApi(request, buyer, product.id);
+      const open = async () => {
+        const context = await browser.newContext({ baseURL, viewport: { width: size.width, height: size.height }, colorScheme: scheme, locale: 'en-US' });
+        return context.newPage();
+      };
+      const check = async (page: Page, path: string) => {
+        if (path) await page.goto(path);
+        await scan(page, `${path || page.url()} (${size.name}, ${scheme})`);
+        if (size.name === 'phone') await noSideways(page, path || page.url());
+      };
+
+      // Signed out.
+      const visitor = await open();
+      for (const path of ['/', `/products/${product.id}`, '/login', '/register', '/cart', '/nowhere']) await check(visitor, path);
+      await visitor.context().close();
+
+      // A shopper with a cart and an order.
+      const shopper = await open();
+      await signUp(shopper);
+      await addToCart(shopper, product.name);
+      await check(shopper, '/cart');
+      await shopper.getByRole('button', { name: 'Place order' }).click();
+      await expect(shopper.getByTestId('order-status')).toHaveText('PLACED');
+      await check(shopper, '');
+      await check(shopper, '/orders');
+      await shopper.context().close();
+
+      // An admin and operator.
+      const admin = await open();
+      await signInAdmin(admin);
+      for (const path of ['/admin', '/admin/products', `/admin/products/${product.id}`, '/admin/orders', `/orders/${orderId}`, '/ops/queues', '/ops/dead-letters', '/ops/verify']) {
+        await check(admin, path);
+      }
+      await admin.context().close();
+    });
+  }
+}

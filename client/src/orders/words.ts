@@ -1,0 +1,21 @@
+// Order words for people: who did something (never a bare user id), and where a line's stock stands.
+import type { LineOut, Order } from '../api/types';
+
+/** The person behind a history entry or a ledger entry, as the viewer knows them. */
+export function who(by: string, viewer: { id: string } | null, order?: Pick<Order, 'user_id'>): string {
+  if (by === 'system') return 'OMS';
+  if (viewer && by === viewer.id) return 'you';
+  if (order && by === order.user_id) return 'the customer';
+  return 'an administrator';
+}
+
+export const RESERVATION_WORDS: Record<LineOut['reservation'], string> = {
+  pending: 'Waiting for stock',
+  reserved: 'Reserved',
+  rejected: 'Not available',
+  releasing: 'Returning to stock',
+  released: 'Returned to stock',
+};
+
+/** Short enough to read, long enough to tell orders apart (the full id stays in the address). */
+export const shortId = (id: string) => id.slice(-8);
