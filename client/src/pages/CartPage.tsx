@@ -16,22 +16,26 @@ function limitOf(p: Product | undefined): number {
   return p.active ? Math.min(Math.max(p.stock, 0), MAX_LINE_QUANTITY) : 0;
 }
 
-function CartItem({ line, product, error, onValidity }: {
+function CartItem({ line, product, error, onValidity, sending }: {
   line: CartLine;
   product: Product | undefined;
   error?: string;
   onValidity(productId: string, ok: boolean): void;
+  /** The cart is being (or has been) sent as an order: its own reservation lowers the stock. */
+  sending: boolean;
 }) {
   const { setQuantity, remove } = useCart();
   const max = limitOf(product);
   const [capped, setCapped] = useState<string | null>(null);
-  // Fewer in stock than in the cart (someone else bought some): lower the line, and say so.
+  // Fewer in stock than in the cart (someone else bought some): lower the line, and say so. Not
+  // while this cart's own order is on its way: it is often PLACED before its 202 is read, and the
+  // stock it took must not rewrite the cart (that would also forget the order the cart was sent as).
   useEffect(() => {
-    if (product && max >= 1 && line.quantity > max) {
+    if (!sending && product && max >= 1 && line.quantity > max) {
       setQuantity(line.productId, max);
       setCapped(`Only ${max} left in stock: the quantity was lowered to ${max}.`);
     }
-  }, [product, max, line.quantity, line.productId, setQuantity]);
+  }, [sending, product, max, line.quantity, line.productId, setQuantity]);
   const gone = product !== undefined && max < 1;
   useEffect(() => onValidity(line.productId, !gone), [gone, line.productId, onValidity]);
   // A removed line blocks nothing.
@@ -122,7 +126,7 @@ export function CartPage() {
       <ErrorBox error={formError(place.error, lineFields)} />
       <ul aria-label="Cart items" className="my-4 divide-y divide-slate-200 rounded-lg border border-slate-200 bg-white">
         {lines.map((l, i) => (
-          <CartItem key={l.productId} line={l} product={current[i]?.data}
+          <CartItem key={l.productId} line={l} product={current[i]?.data} sending={place.isPending || !!pendingOrder}
             error={fieldError(place.error, `items[${i}]`)} onValidity={onValidity} />
         ))}
       </ul>
