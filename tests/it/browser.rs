@@ -279,3 +279,59 @@ async fn the_catalog_sorts_by_name_price_and_stock() {
     let body = assert_error(wrong, StatusCode::UNPROCESSABLE_ENTITY, "invalid_query").await;
     assert_eq!(body["error"]["field"], "sort");
 }
+
+#[tokio::test]
+async fn a_refresh_cookie_presented_again_right_after_its_rotation_is_rotated_again() {
+    let app = TestApp::spawn().await;
+    let login = app
+        .post_json(
+            "/api/auth/login",
+            None,
+            &json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "refresh_token_in": "cookie"}),
+        )
+        .await;
+    let (first, _) = refresh_cookie(&login).expect("a refresh cookie");
+    // The page reloads while its refresh is in flight: the server rotates, the browser never
+    // stores the answer's cookie, and the new page presents the old one again.
+    let lost = refresh_with_cookie(&app, &first, None).await;
+    let (never_stored, _) = refresh_cookie(&lost).expect("cookie");
+    let retried = refresh_with_cookie(&app, &first, None).await;
+    assert_eq!(
+        retried.status(),
+        StatusCode::OK,
+        "a retry right after the rotation"
+    );
+    let (third, _) = refresh_cookie(&retried).expect("cookie");
+    assert_ne!(third, never_stored);
+    // The session goes on from the new cookie.
+    let next = refresh_with_cookie(&app, &third, None).await;
+    assert_eq!(next.status(), StatusCode::OK);
+    let (fourth, _) = refresh_cookie(&next).expect("cookie");
+    // The dropped cookie was spent by the retry: presenting it is a reuse, and ends the chain.
+    let stolen = refresh_with_cookie(&app, &never_stored, None).await;
+    assert_error(stolen, StatusCode::UNAUTHORIZED, "refresh_token_reused").await;
+    let after = refresh_with_cookie(&app, &fourth, None).await;
+    assert_error(after, StatusCode::UNAUTHORIZED, "refresh_token_reused").await;
+}
+
+#[tokio::test]
+async fn a_spent_refresh_cookie_whose_successor_was_used_is_a_reuse() {
+    let app = TestApp::spawn().await;
+    let login = app
+        .post_json(
+            "/api/auth/login",
+            None,
+            &json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "refresh_token_in": "cookie"}),
+        )
+        .await;
+    let (first, _) = refresh_cookie(&login).expect("a refresh cookie");
+    let rotated = refresh_with_cookie(&app, &first, None).await;
+    let (second, _) = refresh_cookie(&rotated).expect("cookie");
+    let used = refresh_with_cookie(&app, &second, None).await;
+    let (third, _) = refresh_cookie(&used).expect("cookie");
+    // Within the grace period, but the browser did get (and use) its successor: theft.
+    let again = refresh_with_cookie(&app, &first, None).await;
+    assert_error(again, StatusCode::UNAUTHORIZED, "refresh_token_reused").await;
+    let after = refresh_with_cookie(&app, &third, None).await;
+    assert_error(after, StatusCode::UNAUTHORIZED, "refresh_token_reused").await;
+}

@@ -253,7 +253,10 @@ async fn login(
         (
             status = 401,
             description = "`invalid_refresh_token` (none given, unknown or expired), or \
-                `refresh_token_reused` (already spent: its whole chain is now revoked)",
+                `refresh_token_reused` (already spent: its whole chain is now revoked). A refresh \
+                cookie presented again within 10 s of its rotation while the cookie it was exchanged \
+                for is unused (a browser that reloaded during a refresh) is rotated again instead; \
+                that unused cookie is then spent",
             body = ErrorBody
         ),
         (status = 413, response = errors::PayloadTooLarge),
@@ -309,6 +312,12 @@ async fn rotate(state: &AppState, presented: &str, mode: RefreshTokenIn) -> Resu
     let Some(token) = tokens_coll.find_one(doc! { "_id": &hash }).await? else {
         return Err(invalid());
     };
+    if let (Some(used_at), RefreshTokenIn::Cookie) = (token.used_at, mode)
+        && !token.revoked
+        && let Some(session) = retry_rotation(state, &token, used_at).await?
+    {
+        return Ok(session);
+    }
     if token.revoked || token.used_at.is_some() {
         revoke_family(&state.store, &token.family_id).await?;
         tracing::warn!(user_id = %token.user_id, family_id = %token.family_id, "spent refresh token reused; family revoked");
@@ -343,6 +352,12 @@ async fn rotate(state: &AppState, presented: &str, mode: RefreshTokenIn) -> Resu
         return Err(invalid());
     };
     let session = start_session(state, &user, Some(token.family_id.clone()), mode).await?;
+    tokens_coll
+        .update_one(
+            doc! { "_id": &hash },
+            doc! { "$set": { "replaced_by": &session.refresh_hash } },
+        )
+        .await?;
     // A concurrent reuse of the same token may have revoked the family before our new token
     // existed; it must not survive that.
     let revoked = tokens_coll
@@ -356,6 +371,63 @@ async fn rotate(state: &AppState, presented: &str, mode: RefreshTokenIn) -> Resu
         ));
     }
     Ok(session)
+}
+
+/// How long after its rotation a refresh cookie may be presented again, in place of the one
+/// it was exchanged for, while that one is unused: a browser that reloads the page during a
+/// refresh drops the answer (and the new cookie) after the server has rotated, and presents the
+/// old cookie again. Refresh tokens sent in the body (API clients) get no grace: reusing a spent
+/// one revokes the chain at once.
+const COOKIE_RETRY_GRACE: chrono::Duration = chrono::Duration::seconds(10);
+
+/// A browser presenting the cookie it exchanged moments ago, whose successor nobody has used:
+/// the successor is spent in its place (its later use would be a reuse) and a new one issued.
+/// `None` when this is not such a retry (then it is a reuse).
+async fn retry_rotation(
+    state: &AppState,
+    token: &RefreshTokenDoc,
+    used_at: bson::DateTime,
+) -> Result<Option<Session>, ApiError> {
+    let now = chrono::Utc::now();
+    let Some(successor) = &token.replaced_by else {
+        return Ok(None);
+    };
+    if oms_platform::store::to_chrono(used_at) < now - COOKIE_RETRY_GRACE {
+        return Ok(None);
+    }
+    let tokens_coll = state.store.refresh_tokens();
+    let taken = tokens_coll
+        .update_one(
+            doc! { "_id": successor, "used_at": null, "revoked": false },
+            doc! { "$set": { "used_at": oms_platform::store::from_chrono(now) } },
+        )
+        .await?;
+    if taken.modified_count != 1 {
+        return Ok(None);
+    }
+    let Some(user) = state
+        .store
+        .users()
+        .find_one(doc! { "_id": &token.user_id })
+        .await?
+    else {
+        return Ok(None);
+    };
+    let session = start_session(
+        state,
+        &user,
+        Some(token.family_id.clone()),
+        RefreshTokenIn::Cookie,
+    )
+    .await?;
+    tokens_coll
+        .update_one(
+            doc! { "_id": &token.hash },
+            doc! { "$set": { "replaced_by": &session.refresh_hash } },
+        )
+        .await?;
+    tracing::info!(user_id = %token.user_id, "refresh cookie presented again right after its rotation; rotated again");
+    Ok(Some(session))
 }
 
 /// Signs out the session: the refresh token's chain, or (with `{}`) the session of the access
@@ -428,6 +500,8 @@ async fn me(user: CurrentUser) -> Json<UserOut> {
 struct Session {
     out: SessionOut,
     headers: HeaderMap,
+    /// The hash of its refresh token.
+    refresh_hash: String,
 }
 
 async fn start_session(
@@ -444,13 +518,14 @@ async fn start_session(
         .store
         .refresh_tokens()
         .insert_one(RefreshTokenDoc {
-            hash,
+            hash: hash.clone(),
             user_id: user.id.clone(),
             family_id,
             created_at: oms_platform::store::from_chrono(now),
             expires_at: oms_platform::store::from_chrono(now + state.tokens.refresh_ttl),
             used_at: None,
             revoked: false,
+            replaced_by: None,
         })
         .await?;
     let mut headers = HeaderMap::new();
@@ -465,6 +540,7 @@ async fn start_session(
         }
     };
     Ok(Session {
+        refresh_hash: hash,
         out: SessionOut {
             user: UserOut::from(user),
             access_token,

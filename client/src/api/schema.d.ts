@@ -1268,7 +1268,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description `invalid_refresh_token` (none given, unknown or expired), or `refresh_token_reused` (already spent: its whole chain is now revoked) */
+            /** @description `invalid_refresh_token` (none given, unknown or expired), or `refresh_token_reused` (already spent: its whole chain is now revoked). A refresh cookie presented again within 10 s of its rotation while the cookie it was exchanged for is unused (a browser that reloaded during a refresh) is rotated again instead; that unused cookie is then spent */
             401: {
                 headers: {
                     [name: string]: unknown;

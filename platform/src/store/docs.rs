@@ -30,6 +30,9 @@ pub struct RefreshTokenDoc {
     /// Set when the token was exchanged for a new pair; a second use is theft.
     pub used_at: Option<DateTime>,
     pub revoked: bool,
+    /// The hash of the token it was exchanged for.
+    #[serde(default)]
+    pub replaced_by: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
