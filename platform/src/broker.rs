@@ -140,7 +140,6 @@ impl Broker {
         patience: Duration,
     ) -> Result<Self, BrokerError> {
         let connection = connect_with_retry(&url, name, patience).await?;
-        refuse_fewer_partitions(&connection, partitions).await?;
         let channel = connection.create_channel().await?;
         declare_topology(&channel, partitions).await?;
         channel.confirm_select(ConfirmSelectOptions::default()).await?;
@@ -389,11 +388,23 @@ fn dead_letter_arguments() -> FieldTable {
     args
 }
 
-/// Refuses to start with fewer partitions than the broker already has queues for: the
-/// messages in the higher partitions' queues would never be consumed, and products would change
-/// partition under their in-flight commands. (A deployment's count is also recorded in the
-/// store, which catches the other direction; see `oms_platform::check_partitions`.)
-async fn refuse_fewer_partitions(connection: &Connection, partitions: u32) -> Result<(), BrokerError> {
+/// Refuses fewer partitions than the broker at `url` already has queues for: the messages in
+/// the higher partitions' queues would never be consumed, and products would change partition
+/// under their in-flight commands. For deployments whose store has no recorded count yet (see
+/// `oms_platform::check_partitions`); the check costs a channel that the broker closes (and
+/// lapin logs) when, as it should, the queue does not exist.
+pub async fn refuse_fewer_partitions(
+    url: &SecretString,
+    partitions: u32,
+    name: &str,
+) -> Result<(), BrokerError> {
+    let connection = connect_with_retry(url, name, Duration::from_secs(60)).await?;
+    let result = queue_beyond(&connection, partitions).await;
+    let _ = connection.close(200, "checked".into()).await;
+    result
+}
+
+async fn queue_beyond(connection: &Connection, partitions: u32) -> Result<(), BrokerError> {
     // A passive declaration of a queue that does not exist closes its channel: use a spare one.
     let channel = connection.create_channel().await?;
     let beyond = routing::stock_queue(partitions);
@@ -409,7 +420,6 @@ async fn refuse_fewer_partitions(connection: &Connection, partitions: u32) -> Re
         .await
         .is_ok();
     if exists {
-        let _ = channel.close(200, "checked".into()).await;
         return Err(BrokerError::Partitions(format!(
             "OMS_STOCK_PARTITIONS is {partitions}, but the broker has a queue {beyond}: this deployment \
              was created with more partitions, which stay fixed for its life; set OMS_STOCK_PARTITIONS \

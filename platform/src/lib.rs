@@ -30,13 +30,18 @@ pub async fn connect(config: &Config, name: &str) -> anyhow::Result<(Store, Brok
         .ensure_indexes()
         .await
         .map_err(|e| anyhow::anyhow!("cannot create the store's indexes: {e}"))?;
-    check_partitions(&store, config.partitions).await?;
+    if check_partitions(&store, config.partitions).await?.is_none() {
+        // No count recorded yet: a new deployment, or one from before the count was recorded.
+        broker::refuse_fewer_partitions(&config.amqp_url, config.partitions, name)
+            .await
+            .map_err(|e| match e {
+                BrokerError::Partitions(why) => anyhow::anyhow!(why),
+                e => anyhow::anyhow!("cannot reach the broker (OMS_AMQP_URL): {e}"),
+            })?;
+    }
     let broker = Broker::connect(config.amqp_url.clone(), config.partitions, name, STARTUP_PATIENCE)
         .await
-        .map_err(|e| match e {
-            BrokerError::Partitions(why) => anyhow::anyhow!(why),
-            e => anyhow::anyhow!("cannot reach the broker (OMS_AMQP_URL): {e}"),
-        })?;
+        .map_err(|e| anyhow::anyhow!("cannot reach the broker (OMS_AMQP_URL): {e}"))?;
     store
         .record_partitions(config.partitions)
         .await
@@ -48,7 +53,8 @@ pub async fn connect(config: &Config, name: &str) -> anyhow::Result<(Store, Brok
 /// Refuses a partition count other than the one the deployment's store recorded: products
 /// would move between partitions, and commands already in the old partitions' queues would be
 /// left behind or decided by two workers.
-pub async fn check_partitions(store: &Store, partitions: u32) -> anyhow::Result<()> {
+/// Returns the recorded count, `None` when none is recorded yet.
+pub async fn check_partitions(store: &Store, partitions: u32) -> anyhow::Result<Option<u32>> {
     match store
         .recorded_partitions()
         .await
@@ -58,6 +64,6 @@ pub async fn check_partitions(store: &Store, partitions: u32) -> anyhow::Result<
             "OMS_STOCK_PARTITIONS is {partitions}, but this deployment was created with {recorded} \
              partitions, which stay fixed for its life; set OMS_STOCK_PARTITIONS={recorded}"
         ),
-        _ => Ok(()),
+        recorded => Ok(recorded),
     }
 }
