@@ -42,12 +42,27 @@ export OMS_MONGO_URI="mongodb://127.0.0.1:$STORE_PORT/?directConnection=true"
 server=
 store=
 store_dir=
+vhost=
+MGMT=http://127.0.0.1:${OMS_RABBITMQ_MGMT_PORT:-15672}
 stop_store() {
   [ -n "$store" ] && kill "$store" 2>/dev/null && wait "$store" 2>/dev/null
   [ -n "$store_dir" ] && rm -rf "$store_dir"
   store= store_dir=
 }
-cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null; stop_store; true; }
+# Every run gets a RabbitMQ virtual host of its own, as it gets a store of its own: a consumer
+# left over from another run (or anything else on the node) cannot take its messages.
+new_vhost() {
+  vhost=oms-bench-$(date +%s%N)
+  curl -fsS -u guest:guest -X PUT "$MGMT/api/vhosts/$vhost" >/dev/null
+  curl -fsS -u guest:guest -X PUT -H 'content-type: application/json' \
+    -d '{"configure":".*","write":".*","read":".*"}' "$MGMT/api/permissions/$vhost/guest" >/dev/null
+  export OMS_AMQP_URL="amqp://guest:guest@127.0.0.1:${OMS_RABBITMQ_PORT:-5672}/$vhost"
+}
+drop_vhost() {
+  [ -n "$vhost" ] && curl -fsS -u guest:guest -X DELETE "$MGMT/api/vhosts/$vhost" >/dev/null
+  vhost=
+}
+cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null; stop_store; drop_vhost; true; }
 trap cleanup EXIT
 
 for mode in $MODES; do
@@ -61,6 +76,7 @@ for mode in $MODES; do
     store_dir=$(mktemp -d)
     "$SECANTUS" --host 127.0.0.1 --port "$STORE_PORT" --storage-path "$store_dir" >"$OUT/$LABEL$scenario-$mode.store.log" 2>&1 &
     store=$!
+    new_vhost
     for _ in $(seq 120); do
       (exec 3<>"/dev/tcp/127.0.0.1/$STORE_PORT") 2>/dev/null && break
       sleep 0.5
@@ -79,6 +95,7 @@ for mode in $MODES; do
     wait "$server" 2>/dev/null || true
     server=
     stop_store
+    drop_vhost
   done
 done
 
