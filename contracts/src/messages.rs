@@ -235,6 +235,15 @@ pub struct HistoryEntry {
     pub version: Option<i64>,
 }
 
+/// One line of an order as its events describe it: the price and name once reserved.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventLine {
+    pub product_id: ProductId,
+    pub quantity: Quantity,
+    pub name: Option<String>,
+    pub unit_price: Option<Money>,
+}
+
 /// Facts published on `oms.events`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "payload")]
@@ -249,6 +258,13 @@ pub enum Event {
         /// The order's version after the change: clients drop events they have already seen.
         version: i64,
         at: DateTime<Utc>,
+        /// The order's lines and total as they stand after the change (prices once `PLACED`), so
+        /// that those who watch the events (read models, notifications, webhooks) need not read
+        /// the order.
+        #[serde(default)]
+        lines: Vec<EventLine>,
+        #[serde(default)]
+        total: Option<Money>,
     },
     OrderTransitionRefused {
         order_id: OrderId,

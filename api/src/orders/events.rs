@@ -60,6 +60,9 @@ impl OrderEventOut {
                 reason,
                 version,
                 at,
+                // The stream says what happened; the order's lines are read with the order.
+                lines: _,
+                total: _,
             } => Some(Self {
                 kind: "status",
                 order_id: order_id.to_string(),

@@ -238,6 +238,8 @@ pub fn announce(order: &OrderDoc, partitions: u32, request_id: &str) -> Option<[
             reason: None,
             version: order.version,
             at: store::to_chrono(order.created_at),
+            lines: order.event_lines(),
+            total: order.total,
         },
     );
     Some([placement, Outgoing::event(&event)])

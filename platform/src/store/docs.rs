@@ -234,4 +234,19 @@ impl OrderDoc {
     /// How many applied message ids an order remembers: more than an order ever receives
     /// (a placement, two replies per line, a few transitions, the reconciler's re-sends).
     pub const SEEN: usize = 256;
+
+    /// The order's lines as its events carry them (lines whose stored ids are malformed left out).
+    pub fn event_lines(&self) -> Vec<oms_contracts::messages::EventLine> {
+        self.items
+            .iter()
+            .filter_map(|l| {
+                Some(oms_contracts::messages::EventLine {
+                    product_id: oms_contracts::ProductId::parse(&l.product_id).ok()?,
+                    quantity: oms_contracts::domain::Quantity::parse(l.quantity).ok()?,
+                    name: l.name.clone(),
+                    unit_price: l.unit_price,
+                })
+            })
+            .collect()
+    }
 }

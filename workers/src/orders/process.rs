@@ -66,6 +66,8 @@ pub fn record_status(
         reason,
         version: next.version,
         at: now,
+        lines: next.event_lines(),
+        total: next.total,
     })
 }
 
@@ -86,6 +88,8 @@ pub fn replay_event(order: &OrderDoc, entry: &HistoryEntry) -> Option<Event> {
         reason: entry.reason.clone(),
         version: entry.version?,
         at: entry.at,
+        lines: order.event_lines(),
+        total: order.total,
     })
 }
 

@@ -293,7 +293,12 @@ fn a_whole_order_reserves_every_line_at_the_read_prices_and_is_placed() {
     let out = decide(&mut read, &[place(&order)], ctx());
 
     let OrderOutcome::Decided(Event::OrderStatusChanged {
-        to, version, from, ..
+        to,
+        version,
+        from,
+        lines,
+        total,
+        ..
     }) = order_outcome(&out, 0)
     else {
         panic!("not decided: {:?}", out.decided);
@@ -301,6 +306,19 @@ fn a_whole_order_reserves_every_line_at_the_read_prices_and_is_placed() {
     assert_eq!(
         (*from, *to, *version),
         (Some(OrderStatus::Pending), OrderStatus::Placed, 1)
+    );
+    // The event tells watchers what was bought, at what price, without reading the order.
+    assert_eq!(*total, Some(usd(240)));
+    let priced: Vec<(String, u32, Option<Money>)> = lines
+        .iter()
+        .map(|l| (l.product_id.to_string(), l.quantity.get(), l.unit_price))
+        .collect();
+    assert_eq!(
+        priced,
+        [
+            (p.to_string(), 2, Some(usd(100))),
+            (q.to_string(), 1, Some(usd(40)))
+        ]
     );
     let (read_version, placed) = &out.orders[0];
     assert_eq!(*read_version, 0);
