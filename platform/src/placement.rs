@@ -2,10 +2,9 @@
 //! (placing it again) share: whole, by the one stock partition that owns all its products,
 //! or through its order worker's reservation saga when its products span partitions.
 
-use oms_contracts::domain::Quantity;
-use oms_contracts::messages::{Envelope, OrderLine, OrderMessage, StockCommand};
+use oms_contracts::messages::{Envelope, OrderMessage, StockCommand};
 use oms_contracts::routing::{orders_queue_for, single_stock_partition, stock_queue};
-use oms_contracts::{OrderId, ProductId, UserId};
+use oms_contracts::{OrderId, UserId};
 
 use crate::broker::Outgoing;
 use crate::store::OrderDoc;
@@ -14,16 +13,10 @@ use crate::store::OrderDoc;
 /// order's ids are malformed.
 pub fn placement(order: &OrderDoc, partitions: u32, causation_id: &str) -> Option<Outgoing> {
     let order_id = OrderId::parse(&order.id).ok()?;
-    let lines = order
-        .items
-        .iter()
-        .map(|l| {
-            Some(OrderLine {
-                product_id: ProductId::parse(&l.product_id).ok()?,
-                quantity: Quantity::parse(l.quantity).ok()?,
-            })
-        })
-        .collect::<Option<Vec<_>>>()?;
+    let lines = order.lines();
+    if lines.len() != order.items.len() {
+        return None;
+    }
     Some(
         match single_stock_partition(lines.iter().map(|l| &l.product_id), partitions) {
             Some(k) => {

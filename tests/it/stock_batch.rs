@@ -12,12 +12,10 @@ use lapin::options::{BasicGetOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use mongodb::bson::{self, doc};
 use oms_contracts::domain::{Currency, Quantity};
-use oms_contracts::messages::{Envelope, Event, HistoryEntry, OrderLine, OrderMessage, StockCommand};
+use oms_contracts::messages::{Envelope, Event, OrderLine, OrderMessage, StockCommand};
 use oms_contracts::routing::{COMMANDS_EXCHANGE, EVENTS_EXCHANGE};
 use oms_contracts::{Money, OrderId, OrderStatus, ProductId, UserId};
-use oms_platform::store::{
-    ImageDoc, LedgerDoc, LedgerKind, LineReservation, OrderDoc, OrderLineDoc, ProductDoc,
-};
+use oms_platform::store::{ImageDoc, LedgerDoc, LedgerKind, OrderDoc, ProductDoc};
 use oms_workers::consumer::Handler;
 use oms_workers::stock::StockHandler;
 use secrecy::ExposeSecret;
@@ -98,59 +96,28 @@ fn world(rng: &mut Rng, partitions: u32) -> World {
 
 /// A `PENDING` order as the API stores it.
 fn pending(lines: &[(ProductId, i64)]) -> OrderDoc {
-    let now = bson::DateTime::now();
-    OrderDoc {
-        id: OrderId::new().to_string(),
-        user_id: UserId::new().to_string(),
-        status: OrderStatus::Pending,
-        items: lines
-            .iter()
-            .map(|(p, q)| OrderLineDoc {
-                product_id: p.to_string(),
-                quantity: *q,
-                reservation: LineReservation::Pending,
-                name: None,
-                unit_price: None,
-                line_total: None,
-                reject_reason: None,
-            })
-            .collect(),
-        total: None,
-        history: vec![HistoryEntry {
-            from: None,
-            to: OrderStatus::Pending,
-            by: "property-test".into(),
-            at: chrono::DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or_default(),
-            reason: None,
-            refused: false,
-            version: Some(0),
-        }],
-        idem_key: format!("auto:{}", uuid::Uuid::new_v4()),
-        request_hash: String::new(),
-        version: 0,
-        dispatched: false,
-        retried: false,
-        place_attempts: 0,
-        outbox: Vec::new(),
-        outbox_causes: Vec::new(),
-        seen: Vec::new(),
-        created_at: now,
-        updated_at: now,
-    }
+    let lines: Vec<OrderLine> = lines
+        .iter()
+        .map(|(p, q)| OrderLine {
+            product_id: p.clone(),
+            quantity: Quantity::parse(*q).expect("quantity"),
+        })
+        .collect();
+    OrderDoc::placed(
+        &OrderId::new(),
+        &UserId::new(),
+        &lines,
+        None,
+        String::new(),
+        chrono::Utc::now(),
+    )
 }
 
 fn place(order: &OrderDoc) -> StockCommand {
     StockCommand::PlaceOrder {
         order_id: OrderId::parse(&order.id).expect("order id"),
         user_id: UserId::parse(&order.user_id).expect("user id"),
-        lines: order
-            .items
-            .iter()
-            .map(|l| OrderLine {
-                product_id: ProductId::parse(&l.product_id).expect("product id"),
-                quantity: Quantity::parse(l.quantity).expect("quantity"),
-            })
-            .collect(),
+        lines: order.lines(),
     }
 }
 

@@ -12,12 +12,12 @@ use axum::response::IntoResponse;
 use futures_util::TryStreamExt;
 use mongodb::bson::{self, Document, doc};
 use oms_contracts::domain::{Quantity, Reason};
-use oms_contracts::messages::{Envelope, HistoryEntry, OrderMessage, RejectReason};
+use oms_contracts::messages::{Envelope, HistoryEntry, OrderLine, OrderMessage, RejectReason};
 use oms_contracts::order::{self, Actor};
 use oms_contracts::routing::orders_queue_for;
 use oms_contracts::{Money, OrderId, OrderStatus, ProductId, UserId};
 use oms_platform::broker::Outgoing;
-use oms_platform::store::{self, LineReservation, OrderDoc, OrderLineDoc};
+use oms_platform::store::{self, LineReservation, OrderDoc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
@@ -25,7 +25,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{AdminUser, CurrentUser};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody, Fields};
 use crate::extract::{ApiJson, ApiQuery, RequestId};
 use crate::openapi::errors;
 use crate::products::Page;
@@ -64,10 +64,11 @@ pub struct LineIn {
 
 /// A validated order request.
 struct NewOrder {
-    lines: Vec<(ProductId, Quantity)>,
+    lines: Vec<OrderLine>,
 }
 
 impl NewOrder {
+    /// Every invalid line is reported at once.
     fn parse(body: OrderIn) -> Result<Self, ApiError> {
         if body.items.is_empty() || body.items.len() > MAX_LINES {
             return Err(ApiError::Invalid {
@@ -76,27 +77,37 @@ impl NewOrder {
                 message: format!("an order has 1 to {MAX_LINES} lines"),
             });
         }
-        let mut lines: Vec<(ProductId, Quantity)> = Vec::with_capacity(body.items.len());
+        let mut fields = Fields::default();
+        let mut lines: Vec<OrderLine> = Vec::with_capacity(body.items.len());
         for (i, line) in body.items.into_iter().enumerate() {
-            let product_id = ProductId::parse(&line.product_id)
-                .map_err(|e| ApiError::invalid(format!("items[{i}].product_id"), e))?;
-            let quantity = Quantity::parse(line.quantity)
-                .map_err(|e| ApiError::invalid(format!("items[{i}].quantity"), e))?;
-            if lines.iter().any(|(p, _)| *p == product_id) {
-                return Err(ApiError::Invalid {
-                    code: "validation_failed",
-                    field: format!("items[{i}].product_id"),
-                    message: "a product may appear only once in an order".into(),
-                });
+            let product_id = fields.parse(
+                &format!("items[{i}].product_id"),
+                ProductId::parse(&line.product_id),
+            );
+            let quantity = fields.parse(&format!("items[{i}].quantity"), Quantity::parse(line.quantity));
+            if let Some(product_id) = &product_id
+                && lines.iter().any(|l| l.product_id == *product_id)
+            {
+                fields.invalid(
+                    &format!("items[{i}].product_id"),
+                    "validation_failed",
+                    "a product may appear only once in an order",
+                );
             }
-            lines.push((product_id, quantity));
+            if let (Some(product_id), Some(quantity)) = (product_id, quantity) {
+                lines.push(OrderLine { product_id, quantity });
+            }
         }
-        Ok(Self { lines })
+        fields.finish(|| Some(Self { lines }))
     }
 
     /// What makes two requests "the same body" for an idempotency key.
     fn hash(&self) -> String {
-        let canonical: Vec<(&str, u32)> = self.lines.iter().map(|(p, q)| (p.as_str(), q.get())).collect();
+        let canonical: Vec<(&str, u32)> = self
+            .lines
+            .iter()
+            .map(|l| (l.product_id.as_str(), l.quantity.get()))
+            .collect();
         let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
         hex::encode(Sha256::digest(&bytes))
     }
@@ -255,50 +266,14 @@ async fn place_order(
     let key = idempotency_key(&headers)?;
     let new = NewOrder::parse(body)?;
     let request_hash = new.hash();
-    let order_id = OrderId::new();
-    let now = chrono::Utc::now();
-    let order = OrderDoc {
-        id: order_id.to_string(),
-        user_id: user.id.to_string(),
-        status: OrderStatus::Pending,
-        items: new
-            .lines
-            .iter()
-            .map(|(product_id, quantity)| OrderLineDoc {
-                product_id: product_id.to_string(),
-                quantity: i64::from(quantity.get()),
-                reservation: LineReservation::Pending,
-                name: None,
-                unit_price: None,
-                line_total: None,
-                reject_reason: None,
-            })
-            .collect(),
-        total: None,
-        history: vec![HistoryEntry {
-            from: None,
-            to: OrderStatus::Pending,
-            by: user.id.to_string(),
-            at: now,
-            reason: None,
-            refused: false,
-            version: Some(0),
-        }],
-        idem_key: match &key {
-            Some(key) => format!("{}:{key}", user.id),
-            None => format!("auto:{order_id}"),
-        },
-        request_hash: request_hash.clone(),
-        version: 0,
-        dispatched: false,
-        retried: false,
-        place_attempts: 0,
-        outbox: Vec::new(),
-        outbox_causes: Vec::new(),
-        seen: Vec::new(),
-        created_at: store::from_chrono(now),
-        updated_at: store::from_chrono(now),
-    };
+    let order = OrderDoc::placed(
+        &OrderId::new(),
+        &user.id,
+        &new.lines,
+        key.as_deref(),
+        request_hash.clone(),
+        chrono::Utc::now(),
+    );
 
     // Durable first: once the order is stored, nothing downstream can lose it. The intake
     // stores it and sends its placement together with the orders that arrived meanwhile.

@@ -235,6 +235,74 @@ impl OrderDoc {
     /// (a placement, two replies per line, a few transitions, the reconciler's re-sends).
     pub const SEEN: usize = 256;
 
+    /// A new order as its owner places it: `PENDING` at version 0, nothing reserved, no
+    /// worker's bookkeeping yet. `key` is the owner's `Idempotency-Key`, when they sent one;
+    /// `request_hash` tells a replay of the same request from a reused key.
+    pub fn placed(
+        id: &oms_contracts::OrderId,
+        owner: &oms_contracts::UserId,
+        lines: &[oms_contracts::messages::OrderLine],
+        key: Option<&str>,
+        request_hash: String,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
+        let now = DateTime::from_millis(at.timestamp_millis());
+        Self {
+            id: id.to_string(),
+            user_id: owner.to_string(),
+            status: oms_contracts::OrderStatus::Pending,
+            items: lines
+                .iter()
+                .map(|l| OrderLineDoc {
+                    product_id: l.product_id.to_string(),
+                    quantity: i64::from(l.quantity.get()),
+                    reservation: LineReservation::Pending,
+                    name: None,
+                    unit_price: None,
+                    line_total: None,
+                    reject_reason: None,
+                })
+                .collect(),
+            total: None,
+            history: vec![oms_contracts::messages::HistoryEntry {
+                from: None,
+                to: oms_contracts::OrderStatus::Pending,
+                by: owner.to_string(),
+                at,
+                reason: None,
+                refused: false,
+                version: Some(0),
+            }],
+            idem_key: match key {
+                Some(key) => format!("{owner}:{key}"),
+                None => format!("auto:{id}"),
+            },
+            request_hash,
+            version: 0,
+            dispatched: false,
+            retried: false,
+            place_attempts: 0,
+            outbox: Vec::new(),
+            outbox_causes: Vec::new(),
+            seen: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// The order's lines as placed (lines whose stored ids are malformed left out).
+    pub fn lines(&self) -> Vec<oms_contracts::messages::OrderLine> {
+        self.items
+            .iter()
+            .filter_map(|l| {
+                Some(oms_contracts::messages::OrderLine {
+                    product_id: oms_contracts::ProductId::parse(&l.product_id).ok()?,
+                    quantity: oms_contracts::domain::Quantity::parse(l.quantity).ok()?,
+                })
+            })
+            .collect()
+    }
+
     /// The order's lines as its events carry them (lines whose stored ids are malformed left out).
     pub fn event_lines(&self) -> Vec<oms_contracts::messages::EventLine> {
         self.items

@@ -279,7 +279,7 @@ async fn decide_and_write(
         Orders::AsPlaced => {
             read.orders = commands
                 .iter()
-                .filter_map(|c| rules::as_placed(c, now))
+                .filter_map(|c| rules::as_placed(c, ctx.now))
                 .map(|o| (o.id.clone(), o))
                 .collect();
         }

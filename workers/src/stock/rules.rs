@@ -21,9 +21,7 @@ use mongodb::bson;
 use oms_contracts::messages::{Event, RejectReason, StockCommand};
 use oms_contracts::routing::partition_of;
 use oms_contracts::{Money, OrderStatus, ProductId};
-use oms_platform::store::{
-    LedgerDoc, LedgerKind, LedgerOutcome, LineReservation, OrderDoc, OrderLineDoc, ProductDoc,
-};
+use oms_platform::store::{LedgerDoc, LedgerKind, LedgerOutcome, LineReservation, OrderDoc, ProductDoc};
 
 use crate::orders::process;
 
@@ -184,7 +182,7 @@ pub fn keys_to_read(commands: &[StockCommand]) -> Vec<String> {
 /// The order a whole-order command places, as the API stored it (`PENDING`, version 0, not
 /// dispatched) so far as deciding it is concerned: what the stock worker assumes instead of
 /// reading it, with its write conditional on the order being still so.
-pub fn as_placed(command: &StockCommand, now: bson::DateTime) -> Option<OrderDoc> {
+pub fn as_placed(command: &StockCommand, at: DateTime<Utc>) -> Option<OrderDoc> {
     let StockCommand::PlaceOrder {
         order_id,
         user_id,
@@ -193,36 +191,14 @@ pub fn as_placed(command: &StockCommand, now: bson::DateTime) -> Option<OrderDoc
     else {
         return None;
     };
-    Some(OrderDoc {
-        id: order_id.to_string(),
-        user_id: user_id.to_string(),
-        status: OrderStatus::Pending,
-        items: lines
-            .iter()
-            .map(|l| OrderLineDoc {
-                product_id: l.product_id.to_string(),
-                quantity: i64::from(l.quantity.get()),
-                reservation: LineReservation::Pending,
-                name: None,
-                unit_price: None,
-                line_total: None,
-                reject_reason: None,
-            })
-            .collect(),
-        total: None,
-        history: Vec::new(),
-        idem_key: String::new(),
-        request_hash: String::new(),
-        version: 0,
-        dispatched: false,
-        retried: false,
-        place_attempts: 0,
-        outbox: Vec::new(),
-        outbox_causes: Vec::new(),
-        seen: Vec::new(),
-        created_at: now,
-        updated_at: now,
-    })
+    Some(OrderDoc::placed(
+        order_id,
+        user_id,
+        lines,
+        None,
+        String::new(),
+        at,
+    ))
 }
 
 /// A whole order that nobody has started deciding.

@@ -1,9 +1,8 @@
 //! One test per rule of [`super`]: what each command decides against a running balance.
 
 use oms_contracts::domain::{Currency, Quantity};
-use oms_contracts::messages::HistoryEntry;
+use oms_contracts::messages::OrderLine;
 use oms_contracts::{OrderId, UserId};
-use oms_platform::store::OrderLineDoc;
 
 use super::*;
 
@@ -73,57 +72,26 @@ fn place(order: &OrderDoc) -> StockCommand {
     StockCommand::PlaceOrder {
         order_id: OrderId::parse(&order.id).expect("order id"),
         user_id: UserId::parse(&order.user_id).expect("user id"),
-        lines: order
-            .items
-            .iter()
-            .map(|l| oms_contracts::messages::OrderLine {
-                product_id: ProductId::parse(&l.product_id).expect("product id"),
-                quantity: Quantity::parse(l.quantity).expect("quantity"),
-            })
-            .collect(),
+        lines: order.lines(),
     }
 }
 
 fn pending_order(lines: &[(&ProductId, i64)]) -> OrderDoc {
-    let now = bson::DateTime::now();
-    OrderDoc {
-        id: OrderId::new().to_string(),
-        user_id: UserId::new().to_string(),
-        status: OrderStatus::Pending,
-        items: lines
-            .iter()
-            .map(|(p, q)| OrderLineDoc {
-                product_id: p.to_string(),
-                quantity: *q,
-                reservation: LineReservation::Pending,
-                name: None,
-                unit_price: None,
-                line_total: None,
-                reject_reason: None,
-            })
-            .collect(),
-        total: None,
-        history: vec![HistoryEntry {
-            from: None,
-            to: OrderStatus::Pending,
-            by: "someone".into(),
-            at: Utc::now(),
-            reason: None,
-            refused: false,
-            version: Some(0),
-        }],
-        idem_key: "k".into(),
-        request_hash: "h".into(),
-        version: 0,
-        dispatched: false,
-        retried: false,
-        place_attempts: 0,
-        outbox: Vec::new(),
-        outbox_causes: Vec::new(),
-        seen: Vec::new(),
-        created_at: now,
-        updated_at: now,
-    }
+    let lines: Vec<OrderLine> = lines
+        .iter()
+        .map(|(p, q)| OrderLine {
+            product_id: (*p).clone(),
+            quantity: Quantity::parse(*q).expect("quantity"),
+        })
+        .collect();
+    OrderDoc::placed(
+        &OrderId::new(),
+        &UserId::new(),
+        &lines,
+        None,
+        "h".into(),
+        Utc::now(),
+    )
 }
 
 fn entries(out: &Decisions) -> Vec<(LedgerKind, LedgerOutcome, i64, i64)> {
@@ -480,7 +448,7 @@ fn whole_orders_that_are_withdrawn_ended_in_their_saga_or_elsewhere_are_not_deci
 fn an_order_assumed_as_placed_is_decided_as_the_stored_one() {
     let (p, q) = (ProductId::new(), ProductId::new());
     let stored = pending_order(&[(&p, 2), (&q, 7)]);
-    let assumed = as_placed(&place(&stored), stored.created_at).expect("a whole-order command");
+    let assumed = as_placed(&place(&stored), Utc::now()).expect("a whole-order command");
     let products = [(&p, view(10)), (&q, view(4))];
     let decide_on = |order: &OrderDoc| {
         let mut read = read_with(&products);
@@ -498,7 +466,7 @@ fn an_order_assumed_as_placed_is_decided_as_the_stored_one() {
     assert_eq!(format!("{stored_lines:?}"), format!("{assumed_lines:?}"));
     assert_eq!((stored_status, stored_version), (assumed_status, assumed_version));
     assert_eq!(
-        as_placed(&adjust("x", &p, 1), stored.created_at).map(|o| o.id),
+        as_placed(&adjust("x", &p, 1), Utc::now()).map(|o| o.id),
         None
     );
 }
