@@ -85,6 +85,8 @@ pub struct Config {
     pub client_dir: PathBuf,
     /// Origins allowed by CORS; empty means same-origin only.
     pub cors_origins: Vec<String>,
+    /// The reverse proxies whose `X-Forwarded-For` names the client (`OMS_TRUSTED_PROXIES`).
+    pub trusted_proxies: crate::proxies::TrustedProxies,
     /// A `PENDING` order older than this is republished by the reconciler.
     pub reconcile_after: Duration,
     /// Default low-stock threshold for products that do not set their own.
@@ -265,6 +267,12 @@ impl Config {
             }
         };
 
+        let trusted_proxies = parse_or(
+            "OMS_TRUSTED_PROXIES",
+            get("OMS_TRUSTED_PROXIES"),
+            "",
+            crate::proxies::TrustedProxies::parse,
+        )?;
         let client_dir = PathBuf::from(get("OMS_CLIENT_DIR").unwrap_or_else(|| "client/dist".to_string()));
         let cors_origins = get("OMS_CORS_ORIGINS")
             .map(|v| {
@@ -338,6 +346,7 @@ impl Config {
             log_format,
             client_dir,
             cors_origins,
+            trusted_proxies,
             reconcile_after,
             low_stock_threshold,
             stock_batch,

@@ -6,6 +6,7 @@ pub mod config;
 pub mod dead_letters;
 pub mod metrics;
 pub mod placement;
+pub mod proxies;
 pub mod rabbit;
 pub mod store;
 pub mod telemetry;

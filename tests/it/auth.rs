@@ -502,3 +502,44 @@ async fn a_demoted_or_deleted_account_loses_access_within_the_cache_period() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// A sign-in with a wrong password for a new address, as sent through a proxy that says the
+/// client is `forwarded_for`.
+async fn failed_login_from(app: &TestApp, n: usize, forwarded_for: &str) -> reqwest::Response {
+    app.http
+        .post(app.url("/api/auth/login"))
+        .header("x-forwarded-for", forwarded_for)
+        .json(&json!({"email": format!("guess-{n}@example.com"), "password": "wrong password"}))
+        .send()
+        .await
+        .expect("request")
+}
+
+/// Past 100 failed sign-ins a client is throttled, whatever accounts it tries.
+const PER_CLIENT: usize = 100;
+
+#[tokio::test]
+async fn forwarded_for_from_an_untrusted_peer_cannot_escape_the_client_throttle() {
+    // No trusted proxies: a client that writes a new X-Forwarded-For each time is still itself.
+    let app = TestApp::spawn().await;
+    for n in 0..PER_CLIENT {
+        let response = failed_login_from(&app, n, &format!("198.51.100.{}", n % 250)).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    let response = failed_login_from(&app, PER_CLIENT, "198.51.100.251").await;
+    assert_error(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_is_throttled_on_its_own() {
+    let app = TestApp::spawn_with(&[("OMS_TRUSTED_PROXIES", "127.0.0.1/32, ::1")]).await;
+    for n in 0..PER_CLIENT {
+        let response = failed_login_from(&app, n, "203.0.113.7").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {n}");
+    }
+    let throttled = failed_login_from(&app, PER_CLIENT, "203.0.113.7").await;
+    assert_error(throttled, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // Another client behind the same proxy is not.
+    let other = failed_login_from(&app, PER_CLIENT + 1, "203.0.113.8").await;
+    assert_error(other, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+}

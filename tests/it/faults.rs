@@ -333,7 +333,10 @@ async fn a_store_outage_is_waited_out_and_the_run_completes() {
     let written = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(!written.contains("dead-lettering"), "{written}");
     // Written to a file, not a terminal: plain text, no colour codes.
-    assert!(!written.contains('\u{1b}'), "colour codes in a log file: {written}");
+    assert!(
+        !written.contains('\u{1b}'),
+        "colour codes in a log file: {written}"
+    );
     let _ = worker.start_kill();
     let _ = std::fs::remove_file(&log);
     drop(app);

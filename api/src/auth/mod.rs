@@ -193,13 +193,20 @@ async fn register(
 )]
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     ApiJson(body): ApiJson<LoginIn>,
 ) -> Result<impl IntoResponse, ApiError> {
     let invalid =
         || ApiError::unauthenticated("invalid_credentials", "the e-mail address or password is wrong");
     let account = body.email.trim().to_ascii_lowercase();
-    let client = client.ip().to_string();
+    // Behind a trusted reverse proxy, the client it forwarded for; otherwise the peer.
+    let forwarded_for = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    let client = state
+        .config
+        .trusted_proxies
+        .client(peer.ip(), forwarded_for)
+        .to_string();
     if let Err(retry_after_secs) = state.login_limiter.check(&account, &client) {
         tracing::warn!(client, "login throttled");
         return Err(ApiError::RateLimited { retry_after_secs });

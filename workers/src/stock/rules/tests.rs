@@ -465,10 +465,7 @@ fn an_order_assumed_as_placed_is_decided_as_the_stored_one() {
     let (assumed_lines, assumed_status, assumed_version) = decide_on(&assumed);
     assert_eq!(format!("{stored_lines:?}"), format!("{assumed_lines:?}"));
     assert_eq!((stored_status, stored_version), (assumed_status, assumed_version));
-    assert_eq!(
-        as_placed(&adjust("x", &p, 1), Utc::now()).map(|o| o.id),
-        None
-    );
+    assert_eq!(as_placed(&adjust("x", &p, 1), Utc::now()).map(|o| o.id), None);
 }
 
 #[test]
