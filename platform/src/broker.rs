@@ -118,6 +118,8 @@ struct Inner {
     partitions: u32,
     confirm_timeout: Duration,
     publisher: Mutex<PublisherState>,
+    /// Told when a reconnect attempt ends, whichever way.
+    reconnected: tokio::sync::Notify,
 }
 
 #[derive(Default)]
@@ -125,10 +127,17 @@ struct PublisherState {
     connection: Option<Connection>,
     channel: Option<Channel>,
     last_failure: Option<Instant>,
+    /// A reconnect is under way (in the background; see [`Broker::channel`]).
+    reconnecting: bool,
 }
 
 /// How long one connection attempt may take before it counts as failed.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a publish waits for a reconnect under way before it answers "unavailable": a
+/// broker that is back reconnects in milliseconds, one that is down must not hold requests.
+const RECONNECT_WAIT: Duration = Duration::from_millis(500);
+/// The least time between two reconnect attempts.
+const RECONNECT_EVERY: Duration = Duration::from_secs(1);
 
 impl Broker {
     /// Connects (retrying with backoff for up to `patience`), declares the topology and
@@ -153,7 +162,9 @@ impl Broker {
                     connection: Some(connection),
                     channel: Some(channel),
                     last_failure: None,
+                    reconnecting: false,
                 }),
+                reconnected: tokio::sync::Notify::new(),
             }),
         })
     }
@@ -257,39 +268,65 @@ impl Broker {
         }
     }
 
+    /// The publishing channel. When it is gone, a reconnect starts in the background and the
+    /// caller waits for it at most [`RECONNECT_WAIT`]: with the broker down, requests answer 503
+    /// at once instead of queueing behind a connection attempt (up to [`CONNECT_TIMEOUT`]).
     async fn channel(&self) -> Result<Channel, BrokerError> {
-        let mut state = self.inner.publisher.lock().await;
-        if let Some(channel) = &state.channel
-            && channel.status().connected()
-        {
-            return Ok(channel.clone());
+        let waited = {
+            let mut state = self.inner.publisher.lock().await;
+            if let Some(channel) = &state.channel
+                && channel.status().connected()
+            {
+                return Ok(channel.clone());
+            }
+            state.channel = None;
+            if !state.reconnecting {
+                if state
+                    .last_failure
+                    .is_some_and(|at| at.elapsed() < RECONNECT_EVERY)
+                {
+                    return Err(BrokerError::Unavailable(
+                        "reconnect attempted less than a second ago".into(),
+                    ));
+                }
+                state.reconnecting = true;
+                let broker = self.clone();
+                tokio::spawn(async move { broker.reconnect().await });
+            }
+            // Registered before the lock is released, so that the end cannot be missed.
+            self.inner.reconnected.notified()
+        };
+        let _ = tokio::time::timeout(RECONNECT_WAIT, waited).await;
+        let state = self.inner.publisher.lock().await;
+        match &state.channel {
+            Some(channel) if channel.status().connected() => Ok(channel.clone()),
+            _ => Err(BrokerError::Unavailable("reconnecting to the broker".into())),
         }
-        state.channel = None;
-        if let Some(old) = state.connection.take() {
+    }
+
+    /// One reconnect attempt, without holding the publisher's lock while it connects.
+    async fn reconnect(&self) {
+        let old = self.inner.publisher.lock().await.connection.take();
+        if let Some(old) = old {
             let _ =
                 tokio::time::timeout(Duration::from_millis(200), old.close(200, "reconnecting".into())).await;
         }
-        if let Some(at) = state.last_failure
-            && at.elapsed() < Duration::from_secs(1)
-        {
-            return Err(BrokerError::Unavailable(
-                "reconnect attempted less than a second ago".into(),
-            ));
-        }
-        match self.open_publisher().await {
+        let opened = self.open_publisher().await;
+        let mut state = self.inner.publisher.lock().await;
+        match opened {
             Ok((connection, channel)) => {
                 state.connection = Some(connection);
-                state.channel = Some(channel.clone());
+                state.channel = Some(channel);
                 state.last_failure = None;
                 tracing::info!(name = %self.inner.name, "broker publisher reconnected");
-                Ok(channel)
             }
             Err(err) => {
                 state.last_failure = Some(Instant::now());
                 tracing::warn!(name = %self.inner.name, error = %err, "broker publisher cannot reconnect");
-                Err(err)
             }
         }
+        state.reconnecting = false;
+        self.inner.reconnected.notify_waiters();
     }
 
     async fn open_publisher(&self) -> Result<(Connection, Channel), BrokerError> {

@@ -1,6 +1,7 @@
 //! End-to-end tests of OMS against a real RabbitMQ and a real MongoDB-compatible server.
 
 mod auth;
+mod broker_outage;
 mod browser;
 mod faults;
 mod health;
