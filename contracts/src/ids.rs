@@ -16,7 +16,9 @@ macro_rules! id_type {
         pub struct $name(String);
 
         impl $name {
-            /// A new, time-ordered id.
+            /// A new, time-ordered id. (No `Default`: an id that is silently a fresh random one
+            /// where a value was forgotten would hide the mistake.)
+            #[allow(clippy::new_without_default)]
             pub fn new() -> Self {
                 Self(Uuid::now_v7().to_string())
             }
@@ -30,12 +32,6 @@ macro_rules! id_type {
 
             pub fn as_str(&self) -> &str {
                 &self.0
-            }
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                Self::new()
             }
         }
 

@@ -345,7 +345,7 @@ async fn a_deleted_users_token_stops_working() {
     let user = app.register("hank").await;
     app.store
         .users()
-        .delete_one(mongodb::bson::doc! {"_id": &user.user_id})
+        .delete_one(mongodb::bson::doc! {"_id": user.user_id.as_str()})
         .await
         .expect("delete");
     assert_error(
@@ -480,7 +480,7 @@ async fn a_demoted_or_deleted_account_loses_access_within_the_cache_period() {
     app.store
         .users()
         .update_one(
-            mongodb::bson::doc! {"_id": &user.user_id},
+            mongodb::bson::doc! {"_id": user.user_id.as_str()},
             mongodb::bson::doc! {"$set": {"role": "user"}},
         )
         .await
@@ -494,7 +494,7 @@ async fn a_demoted_or_deleted_account_loses_access_within_the_cache_period() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     app.store
         .users()
-        .delete_one(mongodb::bson::doc! {"_id": &user.user_id})
+        .delete_one(mongodb::bson::doc! {"_id": user.user_id.as_str()})
         .await
         .expect("delete");
     while app.get("/api/auth/me", Some(&user.access_token)).await.status() != StatusCode::UNAUTHORIZED {

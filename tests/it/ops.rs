@@ -151,7 +151,7 @@ async fn a_dead_letter_is_listed_with_its_reason_and_replayed_once_its_cause_is_
         .await
         .expect("query")
         .expect("order");
-    order.id = ghost.to_string();
+    order.id = ghost.clone();
     order.idem_key = format!("auto:{ghost}");
     app.store.orders().insert_one(&order).await.expect("insert");
 

@@ -74,7 +74,7 @@ async fn an_order_is_accepted_then_placed_with_prices_and_a_ledger_entry() {
         .find(|e| e.kind == LedgerKind::Reserve)
         .expect("reserve entry");
     assert_eq!((reserve.delta, reserve.balance_after), (-3, 7));
-    assert_eq!(reserve.order_id.as_deref(), Some(order_id));
+    assert_eq!(reserve.order_id.as_ref().map(|o| o.as_str()), Some(order_id));
 }
 
 #[tokio::test]
@@ -152,7 +152,7 @@ async fn overlapping_multi_line_orders_never_deadlock_oversell_or_leak() {
         app.assert_stock_consistent(product).await;
         for entry in app.ledger(product).await {
             if let Some(order) = entry.order_id {
-                *net.entry((order, product.clone())).or_default() += entry.delta;
+                *net.entry((order.to_string(), product.clone())).or_default() += entry.delta;
             }
         }
     }
@@ -242,7 +242,7 @@ async fn redelivered_stock_commands_apply_once() {
     let ledger = app.ledger(&product).await;
     let for_order: Vec<_> = ledger
         .iter()
-        .filter(|e| e.order_id.as_deref() == Some(order.as_str()))
+        .filter(|e| e.order_id.as_ref().map(|o| o.as_str()) == Some(order.as_str()))
         .collect();
     assert_eq!(for_order.len(), 2, "one reserve and one release: {for_order:?}");
     assert_eq!(
@@ -445,7 +445,7 @@ async fn idempotency_keys_return_the_same_order() {
     let count = app
         .store
         .orders()
-        .count_documents(doc! {"user_id": &user.user_id})
+        .count_documents(doc! {"user_id": user.user_id.as_str()})
         .await
         .expect("count");
     assert_eq!(count, 2);
@@ -798,7 +798,7 @@ async fn the_reconciler_places_an_order_whose_placement_was_lost() {
         .await
         .expect("query")
         .expect("order");
-    lost.id = OrderId::new().to_string();
+    lost.id = OrderId::new();
     lost.idem_key = format!("auto:{}", lost.id);
     lost.status = oms_contracts::OrderStatus::Pending;
     lost.history.truncate(1);
@@ -814,7 +814,7 @@ async fn the_reconciler_places_an_order_whose_placement_was_lost() {
     app.store.orders().insert_one(&lost).await.expect("insert");
 
     let placed = app
-        .wait_for_order(&lost.id, &user.access_token, |o| o["status"] == "PLACED")
+        .wait_for_order(lost.id.as_str(), &user.access_token, |o| o["status"] == "PLACED")
         .await;
     assert_eq!(placed["items"][0]["reservation"], "reserved");
     assert_eq!(app.assert_stock_consistent(&product).await, 3);
@@ -1019,4 +1019,44 @@ async fn a_reply_no_queue_takes_dead_letters_only_the_command_that_sends_it() {
         app.wait_decided(&order, &user.access_token).await["status"],
         "PLACED"
     );
+}
+
+#[tokio::test]
+async fn a_message_with_an_unparseable_id_is_dead_lettered_with_the_reason() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let product = id(&app.create_product(&admin, "BAD-ID", 100, 5).await);
+    let product_id = ProductId::parse(&product).expect("id");
+    let queue = stock_queue_for(&product_id, app.config.partitions);
+    let message_id = uuid::Uuid::now_v7().to_string();
+    let body = json!({
+        "message_id": message_id, "version": 1, "correlation_id": "x", "causation_id": "test",
+        "occurred_at": "2026-01-01T00:00:00Z", "type": "ReserveStock",
+        "payload": {"order_id": "not-an-id", "product_id": product, "quantity": 1, "reply_to": "oms.orders.0"},
+    });
+    let bad = Outgoing {
+        exchange: oms_contracts::routing::COMMANDS_EXCHANGE,
+        routing_key: queue.clone(),
+        payload: serde_json::to_vec(&body).expect("json"),
+        properties: lapin::BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_message_id(message_id.as_str().into()),
+    };
+    app.broker.publish(bad).await.expect("publish");
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let letter = loop {
+        let letters = oms_platform::dead_letters::list(&app.broker, &queue, 10)
+            .await
+            .expect("list");
+        if let Some(letter) = letters.into_iter().find(|l| l.id == message_id) {
+            break letter;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not dead-lettered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let reason = letter.reason.unwrap_or_default();
+    assert!(reason.contains("is not a well-formed id"), "{reason}");
+    // Nothing was taken for it.
+    assert_eq!(app.assert_stock_consistent(&product).await, 5);
 }

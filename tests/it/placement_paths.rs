@@ -235,7 +235,7 @@ async fn run(app: &TestApp, seed: u64, steps: &[Step]) -> Ending {
                 .ledger(p)
                 .await
                 .iter()
-                .filter(|e| e.order_id.as_deref() == Some(order.as_str()))
+                .filter(|e| e.order_id.as_ref().map(|o| o.as_str()) == Some(order.as_str()))
                 .map(|e| e.delta)
                 .sum::<i64>();
         }
@@ -289,7 +289,7 @@ async fn whole_orders_and_the_reservation_saga_decide_alike() {
             let mut partitions: Vec<u32> = o
                 .items
                 .iter()
-                .map(|l| oms_contracts::routing::partition_of(&l.product_id, 8))
+                .map(|l| oms_contracts::routing::partition_of(l.product_id.as_str(), 8))
                 .collect();
             partitions.dedup();
             partitions.len() > 1

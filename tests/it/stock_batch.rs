@@ -115,8 +115,8 @@ fn pending(lines: &[(ProductId, i64)]) -> OrderDoc {
 
 fn place(order: &OrderDoc) -> StockCommand {
     StockCommand::PlaceOrder {
-        order_id: OrderId::parse(&order.id).expect("order id"),
-        user_id: UserId::parse(&order.user_id).expect("user id"),
+        order_id: order.id.clone(),
+        user_id: order.user_id.clone(),
         lines: order.lines(),
     }
 }
@@ -155,8 +155,8 @@ fn commands(rng: &mut Rng, world: &World, len: usize, reply_to: &str) -> Vec<Env
             9 => {
                 let cancelled = &world.whole[6 + rng.below(2) as usize];
                 StockCommand::ReleaseStock {
-                    order_id: OrderId::parse(&cancelled.id).expect("order id"),
-                    product_id: ProductId::parse(&cancelled.items[0].product_id).expect("product id"),
+                    order_id: cancelled.id.clone(),
+                    product_id: cancelled.items[0].product_id.clone(),
                     reply_to: reply_to.to_string(),
                 }
             }
@@ -217,7 +217,7 @@ async fn run(
         app.store
             .products()
             .insert_one(ProductDoc {
-                id: id.to_string(),
+                id: id.clone(),
                 sku: format!("SKU-{id}"),
                 name: format!("Product {id}"),
                 description: String::new(),
@@ -328,7 +328,7 @@ async fn run(
         .await
         .expect("products")
         .into_iter()
-        .map(|p| (p.id, p.stock))
+        .map(|p| (p.id.to_string(), p.stock))
         .collect();
     stock.sort();
     let entries: Vec<LedgerDoc> = app
@@ -343,7 +343,7 @@ async fn run(
     for (id, initial, _) in &world.products {
         let moved: i64 = entries
             .iter()
-            .filter(|e| e.product_id == id.as_str())
+            .filter(|e| e.product_id == *id)
             .map(|e| e.delta)
             .sum();
         let now = stock
@@ -517,7 +517,7 @@ async fn batches_of_one_and_random_batches_decide_alike() {
                     world
                         .whole
                         .iter()
-                        .any(|o| o.id == order_id.as_str() && o.status == OrderStatus::Pending)
+                        .any(|o| o.id == *order_id && o.status == OrderStatus::Pending)
                         && lines.iter().all(|l| {
                             oms_contracts::routing::partition_of(l.product_id.as_str(), partitions) == 0
                         })

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{self, doc};
+use oms_contracts::OrderStatus;
 use oms_contracts::messages::{Envelope, OrderMessage, StockCommand};
 use oms_contracts::routing::{orders_queue_for, stock_queue_for};
-use oms_contracts::{OrderId, OrderStatus, ProductId};
 use oms_platform::broker::Outgoing;
 use oms_platform::store::{LineReservation, OrderDoc};
 use oms_platform::{Broker, Store};
@@ -67,15 +67,13 @@ impl Reconciler {
             .await?;
         let mut acted = 0;
         for order in stuck {
-            let Ok(order_id) = OrderId::parse(&order.id) else {
-                continue;
-            };
+            let order_id = order.id.clone();
             // Claim this pass (another reconciler may be looking at the same order).
             let claimed = self
                 .store
                 .orders()
                 .update_one(
-                    doc! { "_id": &order.id, "version": order.version, "updated_at": order.updated_at },
+                    doc! { "_id": order.id.as_str(), "version": order.version, "updated_at": order.updated_at },
                     doc! { "$set": { "updated_at": bson::DateTime::now() } },
                 )
                 .await?;
@@ -87,7 +85,7 @@ impl Reconciler {
                 .items
                 .iter()
                 .filter(|line| line.reservation == LineReservation::Releasing)
-                .filter_map(|line| ProductId::parse(&line.product_id).ok())
+                .map(|line| &line.product_id)
                 .map(|product_id| {
                     let envelope = Envelope::new(
                         order_id.to_string(),
@@ -98,7 +96,7 @@ impl Reconciler {
                             reply_to: reply_to.clone(),
                         },
                     );
-                    Outgoing::command(stock_queue_for(&product_id, self.partitions), &envelope)
+                    Outgoing::command(stock_queue_for(product_id, self.partitions), &envelope)
                 })
                 .collect();
             tracing::info!(%order_id, "re-sending the releases of an ended order");
@@ -127,9 +125,7 @@ impl Reconciler {
             if waited < due {
                 continue;
             }
-            let Ok(order_id) = OrderId::parse(&order.id) else {
-                continue;
-            };
+            let order_id = order.id.clone();
             // Claim this attempt (another reconciler may be looking at the same order).
             let claimed = self
                 .store
@@ -139,7 +135,7 @@ impl Reconciler {
                     // on the version it read) cannot write back the attempt count. A whole order
                     // re-sent this way is no longer at the version it was placed with: its stock
                     // partition reads it instead of assuming it.
-                    doc! { "_id": &order.id, "version": order.version, "status": OrderStatus::Pending.as_str() },
+                    doc! { "_id": order.id.as_str(), "version": order.version, "status": OrderStatus::Pending.as_str() },
                     doc! { "$inc": { "place_attempts": 1, "version": 1 }, "$set": { "updated_at": bson::DateTime::now() } },
                 )
                 .await?;
@@ -159,12 +155,7 @@ impl Reconciler {
             } else {
                 tracing::info!(%order_id, attempt = order.place_attempts + 1, "re-sending the placement");
                 // The same route the API took: its stock partition, or its order worker.
-                let Some(placement) =
-                    oms_platform::placement::placement(&order, self.partitions, "reconciler")
-                else {
-                    continue;
-                };
-                placement
+                oms_platform::placement::placement(&order, self.partitions, "reconciler")
             };
             self.broker.publish(message).await?;
             acted += 1;

@@ -68,15 +68,15 @@ pub async fn verify(store: &Store, grace: Duration) -> mongodb::error::Result<Re
         if product.stock < 0 {
             violations.push(Violation {
                 kind: "negative_stock",
-                subject: product.id.clone(),
+                subject: product.id.to_string(),
                 detail: format!("stock is {}", product.stock),
             });
         }
-        let sum = ledger_sums.remove(&product.id).unwrap_or(0);
+        let sum = ledger_sums.remove(product.id.as_str()).unwrap_or(0);
         if sum != product.stock {
             violations.push(Violation {
                 kind: "stock_ledger_mismatch",
-                subject: product.id.clone(),
+                subject: product.id.to_string(),
                 detail: format!("stock is {} but its ledger sums to {sum}", product.stock),
             });
         }
@@ -138,30 +138,32 @@ fn check_order(order: &OrderDoc, held: &HashMap<(String, String), i64>, violatio
     if order.status == OrderStatus::Pending {
         violations.push(Violation {
             kind: "stuck_pending",
-            subject: order.id.clone(),
+            subject: order.id.to_string(),
             detail: "PENDING for longer than the grace period".into(),
         });
         return;
     }
     for line in &order.items {
         let holds = held
-            .get(&(order.id.clone(), line.product_id.clone()))
+            .get(&(order.id.to_string(), line.product_id.to_string()))
             .copied()
             .unwrap_or(0);
-        if order.status.holds_stock() && holds != line.quantity {
+        if order.status.holds_stock() && holds != i64::from(line.quantity) {
             violations.push(Violation {
                 kind: "missing_reservation",
-                subject: order.id.clone(),
+                subject: order.id.to_string(),
                 detail: format!(
                     "{} order holds {holds} of product {} instead of {}",
-                    order.status, line.product_id, line.quantity
+                    order.status,
+                    line.product_id,
+                    line.quantity.get()
                 ),
             });
         }
         if !order.status.holds_stock() && holds != 0 {
             violations.push(Violation {
                 kind: "stock_not_released",
-                subject: order.id.clone(),
+                subject: order.id.to_string(),
                 detail: format!(
                     "{} order still holds {holds} of product {}",
                     order.status, line.product_id

@@ -110,8 +110,7 @@ async fn authenticate(state: &AppState, token: &str) -> Result<CurrentUser, ApiE
         .find_one(doc! { "_id": &claims.sub })
         .await?
         .ok_or_else(|| ApiError::unauthenticated("invalid_token", "the account no longer exists"))?;
-    let id = UserId::parse(&user.id)
-        .map_err(|_| ApiError::unauthenticated("invalid_token", "the access token is not valid"))?;
+    let id = user.id;
     let user = CurrentUser {
         id,
         email: user.email,

@@ -101,7 +101,7 @@ pub struct UserOut {
 impl From<&UserDoc> for UserOut {
     fn from(user: &UserDoc) -> Self {
         Self {
-            id: user.id.clone(),
+            id: user.id.to_string(),
             email: user.email.clone(),
             name: user.name.clone(),
             role: user.role,
@@ -353,7 +353,7 @@ async fn rotate(state: &AppState, presented: &str, mode: RefreshTokenIn) -> Resu
     let Some(user) = state
         .store
         .users()
-        .find_one(doc! { "_id": &token.user_id })
+        .find_one(doc! { "_id": token.user_id.as_str() })
         .await?
     else {
         return Err(invalid());
@@ -415,7 +415,7 @@ async fn retry_rotation(
     let Some(user) = state
         .store
         .users()
-        .find_one(doc! { "_id": &token.user_id })
+        .find_one(doc! { "_id": token.user_id.as_str() })
         .await?
     else {
         return Ok(None);
@@ -470,7 +470,7 @@ async fn logout(
             .refresh_tokens()
             .find_one(doc! { "_id": tokens::refresh_token_hash(token) })
             .await?
-            .filter(|t| t.user_id == user.id.as_str())
+            .filter(|t| t.user_id == user.id)
             .map(|t| t.family_id),
         None => user.session.clone(),
     };
@@ -518,7 +518,9 @@ async fn start_session(
     mode: RefreshTokenIn,
 ) -> Result<Session, ApiError> {
     let family_id = family_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let access_token = state.tokens.issue_access(&user.id, user.role, &family_id)?;
+    let access_token = state
+        .tokens
+        .issue_access(user.id.as_str(), user.role, &family_id)?;
     let (refresh_token, hash) = tokens::new_refresh_token();
     let now = chrono::Utc::now();
     state
@@ -599,7 +601,7 @@ pub async fn create_user(
         .map_err(CreateUserError::Other)?;
     let now = bson::DateTime::now();
     let user = UserDoc {
-        id: UserId::new().to_string(),
+        id: UserId::new(),
         email: email.as_str().to_string(),
         name: name.to_string(),
         password_hash,

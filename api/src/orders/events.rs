@@ -105,8 +105,8 @@ impl OrderEventOut {
         let last = order.history.iter().rev().find(|h| !h.refused);
         Self {
             kind: "status",
-            order_id: order.id.clone(),
-            user_id: order.user_id.clone(),
+            order_id: order.id.to_string(),
+            user_id: order.user_id.to_string(),
             status: order.status,
             from: last.and_then(|h| h.from),
             requested: None,

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use futures_util::TryStreamExt;
 
+use oms_contracts::OrderStatus;
 use oms_contracts::messages::{Envelope, Event};
-use oms_contracts::{OrderId, OrderStatus, UserId};
 use oms_platform::broker::Outgoing;
 use oms_platform::store::{self, OrderDoc};
 use oms_platform::{Broker, Store};
@@ -154,7 +154,9 @@ impl Committer {
                     };
                     for job in group {
                         match &found {
-                            Ok(found) if found.contains(&job.order.id) => stored.push(job),
+                            Ok(found) if found.iter().any(|id| id == job.order.id.as_str()) => {
+                                stored.push(job)
+                            }
                             _ => {
                                 let _ = job.done.send(Err(ApiError::from(err.clone())));
                             }
@@ -190,13 +192,10 @@ impl Committer {
         if stored.is_empty() {
             return;
         }
-        let mut messages = Vec::with_capacity(stored.len() * 2);
-        for job in &stored {
-            match announce(&job.order, self.partitions, &job.request_id) {
-                Some(pair) => messages.extend(pair),
-                None => tracing::error!(order_id = %job.order.id, "stored order has malformed ids"),
-            }
-        }
+        let messages: Vec<Outgoing> = stored
+            .iter()
+            .flat_map(|job| announce(&job.order, self.partitions, &job.request_id))
+            .collect();
         match self.broker.publish_all(messages).await {
             Ok(()) => {
                 for job in stored {
@@ -222,19 +221,17 @@ impl Committer {
 
 /// The messages that start a stored order on its way: its placement, and the event that
 /// announces it `PENDING`.
-pub fn announce(order: &OrderDoc, partitions: u32, request_id: &str) -> Option<[Outgoing; 2]> {
-    let placement = oms_platform::placement::placement(order, partitions, request_id)?;
-    let order_id = OrderId::parse(&order.id).ok()?;
-    let user_id = UserId::parse(&order.user_id).ok()?;
+pub fn announce(order: &OrderDoc, partitions: u32, request_id: &str) -> [Outgoing; 2] {
+    let placement = oms_platform::placement::placement(order, partitions, request_id);
     let event = Envelope::new(
-        order.id.clone(),
+        order.id.to_string(),
         request_id,
         Event::OrderStatusChanged {
-            order_id,
-            user_id,
+            order_id: order.id.clone(),
+            user_id: order.user_id.clone(),
             from: None,
             to: OrderStatus::Pending,
-            by: order.user_id.clone(),
+            by: order.user_id.to_string(),
             reason: None,
             version: order.version,
             at: store::to_chrono(order.created_at),
@@ -242,5 +239,5 @@ pub fn announce(order: &OrderDoc, partitions: u32, request_id: &str) -> Option<[
             total: order.total,
         },
     );
-    Some([placement, Outgoing::event(&event)])
+    [placement, Outgoing::event(&event)]
 }

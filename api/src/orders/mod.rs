@@ -162,10 +162,10 @@ pub struct OrderOut {
 }
 
 /// How the state machine sees `user` acting on an order owned by `owner_id`.
-fn actor_for(user: &CurrentUser, owner_id: &str) -> Option<Actor> {
+fn actor_for(user: &CurrentUser, owner_id: &UserId) -> Option<Actor> {
     if user.is_admin() {
         Some(Actor::Admin)
-    } else if owner_id == user.id.as_str() {
+    } else if *owner_id == user.id {
         Some(Actor::Owner)
     } else {
         None
@@ -191,17 +191,17 @@ impl OrderOut {
                         }),
                         _ => None,
                     },
-                    product_id: l.product_id,
+                    product_id: l.product_id.to_string(),
                     name: l.name,
-                    quantity: l.quantity,
+                    quantity: i64::from(l.quantity),
                     unit_price: l.unit_price,
                     reservation: l.reservation,
                     reject_message: l.reject_reason.map(RejectReason::describe),
                     reject_reason: l.reject_reason,
                 })
                 .collect(),
-            id: o.id,
-            user_id: o.user_id,
+            id: o.id.to_string(),
+            user_id: o.user_id.to_string(),
             status: o.status,
             total: o.total,
             history: o.history,
@@ -286,8 +286,7 @@ async fn place_order(
 
 /// Sends a stored order's placement and announces it `PENDING` (again, for a replay).
 async fn publish_place(state: &AppState, order: &OrderDoc, request_id: &str) -> Result<(), ApiError> {
-    let messages = intake::announce(order, state.config.partitions, request_id)
-        .ok_or_else(|| anyhow::anyhow!("stored order {} has malformed ids", order.id))?;
+    let messages = intake::announce(order, state.config.partitions, request_id);
     state.broker.publish_all(messages.into()).await?;
     Ok(())
 }
@@ -306,7 +305,7 @@ async fn withdraw(
         .store
         .orders()
         .delete_one(doc! {
-            "_id": &order.id,
+            "_id": order.id.as_str(),
             "status": OrderStatus::Pending.as_str(),
             "dispatched": false,
             "retried": { "$ne": true },
@@ -322,7 +321,7 @@ async fn withdraw(
             let current = state
                 .store
                 .orders()
-                .find_one(doc! { "_id": &order.id })
+                .find_one(doc! { "_id": order.id.as_str() })
                 .await?
                 .unwrap_or(order);
             Ok(accepted(current, user))
@@ -362,7 +361,10 @@ async fn replay(
         let marked = state
             .store
             .orders()
-            .update_one(doc! { "_id": &existing.id }, doc! { "$set": { "retried": true } })
+            .update_one(
+                doc! { "_id": existing.id.as_str() },
+                doc! { "$set": { "retried": true } },
+            )
             .await?;
         if marked.matched_count == 0 {
             // The earlier attempt withdrew it just now; a new attempt will place it afresh.
@@ -384,7 +386,7 @@ pub async fn visible_order(state: &AppState, user: &CurrentUser, id: &OrderId) -
         .orders()
         .find_one(doc! { "_id": id.as_str() })
         .await?
-        .filter(|o| user.is_admin() || o.user_id == user.id.as_str())
+        .filter(|o| user.is_admin() || o.user_id == user.id)
         .ok_or_else(|| ApiError::not_found("order"))
 }
 
@@ -575,7 +577,7 @@ async fn cancel_order(
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_order_id(&id)?;
     let order = visible_order(&state, &user, &id).await?;
-    let actor = if order.user_id == user.id.as_str() {
+    let actor = if order.user_id == user.id {
         Actor::Owner
     } else {
         Actor::Admin

@@ -74,7 +74,7 @@ impl ProductOut {
         Self {
             low_stock: p.stock <= threshold,
             low_stock_threshold: threshold,
-            id: p.id,
+            id: p.id.to_string(),
             sku: p.sku,
             name: p.name,
             description: p.description,
@@ -470,7 +470,7 @@ async fn create_product(
         image.height = Some(valid.height);
     }
     let product = ProductDoc {
-        id: id.to_string(),
+        id: id.clone(),
         sku: new.sku.as_str().to_string(),
         name: new.name.into_inner(),
         description: new.description.into_inner(),
@@ -484,7 +484,7 @@ async fn create_product(
     };
     let initial = LedgerDoc {
         op_key: LedgerDoc::initial_key(id.as_str()),
-        product_id: id.to_string(),
+        product_id: id.clone(),
         kind: LedgerKind::Initial,
         outcome: LedgerOutcome::Applied,
         delta: product.stock,
@@ -577,10 +577,10 @@ async fn dispatch_image_upload(state: &AppState, product: ProductDoc) -> Product
         return product;
     };
     let envelope = Envelope::new(
-        product.id.clone(),
+        product.id.to_string(),
         upload_id.clone(),
         ImageCommand::UploadProductImage {
-            product_id: ProductId::parse(&product.id).unwrap_or_default(),
+            product_id: product.id.clone(),
             upload_id: upload_id.clone(),
             staged_id,
             content_type,
@@ -598,7 +598,7 @@ async fn dispatch_image_upload(state: &AppState, product: ProductDoc) -> Product
                 .store
                 .products()
                 .find_one_and_update(
-                    doc! { "_id": &product.id, "image.upload_id": &upload_id, "image.status": "pending" },
+                    doc! { "_id": product.id.as_str(), "image.upload_id": &upload_id, "image.status": "pending" },
                     doc! { "$set": {
                         "image.status": "failed", "image.error": NOT_DISPATCHED, "updated_at": bson::DateTime::now(),
                     } },
@@ -1115,11 +1115,11 @@ async fn list_ledger(
             .into_iter()
             .map(|e| LedgerEntryOut {
                 id: e.op_key,
-                product_id: e.product_id,
+                product_id: e.product_id.to_string(),
                 kind: e.kind,
                 delta: e.delta,
                 balance_after: e.balance_after,
-                order_id: e.order_id,
+                order_id: e.order_id.map(|o| o.to_string()),
                 actor: e.actor,
                 reason: e.reason,
                 at: store::to_chrono(e.at),

@@ -1,13 +1,14 @@
 //! The documents OMS stores, one struct per collection. Ids are the contract's UUID strings.
 
 use mongodb::bson::DateTime;
-use oms_contracts::{Money, Role};
+use oms_contracts::domain::Quantity;
+use oms_contracts::{Money, OrderId, ProductId, Role, UserId};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct UserDoc {
     #[serde(rename = "_id")]
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub name: String,
     /// Argon2id PHC string.
@@ -23,7 +24,7 @@ pub struct UserDoc {
 pub struct RefreshTokenDoc {
     #[serde(rename = "_id")]
     pub hash: String,
-    pub user_id: String,
+    pub user_id: UserId,
     pub family_id: String,
     pub created_at: DateTime,
     pub expires_at: DateTime,
@@ -81,7 +82,7 @@ impl ImageDoc {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ProductDoc {
     #[serde(rename = "_id")]
-    pub id: String,
+    pub id: ProductId,
     pub sku: String,
     pub name: String,
     pub description: String,
@@ -123,12 +124,12 @@ pub enum LedgerOutcome {
 pub struct LedgerDoc {
     #[serde(rename = "_id")]
     pub op_key: String,
-    pub product_id: String,
+    pub product_id: ProductId,
     pub kind: LedgerKind,
     pub outcome: LedgerOutcome,
     pub delta: i64,
     pub balance_after: i64,
-    pub order_id: Option<String>,
+    pub order_id: Option<OrderId>,
     /// The admin (for `adjust` and `initial`), or `system`.
     pub actor: String,
     pub reason: Option<String>,
@@ -174,8 +175,8 @@ pub enum LineReservation {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OrderLineDoc {
-    pub product_id: String,
-    pub quantity: i64,
+    pub product_id: ProductId,
+    pub quantity: Quantity,
     pub reservation: LineReservation,
     /// Known once reserved: the product's name and price at that moment.
     pub name: Option<String>,
@@ -197,8 +198,8 @@ pub struct StoredMessage {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OrderDoc {
     #[serde(rename = "_id")]
-    pub id: String,
-    pub user_id: String,
+    pub id: OrderId,
+    pub user_id: UserId,
     pub status: oms_contracts::OrderStatus,
     pub items: Vec<OrderLineDoc>,
     pub total: Option<Money>,
@@ -248,14 +249,14 @@ impl OrderDoc {
     ) -> Self {
         let now = DateTime::from_millis(at.timestamp_millis());
         Self {
-            id: id.to_string(),
-            user_id: owner.to_string(),
+            id: id.clone(),
+            user_id: owner.clone(),
             status: oms_contracts::OrderStatus::Pending,
             items: lines
                 .iter()
                 .map(|l| OrderLineDoc {
-                    product_id: l.product_id.to_string(),
-                    quantity: i64::from(l.quantity.get()),
+                    product_id: l.product_id.clone(),
+                    quantity: l.quantity,
                     reservation: LineReservation::Pending,
                     name: None,
                     unit_price: None,
@@ -290,30 +291,26 @@ impl OrderDoc {
         }
     }
 
-    /// The order's lines as placed (lines whose stored ids are malformed left out).
+    /// The order's lines as placed.
     pub fn lines(&self) -> Vec<oms_contracts::messages::OrderLine> {
         self.items
             .iter()
-            .filter_map(|l| {
-                Some(oms_contracts::messages::OrderLine {
-                    product_id: oms_contracts::ProductId::parse(&l.product_id).ok()?,
-                    quantity: oms_contracts::domain::Quantity::parse(l.quantity).ok()?,
-                })
+            .map(|l| oms_contracts::messages::OrderLine {
+                product_id: l.product_id.clone(),
+                quantity: l.quantity,
             })
             .collect()
     }
 
-    /// The order's lines as its events carry them (lines whose stored ids are malformed left out).
+    /// The order's lines as its events carry them.
     pub fn event_lines(&self) -> Vec<oms_contracts::messages::EventLine> {
         self.items
             .iter()
-            .filter_map(|l| {
-                Some(oms_contracts::messages::EventLine {
-                    product_id: oms_contracts::ProductId::parse(&l.product_id).ok()?,
-                    quantity: oms_contracts::domain::Quantity::parse(l.quantity).ok()?,
-                    name: l.name.clone(),
-                    unit_price: l.unit_price,
-                })
+            .map(|l| oms_contracts::messages::EventLine {
+                product_id: l.product_id.clone(),
+                quantity: l.quantity,
+                name: l.name.clone(),
+                unit_price: l.unit_price,
             })
             .collect()
     }

@@ -80,7 +80,7 @@ impl OrderHandler {
             }
         }
         let ids: Vec<&str> = groups.iter().map(|(id, _)| id.as_str()).collect();
-        let mut orders: HashMap<String, OrderDoc> = self
+        let mut orders: HashMap<OrderId, OrderDoc> = self
             .store
             .orders()
             .find(doc! { "_id": { "$in": &ids } })
@@ -94,7 +94,7 @@ impl OrderHandler {
             .collect();
         let mut outgoing = Vec::new();
         for (order_id, group) in &groups {
-            let order = orders.remove(order_id.as_str());
+            let order = orders.remove(*order_id);
             outgoing.extend(self.apply(order, group).await?);
         }
         Ok(outgoing)
@@ -167,11 +167,18 @@ impl OrderHandler {
             let written = self
                 .store
                 .orders()
-                .replace_one(doc! { "_id": &current.id, "version": current.version }, &next)
+                .replace_one(
+                    doc! { "_id": current.id.as_str(), "version": current.version },
+                    &next,
+                )
                 .await?;
             if written.matched_count == 0 {
                 // Someone else changed the order meanwhile: decide again on the new state.
-                order = self.store.orders().find_one(doc! { "_id": &current.id }).await?;
+                order = self
+                    .store
+                    .orders()
+                    .find_one(doc! { "_id": current.id.as_str() })
+                    .await?;
                 continue;
             }
             if current.status != next.status {

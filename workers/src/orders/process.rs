@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use oms_contracts::messages::{Event, HistoryEntry, OrderMessage, RejectReason, StockCommand};
 use oms_contracts::order::{self, Actor};
 use oms_contracts::routing::{orders_queue_for, stock_queue_for};
-use oms_contracts::{Money, OrderId, OrderStatus, ProductId, UserId};
+use oms_contracts::{Money, OrderStatus, ProductId};
 use oms_platform::store::{LineReservation, OrderDoc};
 
 /// A message the decision sends.
@@ -45,8 +45,7 @@ pub fn record_status(
     by: &str,
     reason: Option<String>,
     now: DateTime<Utc>,
-) -> Option<Event> {
-    let (order_id, user_id) = ids(next)?;
+) -> Event {
     next.status = to;
     next.history.push(HistoryEntry {
         from: Some(from),
@@ -57,9 +56,9 @@ pub fn record_status(
         refused: false,
         version: Some(next.version),
     });
-    Some(Event::OrderStatusChanged {
-        order_id,
-        user_id,
+    Event::OrderStatusChanged {
+        order_id: next.id.clone(),
+        user_id: next.user_id.clone(),
         from: Some(from),
         to,
         by: by.to_string(),
@@ -68,20 +67,19 @@ pub fn record_status(
         at: now,
         lines: next.event_lines(),
         total: next.total,
-    })
+    }
 }
 
 /// The event that announced `entry` of `order`'s history, rebuilt from the history (for a
 /// decision whose event may not have gone out before a crash). `None` for a refusal or an
 /// entry recorded without its version.
 pub fn replay_event(order: &OrderDoc, entry: &HistoryEntry) -> Option<Event> {
-    let (order_id, user_id) = ids(order)?;
     if entry.refused {
         return None;
     }
     Some(Event::OrderStatusChanged {
-        order_id,
-        user_id,
+        order_id: order.id.clone(),
+        user_id: order.user_id.clone(),
         from: entry.from,
         to: entry.to,
         by: entry.by.clone(),
@@ -104,19 +102,9 @@ pub struct Context {
     pub now: DateTime<Utc>,
 }
 
-fn ids(order: &OrderDoc) -> Option<(OrderId, UserId)> {
-    Some((
-        OrderId::parse(&order.id).ok()?,
-        UserId::parse(&order.user_id).ok()?,
-    ))
-}
-
 pub fn decide(order: &OrderDoc, message: &OrderMessage, ctx: &Context) -> Decision {
-    let Some((order_id, _)) = ids(order) else {
-        return Decision::nothing();
-    };
     match message {
-        OrderMessage::PlaceOrder { .. } => place(order, &order_id, ctx),
+        OrderMessage::PlaceOrder { .. } => place(order, ctx),
         OrderMessage::StockReserved {
             product_id,
             unit_price,
@@ -165,27 +153,23 @@ pub fn decide(order: &OrderDoc, message: &OrderMessage, ctx: &Context) -> Decisi
 }
 
 /// Start (or, for the reconciler, re-send) the reservations of a `PENDING` order.
-fn place(order: &OrderDoc, order_id: &OrderId, ctx: &Context) -> Decision {
+fn place(order: &OrderDoc, ctx: &Context) -> Decision {
     if order.status != OrderStatus::Pending {
         return Decision::nothing();
     }
-    let reply_to = orders_queue_for(order_id, ctx.partitions);
+    let reply_to = orders_queue_for(&order.id, ctx.partitions);
     let outputs = order
         .items
         .iter()
         .filter(|line| line.reservation == LineReservation::Pending)
-        .filter_map(|line| {
-            let product_id = ProductId::parse(&line.product_id).ok()?;
-            let quantity = oms_contracts::domain::Quantity::parse(line.quantity).ok()?;
-            Some(Output::Stock {
-                queue: stock_queue_for(&product_id, ctx.partitions),
-                command: StockCommand::ReserveStock {
-                    order_id: order_id.clone(),
-                    product_id,
-                    quantity,
-                    reply_to: reply_to.clone(),
-                },
-            })
+        .map(|line| Output::Stock {
+            queue: stock_queue_for(&line.product_id, ctx.partitions),
+            command: StockCommand::ReserveStock {
+                order_id: order.id.clone(),
+                product_id: line.product_id.clone(),
+                quantity: line.quantity,
+                reply_to: reply_to.clone(),
+            },
         })
         .collect();
     let next = (!order.dispatched).then(|| {
@@ -197,10 +181,7 @@ fn place(order: &OrderDoc, order_id: &OrderId, ctx: &Context) -> Decision {
 }
 
 fn line_index(order: &OrderDoc, product_id: &ProductId) -> Option<usize> {
-    order
-        .items
-        .iter()
-        .position(|l| l.product_id == product_id.as_str())
+    order.items.iter().position(|l| l.product_id == *product_id)
 }
 
 fn reserved(
@@ -222,7 +203,7 @@ fn reserved(
     line.reservation = LineReservation::Reserved;
     line.name = Some(product_name.to_string());
     line.unit_price = Some(unit_price);
-    line.line_total = Some(unit_price.amount.saturating_mul(line.quantity));
+    line.line_total = Some(unit_price.amount.saturating_mul(i64::from(line.quantity)));
     if next
         .items
         .iter()
@@ -320,9 +301,6 @@ fn request(
     match order::transition(order.status, to, actor) {
         Ok(()) => finish(change(order), order.status, to, by, reason, ctx),
         Err(refusal) => {
-            let Some((order_id, user_id)) = ids(order) else {
-                return Decision::nothing();
-            };
             let mut next = change(order);
             next.history.push(HistoryEntry {
                 from: Some(order.status),
@@ -334,8 +312,8 @@ fn request(
                 version: Some(next.version),
             });
             let event = Event::OrderTransitionRefused {
-                order_id,
-                user_id,
+                order_id: order.id.clone(),
+                user_id: order.user_id.clone(),
                 status: order.status,
                 requested: to,
                 by: by.to_string(),
@@ -362,11 +340,9 @@ fn finish(
     reason: Option<String>,
     ctx: &Context,
 ) -> Decision {
-    let Some((order_id, _)) = ids(&next) else {
-        return Decision::nothing();
-    };
     let mut outputs = Vec::new();
     if matches!(to, OrderStatus::Cancelled | OrderStatus::Rejected) {
+        let order_id = next.id.clone();
         let reply_to = orders_queue_for(&order_id, ctx.partitions);
         for line in next.items.iter_mut() {
             if matches!(
@@ -374,20 +350,20 @@ fn finish(
                 LineReservation::Reserved | LineReservation::Pending
             ) {
                 line.reservation = LineReservation::Releasing;
-                if let Ok(product_id) = ProductId::parse(&line.product_id) {
-                    outputs.push(Output::Stock {
-                        queue: stock_queue_for(&product_id, ctx.partitions),
-                        command: StockCommand::ReleaseStock {
-                            order_id: order_id.clone(),
-                            product_id,
-                            reply_to: reply_to.clone(),
-                        },
-                    });
-                }
+                outputs.push(Output::Stock {
+                    queue: stock_queue_for(&line.product_id, ctx.partitions),
+                    command: StockCommand::ReleaseStock {
+                        order_id: order_id.clone(),
+                        product_id: line.product_id.clone(),
+                        reply_to: reply_to.clone(),
+                    },
+                });
             }
         }
     }
-    outputs.extend(record_status(&mut next, from, to, by, reason, ctx.now).map(Output::Event));
+    outputs.push(Output::Event(record_status(
+        &mut next, from, to, by, reason, ctx.now,
+    )));
     Decision {
         next: Some(next),
         outputs,

@@ -326,7 +326,7 @@ async fn decide_and_write(
     if !product_ids.is_empty() {
         read.products = store
             .products()
-            .find(doc! { "_id": { "$in": &product_ids } })
+            .find(doc! { "_id": { "$in": product_ids.iter().map(|p| p.as_str()).collect::<Vec<_>>() } })
             .batch_size(READ_BATCH)
             .session(&mut *session)
             .await?
@@ -345,7 +345,7 @@ async fn decide_and_write(
         .iter()
         .map(|(id, stock, active, after)| {
             doc! {
-                "q": { "_id": id, "stock": stock, "active": active },
+                "q": { "_id": id.as_str(), "stock": stock, "active": active },
                 "u": { "$inc": { "stock": after - stock }, "$set": { "updated_at": now } },
             }
         })
@@ -389,7 +389,7 @@ fn decided_order(
         .last()
         .ok_or_else(|| mongodb::error::Error::custom(Moved("an order without its decision")))?;
     Ok(doc! {
-        "q": { "_id": &order.id, "version": version, "status": "PENDING", "dispatched": false },
+        "q": { "_id": order.id.as_str(), "version": version, "status": "PENDING", "dispatched": false },
         "u": {
             "$set": {
                 "status": bson::to_bson(&order.status)?,

@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use mongodb::bson;
 use oms_contracts::messages::{Event, RejectReason, StockCommand};
 use oms_contracts::routing::partition_of;
-use oms_contracts::{Money, OrderStatus, ProductId};
+use oms_contracts::{Money, OrderId, OrderStatus, ProductId};
 use oms_platform::store::{LedgerDoc, LedgerKind, LedgerOutcome, LineReservation, OrderDoc, ProductDoc};
 
 use crate::orders::process;
@@ -90,9 +90,9 @@ impl ProductView {
 /// the commands depend on, and the orders of its whole-order commands.
 #[derive(Debug, Default)]
 pub struct Read {
-    pub products: HashMap<String, ProductView>,
+    pub products: HashMap<ProductId, ProductView>,
     pub known: HashMap<String, LedgerDoc>,
-    pub orders: HashMap<String, OrderDoc>,
+    pub orders: HashMap<OrderId, OrderDoc>,
 }
 
 /// Where the batch is decided.
@@ -142,7 +142,7 @@ pub struct Decisions {
     /// that a new single-product decision touched is written even when its stock ends where
     /// it was (a release of nothing): a consumer overlapping during a fail-over then collides
     /// instead of slipping past.
-    pub products: Vec<(String, i64, bool, i64)>,
+    pub products: Vec<(ProductId, i64, bool, i64)>,
     /// The new ledger entries, in delivery order.
     pub entries: Vec<LedgerDoc>,
     /// Orders decided whole: `(version as read, new state)`.
@@ -151,16 +151,16 @@ pub struct Decisions {
 
 /// The products a batch must read: those of its single-product commands and the lines of the
 /// whole orders it may decide (`orders` as read).
-pub fn products_to_read(commands: &[StockCommand], orders: &HashMap<String, OrderDoc>) -> Vec<String> {
-    let mut ids: Vec<String> = Vec::new();
+pub fn products_to_read(commands: &[StockCommand], orders: &HashMap<OrderId, OrderDoc>) -> Vec<ProductId> {
+    let mut ids: Vec<ProductId> = Vec::new();
     for command in commands {
         match command {
             StockCommand::PlaceOrder { order_id, .. } => {
-                if let Some(order) = orders.get(order_id.as_str()).filter(|o| undecided(o)) {
+                if let Some(order) = orders.get(order_id).filter(|o| undecided(o)) {
                     ids.extend(order.items.iter().map(|l| l.product_id.clone()));
                 }
             }
-            other => ids.extend(product_of(other).map(|p| p.to_string())),
+            other => ids.extend(product_of(other).cloned()),
         }
     }
     ids.sort();
@@ -211,9 +211,9 @@ struct Running<'a> {
     ctx: Context,
     at: bson::DateTime,
     /// Stock after the decisions so far, per product decided on.
-    stock: HashMap<String, i64>,
+    stock: HashMap<ProductId, i64>,
     /// Products a single-product decision touched, in first-touch order.
-    touched: Vec<String>,
+    touched: Vec<ProductId>,
     out: Decisions,
 }
 
@@ -232,7 +232,7 @@ pub fn decide(read: &mut Read, commands: &[StockCommand], ctx: Context) -> Decis
         let mut crossings = Vec::new();
         let decided = match command {
             StockCommand::PlaceOrder { order_id, .. } => {
-                Decided::Order(run.whole_order(order_id.as_str(), &mut crossings))
+                Decided::Order(run.whole_order(order_id, &mut crossings))
             }
             single => run.single(single, &mut crossings),
         };
@@ -245,7 +245,7 @@ pub fn decide(read: &mut Read, commands: &[StockCommand], ctx: Context) -> Decis
         mut out,
         ..
     } = run;
-    let mut written: Vec<&String> = touched.iter().collect();
+    let mut written: Vec<&ProductId> = touched.iter().collect();
     for (id, after) in &stock {
         if !touched.contains(id) && read.products.get(id).is_some_and(|p| p.stock != *after) {
             written.push(id);
@@ -261,7 +261,7 @@ pub fn decide(read: &mut Read, commands: &[StockCommand], ctx: Context) -> Decis
 }
 
 impl Running<'_> {
-    fn current(&self, product_id: &str) -> Option<i64> {
+    fn current(&self, product_id: &ProductId) -> Option<i64> {
         self.stock
             .get(product_id)
             .copied()
@@ -270,8 +270,8 @@ impl Running<'_> {
 
     /// Moves `product_id`'s running stock to `after`, noting a downward threshold crossing.
     fn set_stock(&mut self, product_id: &ProductId, after: i64, crossings: &mut Vec<Crossing>) {
-        let before = self.current(product_id.as_str()).unwrap_or(after);
-        if let Some(view) = self.read.products.get(product_id.as_str())
+        let before = self.current(product_id).unwrap_or(after);
+        if let Some(view) = self.read.products.get(product_id)
             && before > view.threshold
             && after <= view.threshold
         {
@@ -281,7 +281,7 @@ impl Running<'_> {
                 threshold: view.threshold,
             });
         }
-        self.stock.insert(product_id.to_string(), after);
+        self.stock.insert(product_id.clone(), after);
     }
 
     fn entry(
@@ -293,7 +293,7 @@ impl Running<'_> {
     ) -> LedgerDoc {
         LedgerDoc {
             op_key: key.to_string(),
-            product_id: product_id.to_string(),
+            product_id: product_id.clone(),
             kind,
             outcome,
             delta: 0,
@@ -321,11 +321,11 @@ impl Running<'_> {
         if let Some(recorded) = self.read.known.get(&key) {
             return Decided::Entry(recorded.clone());
         }
-        let product = self.read.products.get(product_id.as_str()).cloned();
-        if product.is_some() && !self.touched.iter().any(|p| p == product_id.as_str()) {
-            self.touched.push(product_id.to_string());
+        let product = self.read.products.get(product_id).cloned();
+        if product.is_some() && !self.touched.contains(product_id) {
+            self.touched.push(product_id.clone());
         }
-        let stock = self.current(product_id.as_str());
+        let stock = self.current(product_id);
         let entry = match command {
             StockCommand::ReserveStock {
                 order_id, quantity, ..
@@ -351,7 +351,7 @@ impl Running<'_> {
                         self.refusal(&key, product_id, RejectReason::InsufficientStock, s.unwrap_or(0))
                     }
                 };
-                e.order_id = Some(order_id.to_string());
+                e.order_id = Some(order_id.clone());
                 e
             }
             StockCommand::ReleaseStock { order_id, .. } => {
@@ -371,7 +371,7 @@ impl Running<'_> {
                     // Nothing was held: a tombstone, so that a late reservation is refused.
                     _ => self.entry(&key, product_id, LedgerKind::Release, LedgerOutcome::Noop),
                 };
-                e.order_id = Some(order_id.to_string());
+                e.order_id = Some(order_id.clone());
                 e
             }
             StockCommand::AdjustStock {
@@ -415,7 +415,7 @@ impl Running<'_> {
     }
 
     /// A whole order: every line reserved, or none.
-    fn whole_order(&mut self, order_id: &str, crossings: &mut Vec<Crossing>) -> OrderOutcome {
+    fn whole_order(&mut self, order_id: &OrderId, crossings: &mut Vec<Crossing>) -> OrderOutcome {
         let Some(order) = self.read.orders.get(order_id).cloned() else {
             // Withdrawn by the API before its placement was confirmed: nothing to decide.
             return OrderOutcome::Nothing;
@@ -444,7 +444,7 @@ impl Running<'_> {
         let mine = order
             .items
             .iter()
-            .all(|l| partition_of(&l.product_id, self.ctx.partitions) == self.ctx.partition);
+            .all(|l| partition_of(l.product_id.as_str(), self.ctx.partitions) == self.ctx.partition);
         if !mine || order.items.is_empty() {
             return OrderOutcome::Forward;
         }
@@ -456,7 +456,7 @@ impl Running<'_> {
             let reason = match self.read.products.get(&line.product_id) {
                 None => Some(RejectReason::UnknownProduct),
                 Some(p) if !p.active => Some(RejectReason::InactiveProduct),
-                Some(_) if self.current(&line.product_id).unwrap_or(0) < line.quantity => {
+                Some(_) if self.current(&line.product_id).unwrap_or(0) < i64::from(line.quantity) => {
                     Some(RejectReason::InsufficientStock)
                 }
                 Some(_) => None,
@@ -482,27 +482,26 @@ impl Running<'_> {
             let mut total = 0i64;
             let mut currency = None;
             for line in next.items.iter_mut() {
-                let Ok(product_id) = ProductId::parse(&line.product_id) else {
+                let product_id = line.product_id.clone();
+                let Some(view) = self.read.products.get(&product_id).cloned() else {
                     continue;
                 };
-                let Some(view) = self.read.products.get(&line.product_id).cloned() else {
-                    continue;
-                };
-                let after = self.current(&line.product_id).unwrap_or(0) - line.quantity;
+                let quantity = i64::from(line.quantity);
+                let after = self.current(&product_id).unwrap_or(0) - quantity;
                 self.set_stock(&product_id, after, crossings);
-                let key = LedgerDoc::reserve_key(order_id, &line.product_id);
+                let key = LedgerDoc::reserve_key(order_id.as_str(), product_id.as_str());
                 let mut e = self.entry(&key, &product_id, LedgerKind::Reserve, LedgerOutcome::Applied);
-                e.delta = -line.quantity;
+                e.delta = -quantity;
                 e.balance_after = after;
-                e.order_id = Some(order_id.to_string());
+                e.order_id = Some(order_id.clone());
                 e.unit_price = Some(view.price);
                 e.product_name = Some(view.name.clone());
                 self.record(e);
                 line.reservation = LineReservation::Reserved;
                 line.name = Some(view.name);
                 line.unit_price = Some(view.price);
-                line.line_total = Some(view.price.amount.saturating_mul(line.quantity));
-                total = total.saturating_add(view.price.amount.saturating_mul(line.quantity));
+                line.line_total = Some(view.price.amount.saturating_mul(quantity));
+                total = total.saturating_add(view.price.amount.saturating_mul(quantity));
                 currency = Some(view.price.currency);
             }
             next.total = currency.map(|currency| Money {
@@ -539,10 +538,7 @@ impl Running<'_> {
                 self.ctx.now,
             )
         };
-        let Some(event) = event else {
-            return OrderOutcome::Nothing;
-        };
-        self.read.orders.insert(order_id.to_string(), next.clone());
+        self.read.orders.insert(order_id.clone(), next.clone());
         self.out.orders.push((order.version, next));
         OrderOutcome::Decided(event)
     }

@@ -35,7 +35,7 @@ fn read_with(products: &[(&ProductId, ProductView)]) -> Read {
     Read {
         products: products
             .iter()
-            .map(|(id, v)| (id.to_string(), v.clone()))
+            .map(|(id, v)| ((*id).clone(), v.clone()))
             .collect(),
         ..Read::default()
     }
@@ -70,8 +70,8 @@ fn adjust(id: &str, product: &ProductId, delta: i64) -> StockCommand {
 
 fn place(order: &OrderDoc) -> StockCommand {
     StockCommand::PlaceOrder {
-        order_id: OrderId::parse(&order.id).expect("order id"),
-        user_id: UserId::parse(&order.user_id).expect("user id"),
+        order_id: order.id.clone(),
+        user_id: order.user_id.clone(),
         lines: order.lines(),
     }
 }
@@ -131,7 +131,7 @@ fn reservations_take_the_running_balance_and_never_go_below_zero() {
             (Reserve, Applied, -2, 0)
         ]
     );
-    assert_eq!(out.products, [(p.to_string(), 5, true, 0)]);
+    assert_eq!(out.products, [(p.clone(), 5, true, 0)]);
     // 5 → 2 crosses the threshold of 2 once; 2 → 0 does not cross it again.
     let crossings: Vec<usize> = out.decided.iter().map(|(_, c)| c.len()).collect();
     assert_eq!(crossings, [1, 0, 0]);
@@ -203,7 +203,7 @@ fn a_release_restores_what_its_reservation_took_and_refuses_a_late_reservation()
     );
     assert_eq!(out.entries.len(), 4, "a repeated command adds no entry");
     assert_eq!(out.entries[3].reason.as_deref(), Some("order_released"));
-    assert_eq!(out.products, [(p.to_string(), 10, true, 10)]);
+    assert_eq!(out.products, [(p.clone(), 10, true, 10)]);
 }
 
 #[test]
@@ -305,13 +305,13 @@ fn a_whole_order_reserves_every_line_at_the_read_prices_and_is_placed() {
     assert_eq!(
         keys,
         [
-            LedgerDoc::reserve_key(&order.id, p.as_str()),
-            LedgerDoc::reserve_key(&order.id, q.as_str())
+            LedgerDoc::reserve_key(order.id.as_str(), p.as_str()),
+            LedgerDoc::reserve_key(order.id.as_str(), q.as_str())
         ]
     );
     let mut written = out.products.clone();
     written.sort();
-    let mut expected = vec![(p.to_string(), 10, true, 8), (q.to_string(), 3, true, 2)];
+    let mut expected = vec![(p.clone(), 10, true, 8), (q.clone(), 3, true, 2)];
     expected.sort();
     assert_eq!(written, expected);
     assert_eq!(out.decided[0].1.len(), 1, "q crossed its threshold of 2");
@@ -497,5 +497,5 @@ fn whole_orders_and_single_commands_share_one_running_balance() {
             (LedgerKind::Adjust, LedgerOutcome::Applied, 3, 3)
         ]
     );
-    assert_eq!(out.products, [(p.to_string(), 5, true, 3)]);
+    assert_eq!(out.products, [(p.clone(), 5, true, 3)]);
 }
