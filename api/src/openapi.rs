@@ -91,9 +91,22 @@ pub fn routes(max_image_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(openapi_json))
 }
 
-/// The document, built without any configuration or connection.
+/// The document, built without any configuration or connection. It also carries, as
+/// `x-currency-minor-units`, each accepted currency's ISO 4217 minor-unit exponent (the digits
+/// after the decimal point): the one table the server and the client read money by.
 pub fn document() -> utoipa::openapi::OpenApi {
-    routes(0).into_openapi()
+    let mut document = routes(0).into_openapi();
+    let minor_units: serde_json::Map<String, serde_json::Value> = oms_contracts::domain::Currency::all()
+        .map(|c| (c.as_str().to_string(), serde_json::Value::from(c.minor_units())))
+        .collect();
+    let mut extensions = document.extensions.take().unwrap_or_default();
+    extensions.merge(
+        [("x-currency-minor-units", serde_json::Value::Object(minor_units))]
+            .into_iter()
+            .collect(),
+    );
+    document.extensions = Some(extensions);
+    document
 }
 
 /// The document as `oms openapi` writes it: pretty JSON with a final newline.

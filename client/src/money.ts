@@ -1,14 +1,11 @@
 // Money as people type and read it. Amounts travel in minor units; how many digits a currency has after
-// the decimal point is ISO 4217's minor-unit exponent (JPY 0, USD 2, KWD 3), kept here until the API sends it.
+// the decimal point is ISO 4217's minor-unit exponent (JPY 0, USD 2, KWD 3). The table is the server's:
+// the API's OpenAPI document (client/openapi.json, generated from the code) carries it as
+// `x-currency-minor-units`, so the client cannot disagree with the server about a currency.
 import type { Money } from './api/types';
+import document from '../openapi.json';
 
-/** ISO 4217 currencies whose minor unit is not 1/100 (every other code has two decimals). */
-const EXPONENTS: Record<string, number> = {
-  BIF: 0, CLP: 0, DJF: 0, GNF: 0, ISK: 0, JPY: 0, KMF: 0, KRW: 0, PYG: 0, RWF: 0, UGX: 0, UYI: 0,
-  VND: 0, VUV: 0, XAF: 0, XOF: 0, XPF: 0,
-  BHD: 3, IQD: 3, JOD: 3, KWD: 3, LYD: 3, OMR: 3, TND: 3,
-  CLF: 4, UYW: 4,
-};
+const EXPONENTS: Record<string, number> = document['x-currency-minor-units'];
 
 /** The largest price the API accepts, in minor units. */
 export const MAX_PRICE_MINOR = 1_000_000_000;
@@ -16,6 +13,9 @@ export const MAX_PRICE_MINOR = 1_000_000_000;
 export function minorDigits(currency: string): number {
   return EXPONENTS[currency.toUpperCase()] ?? 2;
 }
+
+/** Every currency the API accepts. */
+export const CURRENCIES: readonly string[] = Object.keys(EXPONENTS);
 
 export function formatMoney(m: Money | null | undefined, locale?: string): string {
   if (!m) return '—';

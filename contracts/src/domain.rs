@@ -56,6 +56,7 @@ fn bounded_text(raw: &str, min: usize, max: usize, allow_newlines: bool) -> Resu
 /// Deliberately ASCII-only: internationalised addresses open homograph tricks that a
 /// shop does not need.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Email(String);
 
 impl Email {
@@ -99,6 +100,19 @@ impl Email {
     }
 }
 
+impl TryFrom<String> for Email {
+    type Error = Invalid;
+    fn try_from(raw: String) -> Result<Self, Invalid> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<Email> for String {
+    fn from(email: Email) -> String {
+        email.0
+    }
+}
+
 impl fmt::Display for Email {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -135,7 +149,21 @@ macro_rules! text_type {
     ($(#[$meta:meta])* $name:ident, $min:expr, $max:expr, $newlines:expr) => {
         $(#[$meta])*
         #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
         pub struct $name(String);
+
+        impl TryFrom<String> for $name {
+            type Error = Invalid;
+            fn try_from(raw: String) -> Result<Self, Invalid> {
+                Self::parse(&raw)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(text: $name) -> String {
+                text.0
+            }
+        }
 
         impl $name {
             pub fn parse(raw: &str) -> Result<Self, Invalid> {
@@ -172,7 +200,21 @@ text_type!(
 
 /// A stock-keeping unit: 1–64 of `A–Z a–z 0–9 - _ .`, stored upper-case so that `ab-1` and `AB-1` clash.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct Sku(String);
+
+impl TryFrom<String> for Sku {
+    type Error = Invalid;
+    fn try_from(raw: String) -> Result<Self, Invalid> {
+        Self::parse(&raw)
+    }
+}
+
+impl From<Sku> for String {
+    fn from(sku: Sku) -> String {
+        sku.0
+    }
+}
 
 impl Sku {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
@@ -228,6 +270,22 @@ impl Currency {
         // Only ever built from ASCII upper-case letters.
         std::str::from_utf8(&self.0).unwrap_or("XXX")
     }
+
+    /// ISO 4217's minor-unit exponent: how many digits follow the decimal point (JPY 0, USD 2,
+    /// KWD 3). Amounts are always integers in minor units; this is how people read and type them.
+    pub fn minor_units(self) -> u8 {
+        match self.as_str() {
+            "BIF" | "CLP" | "DJF" | "GNF" | "ISK" | "JPY" | "KMF" | "KRW" | "PYG" | "RWF" | "UGX" | "VND"
+            | "VUV" | "XAF" | "XOF" | "XPF" => 0,
+            "BHD" | "IQD" | "JOD" | "KWD" | "LYD" | "OMR" | "TND" => 3,
+            _ => 2,
+        }
+    }
+
+    /// Every currency code OMS accepts.
+    pub fn all() -> impl Iterator<Item = Currency> {
+        ISO_4217.split(' ').filter_map(|code| Currency::parse(code).ok())
+    }
 }
 
 impl TryFrom<String> for Currency {
@@ -246,6 +304,49 @@ impl From<Currency> for String {
 impl fmt::Display for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// The image formats OMS accepts, told apart by their magic bytes (never by a client's header
+/// or file name). Serialised as the media type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ImageType {
+    #[serde(rename = "image/png")]
+    Png,
+    #[serde(rename = "image/jpeg")]
+    Jpeg,
+    #[serde(rename = "image/webp")]
+    WebP,
+}
+
+impl ImageType {
+    /// The format of `bytes`, if it is one OMS accepts.
+    pub fn sniff(bytes: &[u8]) -> Option<Self> {
+        if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(ImageType::Png)
+        } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(ImageType::Jpeg)
+        } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+            Some(ImageType::WebP)
+        } else {
+            None
+        }
+    }
+
+    pub fn media_type(self) -> &'static str {
+        match self {
+            ImageType::Png => "image/png",
+            ImageType::Jpeg => "image/jpeg",
+            ImageType::WebP => "image/webp",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            ImageType::Png => "png",
+            ImageType::Jpeg => "jpg",
+            ImageType::WebP => "webp",
+        }
     }
 }
 
@@ -467,6 +568,49 @@ mod tests {
         assert!(Sku::parse("a b").is_err());
         assert!(Sku::parse("$gt").is_err());
         assert!(Sku::parse("").is_err());
+    }
+
+    #[test]
+    fn validated_text_cannot_be_deserialised_unchecked() {
+        assert!(serde_json::from_str::<Email>("\"not an address\"").is_err());
+        assert_eq!(
+            serde_json::from_str::<Email>("\" Ada@Example.com\"")
+                .ok()
+                .map(|e| e.0),
+            Some("ada@example.com".to_string())
+        );
+        assert!(serde_json::from_str::<Sku>("\"no spaces\"").is_err());
+        assert!(serde_json::from_str::<PersonName>("\"\"").is_err());
+        assert!(serde_json::from_str::<Reason>(&format!("\"{}\"", "x".repeat(501))).is_err());
+        assert_eq!(
+            serde_json::to_string(&Sku::parse("ab-1").expect("sku")).ok(),
+            Some("\"AB-1\"".into())
+        );
+    }
+
+    #[test]
+    fn image_types_are_sniffed_from_magic_bytes_only() {
+        assert_eq!(ImageType::sniff(b"\x89PNG\r\n\x1a\nrest"), Some(ImageType::Png));
+        assert_eq!(ImageType::sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some(ImageType::Jpeg));
+        assert_eq!(ImageType::sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some(ImageType::WebP));
+        assert!(ImageType::sniff(b"GIF89a").is_none());
+        assert!(ImageType::sniff(b"hello, I am a .png").is_none());
+        assert_eq!(
+            serde_json::to_string(&ImageType::Jpeg).ok().as_deref(),
+            Some("\"image/jpeg\"")
+        );
+        assert!(serde_json::from_str::<ImageType>("\"image/gif\"").is_err());
+    }
+
+    #[test]
+    fn currencies_have_their_iso_4217_minor_units() {
+        let units = |code: &str| Currency::parse(code).expect("currency").minor_units();
+        assert_eq!(
+            (units("JPY"), units("EUR"), units("USD"), units("KWD")),
+            (0, 2, 2, 3)
+        );
+        assert!(Currency::all().count() > 150);
+        assert!(Currency::all().all(|c| c.minor_units() <= 3));
     }
 
     #[test]

@@ -213,7 +213,7 @@ pub enum ImageCommand {
         product_id: ProductId,
         upload_id: String,
         staged_id: String,
-        content_type: String,
+        content_type: crate::domain::ImageType,
     },
 }
 
@@ -353,7 +353,7 @@ mod tests {
                 product_id: ProductId::new(),
                 upload_id: "u".into(),
                 staged_id: "s".into(),
-                content_type: "image/png".into(),
+                content_type: crate::domain::ImageType::Png,
             },
         );
         let bytes = serde_json::to_vec(&envelope).expect("serialise");

@@ -17,8 +17,10 @@ use mongodb::{Client, Collection, Database, IndexModel};
 use secrecy::{ExposeSecret, SecretString};
 
 pub mod docs;
+pub mod staged;
 
 pub use docs::*;
+pub use staged::Staged;
 
 pub const USERS: &str = "users";
 pub const REFRESH_TOKENS: &str = "refresh_tokens";

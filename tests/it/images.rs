@@ -8,10 +8,10 @@ mod standin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::AsyncWriteExt;
 use image::ImageFormat;
-use mongodb::bson::{Bson, Document, doc};
+use mongodb::bson::{Document, doc};
 use oms_contracts::ProductId;
+use oms_contracts::domain::ImageType;
 use oms_contracts::messages::{Envelope, ImageCommand};
 use oms_workers::consumer::Handler;
 use oms_workers::images::{ImageHandler, ImageStore, LocalStore, RetryPolicy};
@@ -268,18 +268,11 @@ async fn a_refused_replacement_leaves_the_image_as_it_was() {
 /// Stages `bytes` and marks the product's image `pending` for `upload_id`, as the API does,
 /// without sending the command (the test hands it to a handler itself).
 pub async fn stage_pending(app: &TestApp, product_id: &str, upload_id: &str, bytes: Option<&[u8]>) -> String {
-    let staged_id = uuid::Uuid::now_v7().to_string();
-    if let Some(bytes) = bytes {
-        let mut upload = app
-            .store
-            .staged_images()
-            .open_upload_stream(format!("{staged_id}.png"))
-            .id(Bson::String(staged_id.clone()))
-            .await
-            .expect("open upload");
-        upload.write_all(bytes).await.expect("stage");
-        upload.close().await.expect("close");
-    }
+    let staged_id = match bytes {
+        Some(bytes) => app.store.stage_image(bytes, ImageType::Png).await.expect("stage"),
+        // Never staged: the worker finds nothing under the id.
+        None => uuid::Uuid::now_v7().to_string(),
+    };
     let set = doc! {
         "image.status": "pending", "image.staged_id": &staged_id, "image.upload_id": upload_id,
         "image.content_type": "image/png", "image.width": 16_i64, "image.height": 9_i64,
@@ -300,7 +293,7 @@ pub fn command(product_id: &str, upload_id: &str, staged_id: &str) -> Envelope<I
             product_id: ProductId::parse(product_id).expect("product id"),
             upload_id: upload_id.to_string(),
             staged_id: staged_id.to_string(),
-            content_type: "image/png".to_string(),
+            content_type: ImageType::Png,
         },
     )
 }

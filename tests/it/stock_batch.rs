@@ -375,13 +375,14 @@ async fn run(
         .into_iter()
         .map(|e| {
             format!(
-                "{} {:?} {:?} {} {} {:?} {} {:?} {:?}",
+                "{} {:?} {:?} {} {} {:?} {:?} {} {:?} {:?}",
                 e.op_key,
                 e.kind,
                 e.outcome,
                 e.delta,
                 e.balance_after,
                 e.reason,
+                e.refusal,
                 e.actor,
                 e.unit_price,
                 e.order_id

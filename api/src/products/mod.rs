@@ -465,7 +465,7 @@ async fn create_product(
         image.status = ImageStatus::Pending;
         image.staged_id = Some(upload::stage(&state.store, valid).await?);
         image.upload_id = Some(uuid::Uuid::now_v7().to_string());
-        image.content_type = Some(valid.content_type.to_string());
+        image.content_type = Some(valid.kind);
         image.width = Some(valid.width);
         image.height = Some(valid.height);
     }
@@ -492,6 +492,7 @@ async fn create_product(
         order_id: None,
         actor: admin.id.to_string(),
         reason: Some("initial stock".into()),
+        refusal: None,
         unit_price: None,
         product_name: None,
         at: now,
@@ -501,7 +502,7 @@ async fn create_product(
     let inserted = insert_product_with_ledger(&state.store, &product, &initial).await;
     if let Err(err) = inserted {
         if let Some(staged) = &product.image.staged_id {
-            upload::unstage(&state.store, staged).await;
+            state.store.unstage(staged).await;
         }
         return Err(conflict_on_duplicate(
             err,
@@ -572,7 +573,7 @@ async fn dispatch_image_upload(state: &AppState, product: ProductDoc) -> Product
     let (Some(staged_id), Some(upload_id), Some(content_type)) = (
         product.image.staged_id.clone(),
         product.image.upload_id.clone(),
-        product.image.content_type.clone(),
+        product.image.content_type,
     ) else {
         return product;
     };
@@ -795,7 +796,7 @@ async fn replace_image(
             let staged_id = upload::stage(&state.store, valid).await?;
             doc! {
                 "image.status": "pending", "image.error": null, "image.staged_id": &staged_id,
-                "image.upload_id": &upload_id, "image.content_type": valid.content_type,
+                "image.upload_id": &upload_id, "image.content_type": valid.kind.media_type(),
                 "image.width": valid.width as i64, "image.height": valid.height as i64,
                 "updated_at": bson::DateTime::now(),
             }
@@ -839,7 +840,7 @@ async fn replace_image(
         && let Some(old) = &current.image.staged_id
         && updated.image.staged_id.as_ref() != Some(old)
     {
-        upload::unstage(&state.store, old).await;
+        state.store.unstage(old).await;
     }
     tracing::info!(product_id = %id, admin_id = %admin.id, upload_id, "product image upload requested");
     // Not dispatched (broker down): the image is marked failed, and posting again without a
@@ -1044,7 +1045,10 @@ async fn get_adjustment(
             },
             delta: entry.delta,
             balance_after: (entry.outcome == LedgerOutcome::Applied).then_some(entry.balance_after),
-            reason: entry.reason,
+            reason: match &entry.refusal {
+                Some(refusal) => Some(refusal.describe()),
+                None => entry.reason,
+            },
         },
     };
     Ok(Json(out))

@@ -5,9 +5,8 @@ use std::io::Cursor;
 
 use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use bytes::{Bytes, BytesMut};
-use futures_util::io::AsyncWriteExt;
 use image::{ImageFormat, ImageReader, Limits};
-use mongodb::bson::Bson;
+use oms_contracts::domain::ImageType;
 use oms_platform::Store;
 
 use crate::error::ApiError;
@@ -15,31 +14,23 @@ use crate::error::ApiError;
 /// An upload that passed every check.
 pub struct ValidImage {
     pub bytes: Bytes,
-    pub content_type: &'static str,
+    pub kind: ImageType,
     pub width: u32,
     pub height: u32,
-}
-
-/// The formats OMS accepts, told apart by their magic bytes.
-pub fn sniff(bytes: &[u8]) -> Option<(ImageFormat, &'static str)> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some((ImageFormat::Png, "image/png"))
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some((ImageFormat::Jpeg, "image/jpeg"))
-    } else if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some((ImageFormat::WebP, "image/webp"))
-    } else {
-        None
-    }
 }
 
 /// Sniffs and fully decodes the image (on the blocking pool), so that a truncated or
 /// corrupt file is refused now rather than failing in the worker later.
 pub async fn validate(bytes: Bytes) -> Result<ValidImage, ApiError> {
-    let Some((format, content_type)) = sniff(&bytes) else {
+    let Some(kind) = ImageType::sniff(&bytes) else {
         return Err(ApiError::UnsupportedMediaType(
             "the image must be a PNG, JPEG or WebP file".into(),
         ));
+    };
+    let format = match kind {
+        ImageType::Png => ImageFormat::Png,
+        ImageType::Jpeg => ImageFormat::Jpeg,
+        ImageType::WebP => ImageFormat::WebP,
     };
     let decoded = tokio::task::spawn_blocking({
         let bytes = bytes.clone();
@@ -58,7 +49,7 @@ pub async fn validate(bytes: Bytes) -> Result<ValidImage, ApiError> {
     match decoded {
         Ok((width, height)) if width > 0 && height > 0 => Ok(ValidImage {
             bytes,
-            content_type,
+            kind,
             width,
             height,
         }),
@@ -131,51 +122,9 @@ pub async fn read_text(field: Field<'_>, limit: usize, name: &str) -> Result<Str
 
 /// Stages the bytes in GridFS under a fresh id, for the image worker to pick up.
 pub async fn stage(store: &Store, image: &ValidImage) -> Result<String, ApiError> {
-    let staged_id = uuid::Uuid::now_v7().to_string();
-    let mut upload = store
-        .staged_images()
-        .open_upload_stream(format!("{staged_id}.{}", extension(image.content_type)))
-        .id(Bson::String(staged_id.clone()))
-        .await?;
-    // Writing to GridFS fails when the store does: the request had no effect.
-    let unavailable = |e: std::io::Error| {
+    store.stage_image(&image.bytes, image.kind).await.map_err(|e| {
+        // Writing to GridFS fails when the store does: the request had no effect.
         tracing::warn!(error = %e, "staging an image failed");
         ApiError::Unavailable("the store")
-    };
-    upload.write_all(&image.bytes).await.map_err(unavailable)?;
-    upload.close().await.map_err(unavailable)?;
-    Ok(staged_id)
-}
-
-pub fn extension(content_type: &str) -> &'static str {
-    match content_type {
-        "image/png" => "png",
-        "image/jpeg" => "jpg",
-        _ => "webp",
-    }
-}
-
-/// Best effort: a staged blob that outlives its product is only wasted space.
-pub async fn unstage(store: &Store, staged_id: &str) {
-    if let Err(err) = store
-        .staged_images()
-        .delete(Bson::String(staged_id.to_string()))
-        .await
-    {
-        tracing::warn!(staged_id, error = %err, "could not delete a staged image");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sniffing_reads_magic_bytes_only() {
-        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nrest").map(|s| s.1), Some("image/png"));
-        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]).map(|s| s.1), Some("image/jpeg"));
-        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 ").map(|s| s.1), Some("image/webp"));
-        assert!(sniff(b"GIF89a").is_none());
-        assert!(sniff(b"hello, I am a .png").is_none());
-    }
+    })
 }

@@ -58,7 +58,7 @@ pub struct ImageDoc {
     pub staged_id: Option<String>,
     /// One id per upload: a worker applies its result only while it is still current.
     pub upload_id: Option<String>,
-    pub content_type: Option<String>,
+    pub content_type: Option<oms_contracts::domain::ImageType>,
     /// The image store's id for the stored image (to delete it when replaced).
     pub store_id: Option<String>,
 }
@@ -132,11 +132,40 @@ pub struct LedgerDoc {
     pub order_id: Option<OrderId>,
     /// The admin (for `adjust` and `initial`), or `system`.
     pub actor: String,
+    /// The admin's reason for an adjustment (or "initial stock"); nothing else.
     pub reason: Option<String>,
+    /// Why the operation was refused, when it was.
+    #[serde(default)]
+    pub refusal: Option<Refusal>,
     /// For reservations: the unit price at the moment of reservation.
     pub unit_price: Option<Money>,
     pub product_name: Option<String>,
     pub at: DateTime,
+}
+
+/// Why a stock operation was refused, recorded so that a repeated command gets the same answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Refusal {
+    /// A reservation, and why.
+    Reservation {
+        reason: oms_contracts::messages::RejectReason,
+    },
+    /// An adjustment that would have taken the stock below zero.
+    BelowZero { stock: i64 },
+    /// An adjustment of a product that does not exist.
+    NoSuchProduct,
+}
+
+impl Refusal {
+    /// The refusal in words.
+    pub fn describe(&self) -> String {
+        match self {
+            Refusal::Reservation { reason } => reason.describe().to_string(),
+            Refusal::BelowZero { stock } => format!("it would take the stock below zero (stock is {stock})"),
+            Refusal::NoSuchProduct => "no such product".to_string(),
+        }
+    }
 }
 
 impl LedgerDoc {

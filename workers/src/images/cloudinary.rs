@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
+use oms_contracts::domain::ImageType;
 use oms_platform::config::CloudinaryConfig;
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
@@ -18,7 +19,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use sha1::{Digest, Sha1};
 
-use super::store::{ImageStore, StoreError, StoredImage, extension};
+use super::store::{ImageStore, StoreError, StoredImage};
 
 /// The folder every product image goes in, so that OMS's images are easy to tell apart.
 pub const FOLDER: &str = "oms/products";
@@ -104,19 +105,15 @@ impl CloudinaryStore {
             .text("signature", signature)
     }
 
-    async fn upload(&self, bytes: Bytes, content_type: &str) -> Result<StoredImage, StoreError> {
-        let ext = extension(content_type).ok_or_else(|| {
-            StoreError::Permanent(anyhow::anyhow!(
-                "the image type {content_type:?} is not one OMS stores"
-            ))
-        })?;
+    async fn upload(&self, bytes: Bytes, kind: ImageType) -> Result<StoredImage, StoreError> {
+        let ext = kind.extension();
         // A fresh public id per upload: a replacement never overwrites the image in use.
         let public_id = uuid::Uuid::new_v4().simple().to_string();
         let timestamp = chrono::Utc::now().timestamp().to_string();
         let length = bytes.len() as u64;
         let file = Part::stream_with_length(reqwest::Body::from(bytes), length)
             .file_name(format!("{public_id}.{ext}"))
-            .mime_str(content_type)
+            .mime_str(kind.media_type())
             .map_err(|e| StoreError::Permanent(anyhow::Error::new(e).context("bad content type")))?;
         let form = self
             .signed_form(&[
@@ -163,12 +160,8 @@ impl CloudinaryStore {
 }
 
 impl ImageStore for CloudinaryStore {
-    fn put<'a>(
-        &'a self,
-        bytes: Bytes,
-        content_type: &'a str,
-    ) -> BoxFuture<'a, Result<StoredImage, StoreError>> {
-        Box::pin(self.upload(bytes, content_type))
+    fn put(&self, bytes: Bytes, kind: ImageType) -> BoxFuture<'_, Result<StoredImage, StoreError>> {
+        Box::pin(self.upload(bytes, kind))
     }
 
     fn delete<'a>(&'a self, store_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {

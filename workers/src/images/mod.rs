@@ -15,16 +15,15 @@ use std::time::Duration;
 use backoff::ExponentialBackoff;
 use backoff::backoff::Backoff;
 use bytes::Bytes;
-use futures_util::AsyncReadExt;
 use futures_util::future::BoxFuture;
 use mongodb::bson::{self, Bson, doc};
-use mongodb::error::{ErrorKind, GridFsErrorKind};
 use mongodb::options::ReturnDocument;
 use oms_contracts::ProductId;
+use oms_contracts::domain::ImageType;
 use oms_contracts::messages::{Envelope, Event, ImageCommand};
 use oms_platform::broker::Outgoing;
 use oms_platform::config::ImageStoreConfig;
-use oms_platform::store::{ImageDoc, ImageStatus};
+use oms_platform::store::{ImageDoc, ImageStatus, Staged};
 use oms_platform::{Broker, Config, Store};
 use tokio_util::sync::CancellationToken;
 
@@ -150,13 +149,13 @@ impl ImageHandler {
         }
         if product.image.status == ImageStatus::Ready {
             // Redelivered after its result was recorded: finish what may have been interrupted.
-            self.unstage(staged_id).await;
+            self.store.unstage(staged_id).await;
             let image = &product.image;
             let url = image.url.as_deref().unwrap_or_default();
             return Ok(ready(&upload, url, image.width, image.height));
         }
-        let bytes = match self.read_staged(staged_id).await? {
-            Staged::Present(bytes) => bytes,
+        let bytes = match self.store.read_staged(staged_id).await? {
+            Staged::Present(bytes) => Bytes::from(bytes),
             Staged::Missing => {
                 tracing::warn!(%product_id, staged_id, "staged image missing");
                 let reason = "the uploaded file is no longer staged; upload the image again";
@@ -168,7 +167,7 @@ impl ImageHandler {
                 return self.record_failed(&upload, reason, true).await;
             }
         };
-        let stored = match self.put_with_retry(bytes, content_type).await {
+        let stored = match self.put_with_retry(bytes, *content_type).await {
             Ok(stored) => stored,
             Err(PutError::Refused(err)) => {
                 let reason = format!("the image store refused the image: {err:#}");
@@ -195,7 +194,7 @@ impl ImageHandler {
     }
 
     /// Tries the store until it answers, refuses, or the retry budget is spent.
-    async fn put_with_retry(&self, bytes: Bytes, content_type: &str) -> Result<StoredImage, PutError> {
+    async fn put_with_retry(&self, bytes: Bytes, content_type: ImageType) -> Result<StoredImage, PutError> {
         let mut backoff = self.retry.backoff();
         loop {
             let attempt = tokio::select! {
@@ -257,7 +256,7 @@ impl ImageHandler {
         {
             self.delete_stored(old).await;
         }
-        self.unstage(upload.staged_id).await;
+        self.store.unstage(upload.staged_id).await;
         Ok(ready(upload, &stored.url, width, height))
     }
 
@@ -296,69 +295,10 @@ impl ImageHandler {
         Ok(vec![Outgoing::event(&upload.envelope.follow(event))])
     }
 
-    async fn read_staged(&self, staged_id: &str) -> Result<Staged, HandleError> {
-        let opened = self
-            .store
-            .staged_images()
-            .open_download_stream(Bson::String(staged_id.to_string()))
-            .await;
-        let mut stream = match opened {
-            Ok(stream) => stream,
-            Err(err)
-                if matches!(
-                    err.kind.as_ref(),
-                    ErrorKind::GridFs(GridFsErrorKind::FileNotFound { .. })
-                ) =>
-            {
-                return Ok(Staged::Missing);
-            }
-            Err(err) => return Err(err.into()),
-        };
-        let mut buf = Vec::new();
-        if let Err(err) = stream.read_to_end(&mut buf).await {
-            let inner = err
-                .get_ref()
-                .and_then(|e| e.downcast_ref::<mongodb::error::Error>())
-                .cloned();
-            return match inner {
-                Some(e) if matches!(e.kind.as_ref(), ErrorKind::GridFs(_)) => Ok(Staged::Damaged(e.into())),
-                Some(e) => Err(e.into()),
-                None => Err(HandleError::Transient(
-                    anyhow::Error::new(err).context("reading the staged image"),
-                )),
-            };
-        }
-        Ok(Staged::Present(Bytes::from(buf)))
-    }
-
-    /// Best effort: a staged blob left behind is only wasted space.
-    async fn unstage(&self, staged_id: &str) {
-        match self
-            .store
-            .staged_images()
-            .delete(Bson::String(staged_id.to_string()))
-            .await
-        {
-            Ok(()) => {}
-            Err(err)
-                if matches!(
-                    err.kind.as_ref(),
-                    ErrorKind::GridFs(GridFsErrorKind::FileNotFound { .. })
-                ) => {}
-            Err(err) => tracing::warn!(staged_id, error = %err, "could not delete a staged image"),
-        }
-    }
-
     /// Best effort: an image no product points to is only wasted space.
     async fn delete_stored(&self, store_id: &str) {
         if let Err(err) = self.images.delete(store_id).await {
             tracing::warn!(store_id, error = %err, "could not delete a replaced image from the store");
         }
     }
-}
-
-enum Staged {
-    Present(Bytes),
-    Missing,
-    Damaged(anyhow::Error),
 }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
+use oms_contracts::domain::ImageType;
 use tokio::io::AsyncWriteExt;
 
 /// An image the store has accepted.
@@ -36,23 +37,9 @@ pub enum StoreError {
 /// A place to keep product images. `put` stores a new object under a fresh id (never
 /// overwriting another); `delete` is idempotent (deleting what is not there succeeds).
 pub trait ImageStore: Send + Sync + 'static {
-    fn put<'a>(
-        &'a self,
-        bytes: Bytes,
-        content_type: &'a str,
-    ) -> BoxFuture<'a, Result<StoredImage, StoreError>>;
+    fn put(&self, bytes: Bytes, kind: ImageType) -> BoxFuture<'_, Result<StoredImage, StoreError>>;
 
     fn delete<'a>(&'a self, store_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
-}
-
-/// The file extension for a content type the API accepted.
-pub fn extension(content_type: &str) -> Option<&'static str> {
-    match content_type {
-        "image/png" => Some("png"),
-        "image/jpeg" => Some("jpg"),
-        "image/webp" => Some("webp"),
-        _ => None,
-    }
 }
 
 /// Files under `media_dir`, named by a random UUID (not guessable from the product), served
@@ -66,14 +53,9 @@ impl LocalStore {
         Self { media_dir }
     }
 
-    async fn write(&self, bytes: Bytes, content_type: &str) -> Result<StoredImage, StoreError> {
-        let ext = extension(content_type).ok_or_else(|| {
-            StoreError::Permanent(anyhow::anyhow!(
-                "the image type {content_type:?} is not one OMS stores"
-            ))
-        })?;
+    async fn write(&self, bytes: Bytes, kind: ImageType) -> Result<StoredImage, StoreError> {
         let id = uuid::Uuid::new_v4().simple();
-        let name = format!("{id}.{ext}");
+        let name = format!("{id}.{}", kind.extension());
         let dir = &self.media_dir;
         tokio::fs::create_dir_all(dir)
             .await
@@ -128,12 +110,8 @@ impl LocalStore {
 }
 
 impl ImageStore for LocalStore {
-    fn put<'a>(
-        &'a self,
-        bytes: Bytes,
-        content_type: &'a str,
-    ) -> BoxFuture<'a, Result<StoredImage, StoreError>> {
-        Box::pin(self.write(bytes, content_type))
+    fn put(&self, bytes: Bytes, kind: ImageType) -> BoxFuture<'_, Result<StoredImage, StoreError>> {
+        Box::pin(self.write(bytes, kind))
     }
 
     fn delete<'a>(&'a self, store_id: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
@@ -154,11 +132,11 @@ mod tests {
         let dir = temp_dir();
         let store = LocalStore::new(dir.clone());
         let a = store
-            .put(Bytes::from_static(b"png bytes"), "image/png")
+            .put(Bytes::from_static(b"png bytes"), ImageType::Png)
             .await
             .expect("put");
         let b = store
-            .put(Bytes::from_static(b"png bytes"), "image/png")
+            .put(Bytes::from_static(b"png bytes"), ImageType::Png)
             .await
             .expect("put");
         assert_ne!(a.store_id, b.store_id, "every put is a new file");
@@ -184,7 +162,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn local_store_refuses_names_outside_its_directory_and_unknown_types() {
+    async fn local_store_refuses_names_outside_its_directory() {
         let store = LocalStore::new(temp_dir());
         for bad in ["../etc/passwd", "/etc/passwd", "", ".hidden", "a/b.png"] {
             assert!(
@@ -192,9 +170,5 @@ mod tests {
                 "{bad:?}"
             );
         }
-        assert!(matches!(
-            store.put(Bytes::from_static(b"GIF89a"), "image/gif").await,
-            Err(StoreError::Permanent(_))
-        ));
     }
 }

@@ -29,7 +29,7 @@ use oms_contracts::messages::{Envelope, Event, OrderMessage, RejectReason, Stock
 use oms_contracts::routing::orders_queue_for;
 use oms_platform::Store;
 use oms_platform::broker::Outgoing;
-use oms_platform::store::{LedgerDoc, LedgerOutcome, ORDERS, PRODUCTS};
+use oms_platform::store::{LedgerDoc, LedgerOutcome, ORDERS, PRODUCTS, Refusal};
 
 use crate::consumer::{HandleError, Handler, Outbox};
 use crate::failpoint::{FailPoints, points};
@@ -203,11 +203,15 @@ fn reply(
                 _ => OrderMessage::StockRejected {
                     order_id: order_id.clone(),
                     product_id: product_id.clone(),
-                    reason: entry
-                        .reason
-                        .as_deref()
-                        .and_then(RejectReason::from_code)
-                        .unwrap_or(RejectReason::Unavailable),
+                    reason: match &entry.refusal {
+                        Some(Refusal::Reservation { reason }) => *reason,
+                        // Recorded before refusals had their own field: the reason held the code.
+                        _ => entry
+                            .reason
+                            .as_deref()
+                            .and_then(RejectReason::from_code)
+                            .unwrap_or(RejectReason::Unavailable),
+                    },
                 },
             };
             Outgoing::command(reply_to, &envelope.follow(reply))
@@ -241,7 +245,10 @@ fn reply(
                     product_id: product_id.clone(),
                     adjustment_id: adjustment_id.clone(),
                     delta: *delta,
-                    reason: entry.reason.clone().unwrap_or_default(),
+                    reason: match &entry.refusal {
+                        Some(refusal) => refusal.describe(),
+                        None => entry.reason.clone().unwrap_or_default(),
+                    },
                 },
             };
             Outgoing::event(&envelope.follow(event))

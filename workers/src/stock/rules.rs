@@ -21,7 +21,9 @@ use mongodb::bson;
 use oms_contracts::messages::{Event, RejectReason, StockCommand};
 use oms_contracts::routing::partition_of;
 use oms_contracts::{Money, OrderId, OrderStatus, ProductId};
-use oms_platform::store::{LedgerDoc, LedgerKind, LedgerOutcome, LineReservation, OrderDoc, ProductDoc};
+use oms_platform::store::{
+    LedgerDoc, LedgerKind, LedgerOutcome, LineReservation, OrderDoc, ProductDoc, Refusal,
+};
 
 use crate::orders::process;
 
@@ -301,6 +303,7 @@ impl Running<'_> {
             order_id: None,
             actor: "system".to_string(),
             reason: None,
+            refusal: None,
             unit_price: None,
             product_name: None,
             at: self.at,
@@ -392,9 +395,10 @@ impl Running<'_> {
                     s => {
                         let mut e = self.entry(&key, product_id, LedgerKind::Adjust, LedgerOutcome::Rejected);
                         e.balance_after = s.unwrap_or(0);
-                        e.reason = Some(match s {
-                            None => "no such product".to_string(),
-                            Some(s) => format!("it would take the stock below zero (stock is {s})"),
+                        e.reason = Some(reason.clone());
+                        e.refusal = Some(match s {
+                            None => Refusal::NoSuchProduct,
+                            Some(stock) => Refusal::BelowZero { stock },
                         });
                         e
                     }
@@ -410,7 +414,7 @@ impl Running<'_> {
     fn refusal(&self, key: &str, product_id: &ProductId, reason: RejectReason, balance: i64) -> LedgerDoc {
         let mut e = self.entry(key, product_id, LedgerKind::Reserve, LedgerOutcome::Rejected);
         e.balance_after = balance;
-        e.reason = Some(reason.code().to_string());
+        e.refusal = Some(Refusal::Reservation { reason });
         e
     }
 

@@ -153,21 +153,26 @@ fn reservations_of_unknown_or_inactive_products_are_refused_with_their_reason() 
         ],
         ctx(),
     );
-    let reasons: Vec<Option<String>> = out
+    let refusals: Vec<Option<Refusal>> = out
         .decided
         .iter()
         .map(|(d, _)| match d {
-            Decided::Entry(e) => e.reason.clone(),
+            Decided::Entry(e) => e.refusal.clone(),
             Decided::Order(_) => None,
         })
         .collect();
+    let refused = |reason| Some(Refusal::Reservation { reason });
     assert_eq!(
-        reasons,
+        refusals,
         [
-            Some("unknown_product".to_string()),
-            Some("inactive_product".to_string()),
-            Some("insufficient_stock".to_string())
+            refused(RejectReason::UnknownProduct),
+            refused(RejectReason::InactiveProduct),
+            refused(RejectReason::InsufficientStock)
         ]
+    );
+    assert!(
+        out.entries.iter().all(|e| e.reason.is_none()),
+        "a reason is the admin's alone"
     );
     assert!(out.entries.iter().all(|e| e.delta == 0));
 }
@@ -202,7 +207,12 @@ fn a_release_restores_what_its_reservation_took_and_refuses_a_late_reservation()
         ]
     );
     assert_eq!(out.entries.len(), 4, "a repeated command adds no entry");
-    assert_eq!(out.entries[3].reason.as_deref(), Some("order_released"));
+    assert_eq!(
+        out.entries[3].refusal,
+        Some(Refusal::Reservation {
+            reason: RejectReason::OrderReleased
+        })
+    );
     assert_eq!(out.products, [(p.clone(), 10, true, 10)]);
 }
 
@@ -243,11 +253,14 @@ fn adjustments_never_go_below_zero_and_unknown_products_refuse_them() {
         outcomes,
         [(Applied, 0), (Rejected, 0), (Applied, 5), (Rejected, 0)]
     );
+    // The admin's reason stays the reason; why it was refused is beside it, typed.
+    assert_eq!(out.entries[1].reason.as_deref(), Some("count"));
+    assert_eq!(out.entries[1].refusal, Some(Refusal::BelowZero { stock: 0 }));
     assert_eq!(
-        out.entries[1].reason.as_deref(),
+        out.entries[1].refusal.as_ref().map(Refusal::describe).as_deref(),
         Some("it would take the stock below zero (stock is 0)")
     );
-    assert_eq!(out.entries[3].reason.as_deref(), Some("no such product"));
+    assert_eq!(out.entries[3].refusal, Some(Refusal::NoSuchProduct));
 }
 
 #[test]
