@@ -342,3 +342,53 @@ pub fn conflict_on_duplicate(
         err.into()
     }
 }
+
+/// The error answers shared by many routes, as reusable responses (`#/components/responses/...`).
+/// Route-specific ones (a 409 with its own code) are written at the route.
+pub mod responses {
+    use utoipa::ToResponse;
+
+    use super::ErrorBody;
+
+    /// Malformed: the body is not valid JSON, or a header is invalid (`malformed_request`,
+    /// `invalid_idempotency_key`).
+    #[derive(ToResponse)]
+    pub struct BadRequest(pub ErrorBody);
+
+    /// Not signed in, or the access token is invalid or expired (`unauthenticated`, `invalid_token`).
+    #[derive(ToResponse)]
+    #[response(headers(("WWW-Authenticate" = String, description = "`Bearer`")))]
+    pub struct Unauthenticated(pub ErrorBody);
+
+    /// Signed in, but this needs an administrator (`forbidden`).
+    #[derive(ToResponse)]
+    pub struct Forbidden(pub ErrorBody);
+
+    /// No such resource, or one the caller may not see (`not_found`).
+    #[derive(ToResponse)]
+    pub struct NotFound(pub ErrorBody);
+
+    /// The body is too large (`payload_too_large`).
+    #[derive(ToResponse)]
+    pub struct PayloadTooLarge(pub ErrorBody);
+
+    /// The body is not of the expected media type (`unsupported_media_type`).
+    #[derive(ToResponse)]
+    pub struct UnsupportedMediaType(pub ErrorBody);
+
+    /// Well-formed but invalid; `details` names every field or parameter at fault, `field` the
+    /// first (`validation_failed`, `invalid_body`, `invalid_query`, `unknown_field`, ...).
+    #[derive(ToResponse)]
+    pub struct Invalid(pub ErrorBody);
+
+    /// Too many attempts (`rate_limited`).
+    #[derive(ToResponse)]
+    #[response(headers(("Retry-After" = u64, description = "Seconds to wait before retrying")))]
+    pub struct RateLimited(pub ErrorBody);
+
+    /// The store or the message broker is unavailable; the request had no effect and may be
+    /// retried (`service_unavailable`).
+    #[derive(ToResponse)]
+    #[response(headers(("Retry-After" = u64, description = "Seconds to wait before retrying")))]
+    pub struct Unavailable(pub ErrorBody);
+}

@@ -8,6 +8,7 @@ use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
+use oms_contracts::domain::IdempotencyKey;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -218,4 +219,24 @@ mod tests {
             ("items[0].note".into(), "must be text".into())
         );
     }
+}
+
+/// The request's `Idempotency-Key` header, if it has one; a malformed one is a 400
+/// `invalid_idempotency_key`.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|raw| IdempotencyKey::parse(raw).ok())
+        .map(Some)
+        .ok_or_else(|| ApiError::BadRequest {
+            code: "invalid_idempotency_key",
+            message: format!(
+                "Idempotency-Key must be 1 to {} visible ASCII characters",
+                IdempotencyKey::MAX_LEN
+            ),
+        })
 }

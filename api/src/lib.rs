@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod orders;
+pub mod paging;
 pub mod products;
 pub mod state;
 mod web;

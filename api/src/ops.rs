@@ -14,8 +14,8 @@ use utoipa_axum::routes;
 
 use crate::auth::AdminUser;
 use crate::error::ApiError;
+use crate::error::responses;
 use crate::extract::{ApiJson, ApiQuery};
-use crate::openapi::errors;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -125,9 +125,9 @@ impl VerifyOut {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The report; `ok` is false when any invariant is violated", body = VerifyOut),
-        (status = 401, response = errors::Unauthenticated),
-        (status = 403, response = errors::Forbidden),
-        (status = 503, response = errors::Unavailable),
+        (status = 401, response = responses::Unauthenticated),
+        (status = 403, response = responses::Forbidden),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn verify(State(state): State<AppState>, AdminUser(_): AdminUser) -> Result<Json<VerifyOut>, ApiError> {
@@ -146,9 +146,9 @@ async fn verify(State(state): State<AppState>, AdminUser(_): AdminUser) -> Resul
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The queues", body = QueuesReport),
-        (status = 401, response = errors::Unauthenticated),
-        (status = 403, response = errors::Forbidden),
-        (status = 503, response = errors::Unavailable),
+        (status = 401, response = responses::Unauthenticated),
+        (status = 403, response = responses::Forbidden),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn queues(State(state): State<AppState>, AdminUser(_): AdminUser) -> Json<QueuesReport> {
@@ -201,10 +201,10 @@ fn dead_letter_error(err: DeadLetterError) -> ApiError {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The dead letters of the queue, or of every queue", body = DeadLettersOut),
-        (status = 401, response = errors::Unauthenticated),
-        (status = 403, response = errors::Forbidden),
-        (status = 422, response = errors::Invalid),
-        (status = 503, response = errors::Unavailable),
+        (status = 401, response = responses::Unauthenticated),
+        (status = 403, response = responses::Forbidden),
+        (status = 422, response = responses::Invalid),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn list_dead_letters(
@@ -249,13 +249,13 @@ pub struct ReplayIn {
     security(("bearer" = [])),
     responses(
         (status = 202, description = "How many were replayed, and how many stay dead-lettered", body = Replayed),
-        (status = 400, response = errors::BadRequest),
-        (status = 401, response = errors::Unauthenticated),
-        (status = 403, response = errors::Forbidden),
-        (status = 413, response = errors::PayloadTooLarge),
-        (status = 415, response = errors::UnsupportedMediaType),
-        (status = 422, response = errors::Invalid),
-        (status = 503, response = errors::Unavailable),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthenticated),
+        (status = 403, response = responses::Forbidden),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 422, response = responses::Invalid),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn replay_dead_letters(

@@ -198,6 +198,28 @@ text_type!(
     Reason, 1, 500, false
 );
 
+/// A client's `Idempotency-Key`: 1 to [`IdempotencyKey::MAX_LEN`] visible ASCII characters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub const MAX_LEN: usize = 100;
+
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        if raw.is_empty() || raw.len() > Self::MAX_LEN || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Invalid::new(format!(
+                "must be 1 to {} visible ASCII characters",
+                Self::MAX_LEN
+            )));
+        }
+        Ok(Self(raw.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A stock-keeping unit: 1–64 of `A–Z a–z 0–9 - _ .`, stored upper-case so that `ab-1` and `AB-1` clash.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

@@ -31,9 +31,9 @@ use utoipa_axum::routes;
 
 pub use extract::{AdminUser, CurrentUser, StreamUser};
 
+use crate::error::responses;
 use crate::error::{ApiError, ErrorBody, Fields, conflict_on_duplicate};
 use crate::extract::ApiJson;
-use crate::openapi::errors;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -137,12 +137,12 @@ pub struct SessionOut {
             body = SessionOut,
             headers(("Set-Cookie" = String, description = "`oms_refresh`, when `refresh_token_in` is `cookie`"))
         ),
-        (status = 400, response = errors::BadRequest),
+        (status = 400, response = responses::BadRequest),
         (status = 409, description = "`email_taken`: an account with this address exists", body = ErrorBody),
-        (status = 413, response = errors::PayloadTooLarge),
-        (status = 415, response = errors::UnsupportedMediaType),
-        (status = 422, response = errors::Invalid),
-        (status = 503, response = errors::Unavailable),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 422, response = responses::Invalid),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn register(
@@ -182,13 +182,13 @@ async fn register(
             body = SessionOut,
             headers(("Set-Cookie" = String, description = "`oms_refresh`, when `refresh_token_in` is `cookie`"))
         ),
-        (status = 400, response = errors::BadRequest),
+        (status = 400, response = responses::BadRequest),
         (status = 401, description = "`invalid_credentials`: the address or password is wrong", body = ErrorBody),
-        (status = 413, response = errors::PayloadTooLarge),
-        (status = 415, response = errors::UnsupportedMediaType),
-        (status = 422, response = errors::Invalid),
-        (status = 429, response = errors::RateLimited),
-        (status = 503, response = errors::Unavailable),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 422, response = responses::Invalid),
+        (status = 429, response = responses::RateLimited),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn login(
@@ -266,10 +266,10 @@ async fn login(
                 that unused cookie is then spent",
             body = ErrorBody
         ),
-        (status = 413, response = errors::PayloadTooLarge),
-        (status = 415, response = errors::UnsupportedMediaType),
-        (status = 422, response = errors::Invalid),
-        (status = 503, response = errors::Unavailable),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 422, response = responses::Invalid),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn refresh(
@@ -451,12 +451,12 @@ async fn retry_rotation(
             description = "Signed out (also when the token was unknown)",
             headers(("Set-Cookie" = String, description = "Clears `oms_refresh`"))
         ),
-        (status = 400, response = errors::BadRequest),
-        (status = 401, response = errors::Unauthenticated),
-        (status = 413, response = errors::PayloadTooLarge),
-        (status = 415, response = errors::UnsupportedMediaType),
-        (status = 422, response = errors::Invalid),
-        (status = 503, response = errors::Unavailable),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthenticated),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 422, response = responses::Invalid),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn logout(
@@ -490,8 +490,8 @@ async fn logout(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The signed-in user", body = UserOut),
-        (status = 401, response = errors::Unauthenticated),
-        (status = 503, response = errors::Unavailable),
+        (status = 401, response = responses::Unauthenticated),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn me(user: CurrentUser) -> Json<UserOut> {

@@ -22,8 +22,8 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{CurrentUser, StreamUser};
+use crate::error::responses;
 use crate::error::{ApiError, ErrorBody};
-use crate::openapi::errors;
 use crate::state::AppState;
 
 /// What a client sees for one order event: the `data` of an SSE event whose `event` is the
@@ -290,9 +290,9 @@ struct OrderStream {
             content_type = "text/event-stream",
             body = String
         ),
-        (status = 401, response = errors::Unauthenticated),
+        (status = 401, response = responses::Unauthenticated),
         (status = 404, description = "No such order, or another user's (`not_found`)", body = ErrorBody),
-        (status = 503, response = errors::Unavailable),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 pub async fn order_events(
@@ -385,8 +385,8 @@ impl OrderStream {
             content_type = "text/event-stream",
             body = String
         ),
-        (status = 401, response = errors::Unauthenticated),
-        (status = 503, response = errors::Unavailable),
+        (status = 401, response = responses::Unauthenticated),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 pub async fn all_events(

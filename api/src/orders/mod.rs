@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use futures_util::TryStreamExt;
 use mongodb::bson::{self, Document, doc};
-use oms_contracts::domain::{Quantity, Reason};
+use oms_contracts::domain::{IdempotencyKey, Quantity, Reason};
 use oms_contracts::messages::{Envelope, HistoryEntry, OrderLine, OrderMessage, RejectReason};
 use oms_contracts::order::{self, Actor};
 use oms_contracts::routing::orders_queue_for;
@@ -25,15 +25,14 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{AdminUser, CurrentUser};
+use crate::error::responses;
 use crate::error::{ApiError, ErrorBody, Fields};
-use crate::extract::{ApiJson, ApiQuery, RequestId};
-use crate::openapi::errors;
-use crate::products::Page;
+use crate::extract::{ApiJson, ApiQuery, RequestId, idempotency_key};
+use crate::paging::{Page, paging};
 use crate::state::AppState;
 use intake::Admitted;
 
 pub const MAX_LINES: usize = 50;
-const MAX_IDEMPOTENCY_KEY: usize = 100;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
@@ -111,21 +110,6 @@ impl NewOrder {
         let bytes = serde_json::to_vec(&canonical).unwrap_or_default();
         hex::encode(Sha256::digest(&bytes))
     }
-}
-
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let invalid = || ApiError::BadRequest {
-        code: "invalid_idempotency_key",
-        message: format!("Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters"),
-    };
-    let key = value.to_str().map_err(|_| invalid())?;
-    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(invalid());
-    }
-    Ok(Some(key.to_string()))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -243,17 +227,17 @@ fn accepted(order: OrderDoc, viewer: &CurrentUser) -> axum::response::Response {
             body = OrderOut,
             headers(("Location" = String, description = "`/api/orders/{id}`"))
         ),
-        (status = 400, response = errors::BadRequest),
-        (status = 401, response = errors::Unauthenticated),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthenticated),
         (
             status = 409,
             description = "`idempotency_key_reused`: the key was used for a different order",
             body = ErrorBody
         ),
-        (status = 413, response = errors::PayloadTooLarge),
-        (status = 415, response = errors::UnsupportedMediaType),
-        (status = 422, response = errors::Invalid),
-        (status = 503, response = errors::Unavailable),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 422, response = responses::Invalid),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn place_order(
@@ -270,7 +254,7 @@ async fn place_order(
         &OrderId::new(),
         &user.id,
         &new.lines,
-        key.as_deref(),
+        key.as_ref().map(IdempotencyKey::as_str),
         request_hash.clone(),
         chrono::Utc::now(),
     );
@@ -399,9 +383,9 @@ pub async fn visible_order(state: &AppState, user: &CurrentUser, id: &OrderId) -
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The order", body = OrderOut),
-        (status = 401, response = errors::Unauthenticated),
+        (status = 401, response = responses::Unauthenticated),
         (status = 404, description = "No such order, or another user's (`not_found`)", body = ErrorBody),
-        (status = 503, response = errors::Unavailable),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn get_order(
@@ -440,10 +424,10 @@ pub struct OrderQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of orders", body = Page<OrderOut>),
-        (status = 401, response = errors::Unauthenticated),
+        (status = 401, response = responses::Unauthenticated),
         (status = 403, description = "A non-admin asked for another user's orders", body = ErrorBody),
-        (status = 422, response = errors::Invalid),
-        (status = 503, response = errors::Unavailable),
+        (status = 422, response = responses::Invalid),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn list_orders(
@@ -451,7 +435,7 @@ async fn list_orders(
     user: CurrentUser,
     ApiQuery(query): ApiQuery<OrderQuery>,
 ) -> Result<Json<Page<OrderOut>>, ApiError> {
-    let paging = crate::products::paging(query.page, query.per_page)?;
+    let paging = paging(query.page, query.per_page)?;
     let mut filter = Document::new();
     if user.is_admin() {
         if let Some(user_id) = &query.user_id {
@@ -512,9 +496,9 @@ pub struct StatsOut {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Order counts", body = StatsOut),
-        (status = 401, response = errors::Unauthenticated),
-        (status = 403, response = errors::Forbidden),
-        (status = 503, response = errors::Unavailable),
+        (status = 401, response = responses::Unauthenticated),
+        (status = 403, response = responses::Forbidden),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn order_stats(
@@ -559,14 +543,14 @@ async fn order_stats(
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Accepted; the order as it was", body = OrderOut),
-        (status = 401, response = errors::Unauthenticated),
+        (status = 401, response = responses::Unauthenticated),
         (status = 404, description = "No such order, or another user's (`not_found`)", body = ErrorBody),
         (
             status = 409,
             description = "`invalid_transition`: already shipped, or in a final status",
             body = ErrorBody
         ),
-        (status = 503, response = errors::Unavailable),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn cancel_order(
@@ -613,15 +597,15 @@ pub struct StatusIn {
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Accepted; the order as it was", body = OrderOut),
-        (status = 400, response = errors::BadRequest),
-        (status = 401, response = errors::Unauthenticated),
-        (status = 403, response = errors::Forbidden),
-        (status = 404, response = errors::NotFound),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthenticated),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
         (status = 409, description = "`invalid_transition`: not allowed from the current status", body = ErrorBody),
-        (status = 413, response = errors::PayloadTooLarge),
-        (status = 415, response = errors::UnsupportedMediaType),
-        (status = 422, response = errors::Invalid),
-        (status = 503, response = errors::Unavailable),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 422, response = responses::Invalid),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn transition_order(

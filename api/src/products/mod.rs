@@ -10,9 +10,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use futures_util::TryStreamExt;
 use mongodb::bson::{self, Document, doc};
-use oms_contracts::domain::{
-    Currency, Description, Paging, Price, ProductName, Reason, Sku, StockDelta, StockLevel,
-};
+use oms_contracts::domain::{Currency, Description, Price, ProductName, Reason, Sku, StockDelta, StockLevel};
 use oms_contracts::messages::{Envelope, ImageCommand, StockCommand};
 use oms_contracts::routing::{IMAGES_QUEUE, stock_queue_for};
 use oms_contracts::{Money, ProductId};
@@ -25,9 +23,10 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::auth::{AdminUser, CurrentUser};
+use crate::error::responses;
 use crate::error::{ApiError, ErrorBody, Fields, conflict_on_duplicate};
-use crate::extract::{ApiJson, ApiQuery, RequestId};
-use crate::openapi::errors;
+use crate::extract::{ApiJson, ApiQuery, RequestId, idempotency_key};
+use crate::paging::{Page, paging};
 use crate::state::AppState;
 use upload::ValidImage;
 
@@ -94,15 +93,6 @@ impl ProductOut {
     }
 }
 
-/// One page of a list, newest first.
-#[derive(Serialize, ToSchema)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub page: u64,
-    pub per_page: u64,
-    pub total: u64,
-}
-
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -152,14 +142,6 @@ impl ProductSort {
     }
 }
 
-pub(crate) fn paging(page: Option<i64>, per_page: Option<i64>) -> Result<Paging, ApiError> {
-    Paging::parse(page, per_page).map_err(|(field, e)| ApiError::Invalid {
-        code: "invalid_query",
-        field: field.to_string(),
-        message: e.0,
-    })
-}
-
 /// Escapes a user's search text for use inside a regular expression.
 fn regex_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -181,10 +163,10 @@ fn regex_escape(text: &str) -> String {
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "A page of products", body = Page<ProductOut>),
-        (status = 401, response = errors::Unauthenticated),
+        (status = 401, response = responses::Unauthenticated),
         (status = 403, description = "`include_inactive` asked for by a non-admin", body = ErrorBody),
-        (status = 422, response = errors::Invalid),
-        (status = 503, response = errors::Unavailable),
+        (status = 422, response = responses::Invalid),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn list_products(
@@ -265,9 +247,9 @@ pub fn parse_product_id(raw: &str) -> Result<ProductId, ApiError> {
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The product", body = ProductOut),
-        (status = 401, response = errors::Unauthenticated),
-        (status = 404, response = errors::NotFound),
-        (status = 503, response = errors::Unavailable),
+        (status = 401, response = responses::Unauthenticated),
+        (status = 404, response = responses::NotFound),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn get_product(
@@ -440,14 +422,14 @@ fn duplicate_field(name: &str) -> ApiError {
             body = ProductOut,
             headers(("Location" = String, description = "`/api/products/{id}`"))
         ),
-        (status = 400, response = errors::BadRequest),
-        (status = 401, response = errors::Unauthenticated),
-        (status = 403, response = errors::Forbidden),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthenticated),
+        (status = 403, response = responses::Forbidden),
         (status = 409, description = "`sku_taken`: another product has this SKU", body = ErrorBody),
-        (status = 413, response = errors::PayloadTooLarge),
+        (status = 413, response = responses::PayloadTooLarge),
         (status = 415, description = "Not `multipart/form-data`, or the image is not PNG, JPEG or WebP", body = ErrorBody),
-        (status = 422, response = errors::Invalid),
-        (status = 503, response = errors::Unavailable),
+        (status = 422, response = responses::Invalid),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn create_product(
@@ -647,14 +629,14 @@ where
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The updated product", body = ProductOut),
-        (status = 400, response = errors::BadRequest),
-        (status = 401, response = errors::Unauthenticated),
-        (status = 403, response = errors::Forbidden),
-        (status = 404, response = errors::NotFound),
-        (status = 413, response = errors::PayloadTooLarge),
-        (status = 415, response = errors::UnsupportedMediaType),
-        (status = 422, response = errors::Invalid),
-        (status = 503, response = errors::Unavailable),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthenticated),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 422, response = responses::Invalid),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn patch_product(
@@ -736,15 +718,15 @@ async fn patch_product(
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Accepted; the image worker will upload it", body = ProductOut),
-        (status = 400, response = errors::BadRequest),
-        (status = 401, response = errors::Unauthenticated),
-        (status = 403, response = errors::Forbidden),
-        (status = 404, response = errors::NotFound),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthenticated),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
         (status = 409, description = "`image_changed`: the image changed meanwhile", body = ErrorBody),
-        (status = 413, response = errors::PayloadTooLarge),
+        (status = 413, response = responses::PayloadTooLarge),
         (status = 415, description = "Not `multipart/form-data`, or the image is not PNG, JPEG or WebP", body = ErrorBody),
-        (status = 422, response = errors::Invalid),
-        (status = 503, response = errors::Unavailable),
+        (status = 422, response = responses::Invalid),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn replace_image(
@@ -887,14 +869,14 @@ pub struct AdjustmentOut {
     security(("bearer" = [])),
     responses(
         (status = 202, description = "Sent to the product's stock worker", body = AdjustmentOut),
-        (status = 400, response = errors::BadRequest),
-        (status = 401, response = errors::Unauthenticated),
-        (status = 403, response = errors::Forbidden),
-        (status = 404, response = errors::NotFound),
-        (status = 413, response = errors::PayloadTooLarge),
-        (status = 415, response = errors::UnsupportedMediaType),
-        (status = 422, response = errors::Invalid),
-        (status = 503, response = errors::Unavailable),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthenticated),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 422, response = responses::Invalid),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn adjust_stock(
@@ -913,20 +895,13 @@ async fn adjust_stock(
     ensure_product_exists(&state, &id).await?;
     // With an Idempotency-Key, the same request (same key, delta and reason) is one
     // adjustment however often it is sent.
-    let adjustment_id = match headers.get("idempotency-key") {
-        Some(value) => {
-            let key = value
-                .to_str()
-                .ok()
-                .filter(|k| !k.is_empty() && k.len() <= 100 && k.bytes().all(|b| b.is_ascii_graphic()))
-                .ok_or_else(|| ApiError::BadRequest {
-                    code: "invalid_idempotency_key",
-                    message: "Idempotency-Key must be 1 to 100 visible ASCII characters".into(),
-                })?;
+    let adjustment_id = match idempotency_key(&headers)? {
+        Some(key) => {
             let request = format!(
-                "{}\n{}\n{key}\n{}\n{}",
+                "{}\n{}\n{}\n{}\n{}",
                 admin.id,
                 id,
+                key.as_str(),
                 delta.units(),
                 reason.as_str()
             );
@@ -1001,10 +976,10 @@ pub struct AdjustmentStatusOut {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Where the adjustment stands", body = AdjustmentStatusOut),
-        (status = 401, response = errors::Unauthenticated),
-        (status = 403, response = errors::Forbidden),
-        (status = 404, response = errors::NotFound),
-        (status = 503, response = errors::Unavailable),
+        (status = 401, response = responses::Unauthenticated),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn get_adjustment(
@@ -1086,11 +1061,11 @@ pub struct LedgerEntryOut {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of ledger entries", body = Page<LedgerEntryOut>),
-        (status = 401, response = errors::Unauthenticated),
-        (status = 403, response = errors::Forbidden),
-        (status = 404, response = errors::NotFound),
-        (status = 422, response = errors::Invalid),
-        (status = 503, response = errors::Unavailable),
+        (status = 401, response = responses::Unauthenticated),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 422, response = responses::Invalid),
+        (status = 503, response = responses::Unavailable),
     )
 )]
 async fn list_ledger(
