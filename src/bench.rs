@@ -589,7 +589,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
     // Releases of rejected orders may still be on their way: give them a little time.
     let deadline = Instant::now() + Duration::from_secs(60);
     let report = loop {
-        let report = oms_workers::verify::verify(&store, Duration::ZERO).await?;
+        let report = oms_platform::verify::verify(&store, Duration::ZERO).await?;
         if report.ok || Instant::now() > deadline {
             break report;
         }

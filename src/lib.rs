@@ -72,7 +72,7 @@ async fn connect_store(config: &Config) -> anyhow::Result<oms_platform::Store> {
 /// `oms verify`: prints the invariant report; exit status 1 when anything is violated.
 pub async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
     let store = connect_store(config).await?;
-    let report = oms_workers::verify::verify(&store, config.reconcile_after).await?;
+    let report = oms_platform::verify::verify(&store, config.reconcile_after).await?;
     println!(
         "checked {} products and {} orders ({} changed within {:?}, not judged)",
         report.products_checked, report.orders_checked, report.orders_in_flight, config.reconcile_after

@@ -74,12 +74,12 @@ pub struct VerifyOut {
     pub orders_in_flight: u64,
     /// Every check, in a fixed order, passed or not.
     pub checks: Vec<CheckOut>,
-    pub violations: Vec<oms_workers::verify::Violation>,
+    pub violations: Vec<oms_platform::verify::Violation>,
 }
 
 impl VerifyOut {
     fn new(
-        report: oms_workers::verify::Report,
+        report: oms_platform::verify::Report,
         checked_at: chrono::DateTime<chrono::Utc>,
         took: std::time::Duration,
     ) -> Self {
@@ -133,7 +133,7 @@ impl VerifyOut {
 async fn verify(State(state): State<AppState>, AdminUser(_): AdminUser) -> Result<Json<VerifyOut>, ApiError> {
     let checked_at = chrono::Utc::now();
     let started = std::time::Instant::now();
-    let report = oms_workers::verify::verify(&state.store, state.config.reconcile_after).await?;
+    let report = oms_platform::verify::verify(&state.store, state.config.reconcile_after).await?;
     Ok(Json(VerifyOut::new(report, checked_at, started.elapsed())))
 }
 

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Money, Quantity};
+use crate::domain::{Money, Quantity, Reason, StockDelta};
 use crate::ids::{MessageId, OrderId, ProductId, UserId};
 use crate::order::{Actor, OrderStatus};
 
@@ -140,8 +140,8 @@ pub enum StockCommand {
     AdjustStock {
         adjustment_id: String,
         product_id: ProductId,
-        delta: i64,
-        reason: String,
+        delta: StockDelta,
+        reason: Reason,
         admin_id: UserId,
     },
 }
@@ -157,17 +157,17 @@ pub enum OrderMessage {
         order_id: OrderId,
         by: UserId,
         actor: Actor,
-        reason: Option<String>,
+        reason: Option<Reason>,
     },
     /// An admin moves the order along its lifecycle.
     TransitionOrder {
         order_id: OrderId,
         to: OrderStatus,
         by: UserId,
-        reason: Option<String>,
+        reason: Option<Reason>,
     },
     /// The reconciler gives up on a `PENDING` order whose reservations never completed.
-    AbandonOrder { order_id: OrderId, reason: String },
+    AbandonOrder { order_id: OrderId, reason: Reason },
     /// Reply from a stock worker: the line is reserved at this price.
     StockReserved {
         order_id: OrderId,

@@ -95,7 +95,7 @@ async fn killed_workers_lose_no_order_and_apply_no_stock_change_twice() {
     // placed order holding exactly its lines: the invariant report, once releases settle.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let report = oms_workers::verify::verify(&app.store, Duration::ZERO)
+        let report = oms_platform::verify::verify(&app.store, Duration::ZERO)
             .await
             .expect("verify");
         if report.ok {

@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use oms_contracts::domain::Reason;
 use oms_contracts::messages::{Envelope, OrderMessage};
 use oms_contracts::routing::orders_queue_for;
 use oms_contracts::{OrderId, OrderStatus, UserId};
@@ -321,7 +322,7 @@ async fn the_worker_refuses_a_transition_that_bypassed_the_api() {
             order_id: order_id.clone(),
             to: OrderStatus::Delivered,
             by: UserId::parse(&admin.user_id).expect("id"),
-            reason: Some("skipping ahead".into()),
+            reason: Some(Reason::parse("skipping ahead").expect("a valid reason")),
         },
     );
     app.broker

@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use mongodb::bson::doc;
+use oms_contracts::domain::{Reason, StockDelta};
 use oms_contracts::messages::{Envelope, StockCommand};
 use oms_contracts::routing::{orders_queue_for, stock_queue_for};
 use oms_contracts::{OrderId, ProductId};
@@ -957,8 +958,8 @@ async fn a_reply_no_queue_takes_dead_letters_only_the_command_that_sends_it() {
             StockCommand::AdjustStock {
                 adjustment_id: format!("adj-{n}-{}", uuid::Uuid::new_v4().simple()),
                 product_id: product_id.clone(),
-                delta: n,
-                reason: "count".into(),
+                delta: StockDelta::parse(n).expect("a valid delta"),
+                reason: Reason::parse("count").expect("a valid reason"),
                 admin_id: oms_contracts::UserId::parse(&admin.user_id).expect("id"),
             },
         )

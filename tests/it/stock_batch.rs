@@ -11,7 +11,7 @@ use futures_util::TryStreamExt;
 use lapin::options::{BasicGetOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::FieldTable;
 use mongodb::bson::{self, doc};
-use oms_contracts::domain::{Currency, Quantity};
+use oms_contracts::domain::{Currency, Quantity, Reason, StockDelta};
 use oms_contracts::messages::{Envelope, Event, OrderLine, OrderMessage, StockCommand};
 use oms_contracts::routing::{COMMANDS_EXCHANGE, EVENTS_EXCHANGE};
 use oms_contracts::{Money, OrderId, OrderStatus, ProductId, UserId};
@@ -167,8 +167,13 @@ fn commands(rng: &mut Rng, world: &World, len: usize, reply_to: &str) -> Vec<Env
                 StockCommand::AdjustStock {
                     adjustment_id: format!("adj-{adjustments}"),
                     product_id: product.clone(),
-                    delta: rng.below(11) as i64 - 5,
-                    reason: "cycle count".to_string(),
+                    // -5..=5 without 0: an adjustment changes something.
+                    delta: StockDelta::parse(match rng.below(10) as i64 - 5 {
+                        0 => 5,
+                        d => d,
+                    })
+                    .expect("a valid delta"),
+                    reason: Reason::parse("cycle count").expect("a valid reason"),
                     admin_id: world.admin.clone(),
                 }
             }

@@ -8,7 +8,6 @@ pub mod orders;
 pub mod reconciler;
 pub mod stock;
 mod txn;
-pub mod verify;
 
 use std::sync::Arc;
 

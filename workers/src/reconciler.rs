@@ -9,6 +9,7 @@ use std::time::Duration;
 use futures_util::TryStreamExt;
 use mongodb::bson::{self, doc};
 use oms_contracts::OrderStatus;
+use oms_contracts::domain::Reason;
 use oms_contracts::messages::{Envelope, OrderMessage, StockCommand};
 use oms_contracts::routing::{orders_queue_for, stock_queue_for};
 use oms_platform::broker::Outgoing;
@@ -146,7 +147,8 @@ impl Reconciler {
                 tracing::warn!(%order_id, attempts = order.place_attempts + 1, "giving up on a pending order");
                 let abandon = OrderMessage::AbandonOrder {
                     order_id: order_id.clone(),
-                    reason: "the stock reservations could not be completed".into(),
+                    reason: Reason::parse("the stock reservations could not be completed")
+                        .expect("a valid reason"),
                 };
                 Outgoing::command(
                     orders_queue_for(&order_id, self.partitions),

@@ -631,8 +631,7 @@ async fn transition_order(
         .reason
         .as_deref()
         .map(|r| Reason::parse(r).map_err(|e| ApiError::invalid("reason", e)))
-        .transpose()?
-        .map(Reason::into_inner);
+        .transpose()?;
     let order = visible_order(&state, &admin, &id).await?;
     order::transition(order.status, to, Actor::Admin)?;
     let message = OrderMessage::TransitionOrder {

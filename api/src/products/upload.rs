@@ -128,3 +128,12 @@ pub async fn stage(store: &Store, image: &ValidImage) -> Result<String, ApiError
         ApiError::Unavailable("the store")
     })
 }
+
+/// A form part that appears twice.
+pub fn duplicate_field(name: &str) -> ApiError {
+    ApiError::Invalid {
+        code: "validation_failed",
+        field: name.to_string(),
+        message: "is given more than once".into(),
+    }
+}

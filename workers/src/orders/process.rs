@@ -122,12 +122,17 @@ pub fn decide(order: &OrderDoc, message: &OrderMessage, ctx: &Context) -> Decisi
             OrderStatus::Cancelled,
             *actor,
             by.as_str(),
-            reason.clone(),
+            reason.as_ref().map(|r| r.as_str().to_string()),
             ctx,
         ),
-        OrderMessage::TransitionOrder { to, by, reason, .. } => {
-            request(order, *to, Actor::Admin, by.as_str(), reason.clone(), ctx)
-        }
+        OrderMessage::TransitionOrder { to, by, reason, .. } => request(
+            order,
+            *to,
+            Actor::Admin,
+            by.as_str(),
+            reason.as_ref().map(|r| r.as_str().to_string()),
+            ctx,
+        ),
         OrderMessage::AbandonOrder { reason, .. } => {
             if order.status != OrderStatus::Pending {
                 return Decision::nothing();
@@ -145,7 +150,7 @@ pub fn decide(order: &OrderDoc, message: &OrderMessage, ctx: &Context) -> Decisi
                 order.status,
                 OrderStatus::Rejected,
                 "system",
-                Some(reason.clone()),
+                Some(reason.as_str().to_string()),
                 ctx,
             )
         }

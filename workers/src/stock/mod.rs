@@ -238,13 +238,13 @@ fn reply(
                 LedgerOutcome::Applied => Event::StockAdjusted {
                     product_id: product_id.clone(),
                     adjustment_id: adjustment_id.clone(),
-                    delta: *delta,
+                    delta: delta.units(),
                     balance_after: entry.balance_after,
                 },
                 _ => Event::StockAdjustmentRefused {
                     product_id: product_id.clone(),
                     adjustment_id: adjustment_id.clone(),
-                    delta: *delta,
+                    delta: delta.units(),
                     reason: match &entry.refusal {
                         Some(refusal) => refusal.describe(),
                         None => entry.reason.clone().unwrap_or_default(),

@@ -383,19 +383,20 @@ impl Running<'_> {
                 admin_id,
                 ..
             } => {
+                let delta = delta.units();
                 let mut e = match stock {
-                    Some(s) if *delta >= 0 || s + delta >= 0 => {
+                    Some(s) if delta >= 0 || s + delta >= 0 => {
                         self.set_stock(product_id, s + delta, crossings);
                         let mut e = self.entry(&key, product_id, LedgerKind::Adjust, LedgerOutcome::Applied);
-                        e.delta = *delta;
+                        e.delta = delta;
                         e.balance_after = s + delta;
-                        e.reason = Some(reason.clone());
+                        e.reason = Some(reason.as_str().to_string());
                         e
                     }
                     s => {
                         let mut e = self.entry(&key, product_id, LedgerKind::Adjust, LedgerOutcome::Rejected);
                         e.balance_after = s.unwrap_or(0);
-                        e.reason = Some(reason.clone());
+                        e.reason = Some(reason.as_str().to_string());
                         e.refusal = Some(match s {
                             None => Refusal::NoSuchProduct,
                             Some(stock) => Refusal::BelowZero { stock },

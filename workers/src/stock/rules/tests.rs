@@ -1,6 +1,6 @@
 //! One test per rule of [`super`]: what each command decides against a running balance.
 
-use oms_contracts::domain::{Currency, Quantity};
+use oms_contracts::domain::{Currency, Quantity, Reason, StockDelta};
 use oms_contracts::messages::OrderLine;
 use oms_contracts::{OrderId, UserId};
 
@@ -62,8 +62,8 @@ fn adjust(id: &str, product: &ProductId, delta: i64) -> StockCommand {
     StockCommand::AdjustStock {
         adjustment_id: id.into(),
         product_id: product.clone(),
-        delta,
-        reason: "count".into(),
+        delta: StockDelta::parse(delta).expect("a valid delta"),
+        reason: Reason::parse("count").expect("a valid reason"),
         admin_id: UserId::new(),
     }
 }

@@ -10,11 +10,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::Store;
+use crate::store::{OrderDoc, ProductDoc};
 use futures_util::TryStreamExt;
 use mongodb::bson::{Bson, Document, doc};
 use oms_contracts::OrderStatus;
-use oms_platform::Store;
-use oms_platform::store::{OrderDoc, ProductDoc};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -110,7 +110,7 @@ pub async fn verify(store: &Store, grace: Duration) -> mongodb::error::Result<Re
         held.insert((order.to_string(), product.to_string()), -as_i64(row.get("net")));
     }
 
-    let cutoff = oms_platform::store::from_chrono(
+    let cutoff = crate::store::from_chrono(
         chrono::Utc::now() - chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::seconds(30)),
     );
     let mut orders_checked = 0;
