@@ -2,6 +2,7 @@
 //! `127.0.0.1:0` and ask for the port.
 
 pub mod auth;
+pub mod contract;
 pub mod error;
 pub mod extract;
 pub mod health;

@@ -110,10 +110,16 @@ pub fn document() -> utoipa::openapi::OpenApi {
 }
 
 /// The document as `oms openapi` writes it: pretty JSON with a final newline.
+/// The constraints the parsers enforce are added here, from their constants (see `contract`).
 pub fn document_json() -> String {
-    let mut json = document()
-        .to_pretty_json()
-        .unwrap_or_else(|err| format!("{{\"error\": \"unserialisable document: {err}\"}}"));
+    let mut json = match serde_json::to_value(document()) {
+        Ok(mut document) => {
+            crate::contract::apply(&mut document);
+            serde_json::to_string_pretty(&document)
+                .unwrap_or_else(|err| format!("{{\"error\": \"unserialisable document: {err}\"}}"))
+        }
+        Err(err) => format!("{{\"error\": \"unserialisable document: {err}\"}}"),
+    };
     json.push('\n');
     json
 }

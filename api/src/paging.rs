@@ -1,25 +1,144 @@
-//! Lists: one page of items, and the `page`/`per_page` query parameters every list accepts.
+//! Lists: one page of items, and how a client asks for the next. Every list accepts
+//! `page`/`per_page` for its first 10,000 items (100 pages of at most 100) and, at any depth, the `cursor` that the
+//! previous page returned as `next_cursor`: a page after a cursor starts where that one ended,
+//! so page 1,000 costs what page 1 costs.
+//!
+//! A cursor is opaque and tamper-evident: the position (JSON), then an HMAC of it and of the
+//! list it belongs to, both base64url. A cursor edited, or taken to another list or filter, is a
+//! 422 `invalid_query` on `cursor`.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, KeyInit, Mac};
 use oms_contracts::domain::Paging;
+use oms_platform::store::lists::{Count, Slice, Start};
+use secrecy::ExposeSecret;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
+use crate::state::AppState;
 
-/// One page of a list, newest first.
+/// One page of a list.
 #[derive(Serialize, ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// The page number asked for (1 when the page was asked for by `cursor`).
     pub page: u64,
     pub per_page: u64,
+    /// How many items the list has: exact up to 10,000 (`total_exact`), beyond that a lower
+    /// bound (10,000) with `total_exact` false.
     pub total: u64,
+    pub total_exact: bool,
+    /// Whether items follow this page.
+    pub has_more: bool,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
 }
 
-/// The page asked for; a bad `page` or `per_page` is a 422 `invalid_query` naming it.
-pub fn paging(page: Option<i64>, per_page: Option<i64>) -> Result<Paging, ApiError> {
-    Paging::parse(page, per_page).map_err(|(field, e)| ApiError::Invalid {
+/// What a list request asked for: the page size, and where the page starts.
+pub struct Position<K> {
+    pub paging: Paging,
+    pub start: Start<K>,
+}
+
+/// Reads `page`, `per_page` and `cursor`. `list` names the list and its filter: a cursor is
+/// good only for the list it came from.
+pub fn position<K: DeserializeOwned>(
+    state: &AppState,
+    list: &str,
+    page: Option<i64>,
+    per_page: Option<i64>,
+    cursor: Option<&str>,
+) -> Result<Position<K>, ApiError> {
+    let invalid = |field: &str, message: &str| ApiError::Invalid {
         code: "invalid_query",
         field: field.to_string(),
-        message: e.0,
-    })
+        message: message.to_string(),
+    };
+    if cursor.is_some() && page.is_some() {
+        return Err(invalid("page", "give either page or cursor, not both"));
+    }
+    let paging = Paging::parse(page, per_page).map_err(|(field, e)| invalid(field, &e.0))?;
+    let start = match cursor {
+        Some(cursor) => Start::After(
+            open(state, list, cursor).ok_or_else(|| invalid("cursor", "is not a cursor this list gave"))?,
+        ),
+        None => Start::Offset(paging.skip()),
+    };
+    Ok(Position { paging, start })
+}
+
+/// The page for `slice`, with the cursor after its last item.
+pub fn page<T, K: Serialize, O>(
+    state: &AppState,
+    list: &str,
+    position: &Position<K>,
+    slice: Slice<T>,
+    count: Count,
+    key: impl Fn(&T) -> K,
+    out: impl FnMut(T) -> O,
+) -> Page<O> {
+    let next_cursor = match slice.last() {
+        Some(last) if slice.has_more => Some(seal(state, list, &key(last))),
+        _ => None,
+    };
+    Page {
+        page: match position.start {
+            Start::Offset(_) => position.paging.page,
+            Start::After(_) => 1,
+        },
+        per_page: position.paging.per_page,
+        total: count.value,
+        total_exact: count.exact,
+        has_more: slice.has_more,
+        next_cursor,
+        items: slice.items.into_iter().map(out).collect(),
+    }
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The cursors' signing key: derived from the token secret, so that it needs no configuration
+/// of its own and cursors outlive a restart.
+fn mac(state: &AppState, list: &str) -> HmacSha256 {
+    let key = Sha256::new()
+        .chain_update(b"oms list cursor\n")
+        .chain_update(state.config.jwt_secret.expose_secret().as_bytes())
+        .finalize();
+    let mut mac = HmacSha256::new_from_slice(&key).expect("HMAC takes a key of any length");
+    mac.update(list.as_bytes());
+    mac.update(b"\n");
+    mac
+}
+
+fn seal<K: Serialize>(state: &AppState, list: &str, key: &K) -> String {
+    let json = serde_json::to_vec(key).unwrap_or_default();
+    let mut mac = mac(state, list);
+    mac.update(&json);
+    let tag = mac.finalize().into_bytes();
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(&json),
+        URL_SAFE_NO_PAD.encode(&tag[..16])
+    )
+}
+
+fn open<K: DeserializeOwned>(state: &AppState, list: &str, cursor: &str) -> Option<K> {
+    if cursor.len() > 1024 {
+        return None;
+    }
+    let (json, tag) = cursor.split_once('.')?;
+    let json = URL_SAFE_NO_PAD.decode(json).ok()?;
+    let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+    let mut mac = mac(state, list);
+    mac.update(&json);
+    // Constant time: a cursor's tag is not guessed byte by byte.
+    mac.verify_truncated_left(&tag).ok()?;
+    if tag.len() != 16 {
+        return None;
+    }
+    serde_json::from_slice(&json).ok()
 }

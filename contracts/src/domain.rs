@@ -166,6 +166,11 @@ macro_rules! text_type {
         }
 
         impl $name {
+            /// The fewest characters, after trimming.
+            pub const MIN_LEN: usize = $min;
+            /// The most characters, after trimming.
+            pub const MAX_LEN: usize = $max;
+
             pub fn parse(raw: &str) -> Result<Self, Invalid> {
                 bounded_text(raw, $min, $max, $newlines).map(Self)
             }
@@ -239,9 +244,13 @@ impl From<Sku> for String {
 }
 
 impl Sku {
+    pub const MAX_LEN: usize = 64;
+    /// What a SKU may contain (the OpenAPI document's pattern).
+    pub const PATTERN: &'static str = "^[A-Za-z0-9._-]{1,64}$";
+
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let sku = raw.trim();
-        if sku.is_empty() || sku.len() > 64 {
+        if sku.is_empty() || sku.len() > Self::MAX_LEN {
             return Err(Invalid::new("must be 1 to 64 characters"));
         }
         if !sku
@@ -501,8 +510,9 @@ pub struct Paging {
 impl Paging {
     pub const DEFAULT_PER_PAGE: u64 = 20;
     pub const MAX_PER_PAGE: u64 = 100;
-    /// Deep pages cost the store a scan; nobody pages a shop this far.
-    pub const MAX_PAGE: u64 = 10_000;
+    /// Page numbers reach the first 10,000 items at most (100 pages of 100): deeper, a list is
+    /// read by cursor, which costs the same at any depth.
+    pub const MAX_PAGE: u64 = 100;
 
     pub fn parse(page: Option<i64>, per_page: Option<i64>) -> Result<Self, (&'static str, Invalid)> {
         let page = page.unwrap_or(1);

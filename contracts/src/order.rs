@@ -22,6 +22,14 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
+    /// The statuses an admin may ask for with `POST /api/orders/{id}/status`.
+    pub const ADMIN_TARGETS: [OrderStatus; 4] = [
+        OrderStatus::Confirmed,
+        OrderStatus::Shipped,
+        OrderStatus::Delivered,
+        OrderStatus::Cancelled,
+    ];
+
     pub const ALL: [OrderStatus; 7] = [
         OrderStatus::Pending,
         OrderStatus::Placed,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use backoff::ExponentialBackoff;
 use backoff::backoff::Backoff;
-use mongodb::bson::{self, doc};
+use mongodb::bson::{self, Document, doc};
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::event::EventHandler;
 use mongodb::event::command::CommandEvent;
@@ -17,10 +17,13 @@ use mongodb::{Client, Collection, Database, IndexModel};
 use secrecy::{ExposeSecret, SecretString};
 
 pub mod docs;
+pub mod lists;
 pub mod staged;
+pub mod txn;
 
 pub use docs::*;
 pub use staged::Staged;
+pub use txn::transaction;
 
 pub const USERS: &str = "users";
 pub const REFRESH_TOKENS: &str = "refresh_tokens";
@@ -220,6 +223,12 @@ impl Store {
                     .build(),
             )
             .await?;
+        for (collection, keys) in Self::list_indexes() {
+            self.db()
+                .collection::<Document>(collection)
+                .create_index(IndexModel::builder().keys(keys).build())
+                .await?;
+        }
         Ok(())
     }
 

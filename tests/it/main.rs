@@ -10,6 +10,7 @@ mod hostile;
 mod http_errors;
 mod images;
 mod lifecycle;
+mod lists;
 mod openapi;
 mod ops;
 mod orders;

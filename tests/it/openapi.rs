@@ -212,3 +212,95 @@ fn the_committed_client_document_is_current() {
         path.display()
     );
 }
+
+/// A property's schema in the document.
+fn property(document: &Value, schema: &str, property: &str) -> Value {
+    document
+        .pointer(&format!("/components/schemas/{schema}/properties/{property}"))
+        .unwrap_or_else(|| panic!("{schema}.{property} is documented"))
+        .clone()
+}
+
+/// Every parameter schema named `name`, across operations.
+fn parameters(document: &Value, name: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    for item in document["paths"].as_object().expect("paths").values() {
+        for operation in item.as_object().expect("path item").values() {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                if parameter["name"] == name {
+                    out.push(parameter["schema"].clone());
+                }
+            }
+        }
+    }
+    assert!(!out.is_empty(), "{name} is a parameter somewhere");
+    out
+}
+
+/// The document's bounds are the parsers' bounds: each is accepted at the bound and refused past it.
+#[test]
+fn every_documented_bound_is_the_parsers_bound() {
+    use oms_contracts::domain::{Paging, ProductName, Reason, Sku, StockDelta};
+    let document = document();
+
+    for page in parameters(&document, "page") {
+        let max = page["maximum"].as_i64().expect("page has a maximum");
+        assert_eq!(page["minimum"], 1);
+        assert!(Paging::parse(Some(max), None).is_ok());
+        assert!(Paging::parse(Some(max + 1), None).is_err());
+        assert!(Paging::parse(Some(0), None).is_err());
+    }
+    for per_page in parameters(&document, "per_page") {
+        let max = per_page["maximum"].as_i64().expect("per_page has a maximum");
+        assert!(Paging::parse(None, Some(max)).is_ok());
+        assert!(Paging::parse(None, Some(max + 1)).is_err());
+    }
+
+    let name = property(&document, "ProductForm", "name");
+    let max = name["maxLength"].as_u64().expect("a maximum length") as usize;
+    assert!(ProductName::parse(&"n".repeat(max)).is_ok());
+    assert!(ProductName::parse(&"n".repeat(max + 1)).is_err());
+    assert!(
+        ProductName::parse("   ").is_err(),
+        "blank is refused, as the pattern says"
+    );
+    assert_eq!(name["pattern"], "\\S");
+
+    let sku = property(&document, "ProductForm", "sku");
+    let max = sku["maxLength"].as_u64().expect("a maximum length") as usize;
+    assert!(Sku::parse(&"A".repeat(max)).is_ok());
+    assert!(Sku::parse(&"A".repeat(max + 1)).is_err());
+    assert_eq!(sku["pattern"], Sku::PATTERN);
+    assert!(Sku::parse("A B").is_err());
+
+    let reason = property(&document, "StockIn", "reason");
+    let max = reason["maxLength"].as_u64().expect("a maximum length") as usize;
+    assert!(Reason::parse(&"r".repeat(max)).is_ok());
+    assert!(Reason::parse(&"r".repeat(max + 1)).is_err());
+
+    let delta = property(&document, "StockIn", "delta");
+    let max = delta["maximum"].as_i64().expect("a maximum");
+    assert_eq!(delta["minimum"].as_i64(), Some(-max));
+    assert_eq!(delta["not"]["const"], 0);
+    assert!(StockDelta::parse(max).is_ok() && StockDelta::parse(-max).is_ok());
+    assert!(StockDelta::parse(max + 1).is_err() && StockDelta::parse(0).is_err());
+
+    let status = property(&document, "StatusIn", "status");
+    let allowed: Vec<&str> = status["enum"]
+        .as_array()
+        .expect("an enum")
+        .iter()
+        .map(|s| s.as_str().expect("a name"))
+        .collect();
+    let expected: Vec<&str> = oms_contracts::OrderStatus::ADMIN_TARGETS
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    assert_eq!(allowed, expected);
+
+    for key in parameters(&document, "Idempotency-Key") {
+        let max = key["maxLength"].as_u64().expect("a maximum length") as usize;
+        assert!(oms_contracts::domain::IdempotencyKey::parse(&"k".repeat(max)).is_ok());
+        assert!(oms_contracts::domain::IdempotencyKey::parse(&"k".repeat(max + 1)).is_err());
+    }
+}

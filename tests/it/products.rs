@@ -72,7 +72,7 @@ async fn initial_stock_is_in_the_ledger() {
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     let ledger: Value = response.json().await.expect("json");
-    assert_eq!(ledger["total"], 1);
+    assert_eq!(ledger["total"], 1, "{ledger}");
     let entry = &ledger["items"][0];
     assert_eq!(entry["kind"], "initial");
     assert_eq!(entry["delta"], 12);

@@ -7,7 +7,6 @@ pub mod images;
 pub mod orders;
 pub mod reconciler;
 pub mod stock;
-mod txn;
 
 use std::sync::Arc;
 

@@ -10,13 +10,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use futures_util::TryStreamExt;
-use mongodb::bson::{self, Document, doc};
+use mongodb::bson::{self, doc};
 use oms_contracts::domain::{IdempotencyKey, Quantity, Reason};
 use oms_contracts::messages::{Envelope, HistoryEntry, OrderLine, OrderMessage, RejectReason};
 use oms_contracts::order::{self, Actor};
 use oms_contracts::routing::orders_queue_for;
 use oms_contracts::{Money, OrderId, OrderStatus, ProductId, UserId};
 use oms_platform::broker::Outgoing;
+use oms_platform::store::lists::OrderList;
 use oms_platform::store::{self, LineReservation, OrderDoc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -28,7 +29,7 @@ use crate::auth::{AdminUser, CurrentUser};
 use crate::error::responses;
 use crate::error::{ApiError, ErrorBody, Fields};
 use crate::extract::{ApiJson, ApiQuery, RequestId, idempotency_key};
-use crate::paging::{Page, paging};
+use crate::paging::{Page, page, position};
 use crate::state::AppState;
 use intake::Admitted;
 
@@ -413,6 +414,8 @@ pub struct OrderQuery {
     page: Option<i64>,
     /// 1 to 100 (default 20).
     per_page: Option<i64>,
+    /// The `next_cursor` of the previous page (instead of `page`).
+    cursor: Option<String>,
 }
 
 /// Orders, newest first: the caller's own, or (for an admin) everyone's.
@@ -435,49 +438,53 @@ async fn list_orders(
     user: CurrentUser,
     ApiQuery(query): ApiQuery<OrderQuery>,
 ) -> Result<Json<Page<OrderOut>>, ApiError> {
-    let paging = paging(query.page, query.per_page)?;
-    let mut filter = Document::new();
+    let mut list = OrderList::default();
     if user.is_admin() {
         if let Some(user_id) = &query.user_id {
-            let user_id = UserId::parse(user_id).map_err(|e| ApiError::Invalid {
+            list.user = Some(UserId::parse(user_id).map_err(|e| ApiError::Invalid {
                 code: "invalid_query",
                 field: "user_id".into(),
                 message: e.0,
-            })?;
-            filter.insert("user_id", user_id.as_str());
+            })?);
         }
     } else {
         if query.user_id.as_ref().is_some_and(|u| u != user.id.as_str()) {
             return Err(ApiError::Forbidden);
         }
-        filter.insert("user_id", user.id.as_str());
+        list.user = Some(user.id.clone());
     }
     if let Some(status) = &query.status {
-        let status: OrderStatus = status
-            .parse()
-            .map_err(|e: oms_contracts::Invalid| ApiError::Invalid {
-                code: "invalid_query",
-                field: "status".into(),
-                message: e.0,
-            })?;
-        filter.insert("status", status.as_str());
+        list.status = Some(
+            status
+                .parse()
+                .map_err(|e: oms_contracts::Invalid| ApiError::Invalid {
+                    code: "invalid_query",
+                    field: "status".into(),
+                    message: e.0,
+                })?,
+        );
     }
-    let orders = state.store.orders();
-    let total = orders.count_documents(filter.clone()).await?;
-    let items: Vec<OrderDoc> = orders
-        .find(filter)
-        .sort(doc! { "created_at": -1, "_id": -1 })
-        .skip(paging.skip())
-        .limit(paging.per_page as i64)
-        .await?
-        .try_collect()
-        .await?;
-    Ok(Json(Page {
-        items: items.into_iter().map(|o| OrderOut::new(o, &user)).collect(),
-        page: paging.page,
-        per_page: paging.per_page,
-        total,
-    }))
+    let name = format!(
+        "orders:{}:{}",
+        list.user.as_ref().map_or("", UserId::as_str),
+        list.status.map_or("", OrderStatus::as_str)
+    );
+    let position = position::<OrderId>(&state, &name, query.page, query.per_page, query.cursor.as_deref())?;
+    let (slice, count) = tokio::try_join!(
+        state
+            .store
+            .list_orders(&list, &position.start, position.paging.per_page),
+        state.store.count_orders(&list),
+    )?;
+    Ok(Json(page(
+        &state,
+        &name,
+        &position,
+        slice,
+        count,
+        |o: &OrderDoc| o.id.clone(),
+        |o| OrderOut::new(o, &user),
+    )))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -617,10 +624,7 @@ async fn transition_order(
 ) -> Result<impl IntoResponse, ApiError> {
     let id = parse_order_id(&id)?;
     let to: OrderStatus = body.status.parse().map_err(|e| ApiError::invalid("status", e))?;
-    if !matches!(
-        to,
-        OrderStatus::Confirmed | OrderStatus::Shipped | OrderStatus::Delivered | OrderStatus::Cancelled
-    ) {
+    if !OrderStatus::ADMIN_TARGETS.contains(&to) {
         return Err(ApiError::Invalid {
             code: "validation_failed",
             field: "status".into(),

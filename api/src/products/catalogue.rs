@@ -2,18 +2,19 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use futures_util::TryStreamExt;
-use mongodb::bson::{self, Document, doc};
+use mongodb::bson::{self, Bson, Document, doc};
+use oms_contracts::ProductId;
 use oms_contracts::domain::{Currency, Description, Price, ProductName};
 use oms_platform::store::ProductDoc;
-use serde::Deserialize;
+use oms_platform::store::lists::{ProductKey, ProductList, ProductOrder, Start};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{AdminUser, CurrentUser};
 use crate::error::responses;
 use crate::error::{ApiError, ErrorBody, Fields};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::paging::{Page, paging};
+use crate::paging::{Page, page, position};
 use crate::state::AppState;
 
 use super::{ProductOut, parse_product_id};
@@ -28,6 +29,8 @@ pub struct ListQuery {
     page: Option<i64>,
     /// 1 to 100 (default 20).
     per_page: Option<i64>,
+    /// The `next_cursor` of the previous page (instead of `page`).
+    cursor: Option<String>,
     /// Only products with stock.
     in_stock: Option<bool>,
     /// Admins only: include deactivated products.
@@ -54,29 +57,16 @@ pub enum ProductSort {
     StockAsc,
 }
 
-impl ProductSort {
-    fn order(self) -> Document {
-        // `_id` last: pages stay stable when the first key ties.
-        match self {
-            ProductSort::Newest => doc! { "created_at": -1, "_id": -1 },
-            ProductSort::Name => doc! { "name": 1, "_id": 1 },
-            ProductSort::PriceAsc => doc! { "price.amount": 1, "_id": 1 },
-            ProductSort::PriceDesc => doc! { "price.amount": -1, "_id": 1 },
-            ProductSort::StockAsc => doc! { "stock": 1, "_id": 1 },
+impl From<ProductSort> for ProductOrder {
+    fn from(sort: ProductSort) -> Self {
+        match sort {
+            ProductSort::Newest => ProductOrder::Newest,
+            ProductSort::Name => ProductOrder::Name,
+            ProductSort::PriceAsc => ProductOrder::PriceAsc,
+            ProductSort::PriceDesc => ProductOrder::PriceDesc,
+            ProductSort::StockAsc => ProductOrder::StockAsc,
         }
     }
-}
-
-/// Escapes a user's search text for use inside a regular expression.
-pub(super) fn regex_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if "\\.+*?()|[]{}^$#&-~".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// Lists the catalogue: active products only, unless an admin asks for the inactive ones too.
@@ -99,14 +89,16 @@ pub(super) async fn list_products(
     user: Option<CurrentUser>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Page<ProductOut>>, ApiError> {
-    let paging = paging(query.page, query.per_page)?;
-    let mut filter = Document::new();
+    let mut list = ProductList {
+        order: query.sort.unwrap_or_default().into(),
+        in_stock: query.in_stock == Some(true),
+        ..ProductList::default()
+    };
     if query.include_inactive == Some(true) {
         if !user.as_ref().is_some_and(CurrentUser::is_admin) {
             return Err(ApiError::Forbidden);
         }
-    } else {
-        filter.insert("active", true);
+        list.include_inactive = true;
     }
     if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         if q.chars().count() > 100 {
@@ -116,35 +108,71 @@ pub(super) async fn list_products(
                 message: "must be at most 100 characters".into(),
             });
         }
-        let pattern = regex_escape(q);
-        filter.insert(
-            "$or",
-            vec![
-                doc! { "name": { "$regex": &pattern, "$options": "i" } },
-                doc! { "sku": { "$regex": &pattern, "$options": "i" } },
-            ],
-        );
+        list.search = Some(q.to_string());
     }
-    if query.in_stock == Some(true) {
-        filter.insert("stock", doc! { "$gt": 0 });
-    }
-    let products = state.store.products();
-    let total = products.count_documents(filter.clone()).await?;
-    let items: Vec<ProductDoc> = products
-        .find(filter)
-        .sort(query.sort.unwrap_or_default().order())
-        .skip(paging.skip())
-        .limit(paging.per_page as i64)
-        .await?
-        .try_collect()
-        .await?;
+    let name = format!(
+        "products:{:?}:{}:{}:{}",
+        list.order,
+        list.include_inactive,
+        list.in_stock,
+        list.search.as_deref().unwrap_or("")
+    );
+    let position =
+        position::<ProductCursor>(&state, &name, query.page, query.per_page, query.cursor.as_deref())?;
+    let start = match &position.start {
+        Start::Offset(skip) => Start::Offset(*skip),
+        Start::After(c) => Start::After(c.key()?),
+    };
+    let (slice, count) = tokio::try_join!(
+        state.store.list_products(&list, &start, position.paging.per_page),
+        state.store.count_products(&list),
+    )?;
     let threshold = state.config.low_stock_threshold;
-    Ok(Json(Page {
-        items: items.into_iter().map(|p| ProductOut::new(p, threshold)).collect(),
-        page: paging.page,
-        per_page: paging.per_page,
-        total,
-    }))
+    let order = list.order;
+    Ok(Json(page(
+        &state,
+        &name,
+        &position,
+        slice,
+        count,
+        |p: &ProductDoc| ProductCursor::of(p, order),
+        |p| ProductOut::new(p, threshold),
+    )))
+}
+
+/// Where a product page ends: the last product's id and the value it was sorted by.
+#[derive(Serialize, Deserialize)]
+pub(super) struct ProductCursor {
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    number: Option<i64>,
+}
+
+impl ProductCursor {
+    fn of(product: &ProductDoc, order: ProductOrder) -> Self {
+        let key = ProductKey::of(product, order);
+        Self {
+            id: key.id.to_string(),
+            name: key.value.as_ref().and_then(|v| v.as_str().map(str::to_string)),
+            number: key.value.as_ref().and_then(Bson::as_i64),
+        }
+    }
+
+    fn key(&self) -> Result<ProductKey, ApiError> {
+        let id = ProductId::parse(&self.id).map_err(|e| ApiError::Invalid {
+            code: "invalid_query",
+            field: "cursor".into(),
+            message: e.0,
+        })?;
+        let value = match (&self.name, self.number) {
+            (Some(name), _) => Some(Bson::String(name.clone())),
+            (None, Some(n)) => Some(Bson::Int64(n)),
+            (None, None) => None,
+        };
+        Ok(ProductKey { id, value })
+    }
 }
 
 /// One product (an inactive one only for admins).

@@ -7,8 +7,10 @@ use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use mongodb::bson::{self, doc};
+use mongodb::error::UNKNOWN_TRANSACTION_COMMIT_RESULT;
 use oms_contracts::domain::{Currency, Description, Price, ProductName, Sku, StockLevel};
 use oms_contracts::{Money, ProductId};
+use oms_platform::store::transaction;
 use oms_platform::store::{ImageDoc, ImageStatus, LedgerDoc, LedgerKind, LedgerOutcome, ProductDoc};
 use utoipa::ToSchema;
 
@@ -245,42 +247,35 @@ pub(super) async fn create_product(
     ))
 }
 
-pub(super) async fn insert_product_with_ledger(
+/// Inserts the product and its first ledger entry in one transaction (the shared helper retries
+/// a transient failure and an uncertain commit). When the commit's outcome stays unknown, the
+/// store is asked: a product that is there was created, and its image must still be dispatched.
+async fn insert_product_with_ledger(
     store: &oms_platform::Store,
     product: &ProductDoc,
     initial: &LedgerDoc,
 ) -> mongodb::error::Result<()> {
-    let mut session = store.client().start_session().await?;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        session.start_transaction().await?;
-        let mut result = store
-            .products()
-            .insert_one(product)
-            .session(&mut session)
-            .await
-            .map(|_| ());
-        if result.is_ok() {
-            result = store
-                .ledger()
-                .insert_one(initial)
-                .session(&mut session)
+    let inserted = transaction(store, |session| {
+        let (products, ledger) = (store.products(), store.ledger());
+        let (product, initial) = (product.clone(), initial.clone());
+        Box::pin(async move {
+            products.insert_one(product).session(&mut *session).await?;
+            ledger.insert_one(initial).session(&mut *session).await?;
+            Ok(())
+        })
+    })
+    .await;
+    match inserted {
+        Err(err) if err.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) => {
+            match store
+                .products()
+                .find_one(doc! { "_id": product.id.as_str() })
                 .await
-                .map(|_| ());
-        }
-        let result = match result {
-            Ok(()) => session.commit_transaction().await,
-            Err(err) => {
-                let _ = session.abort_transaction().await;
-                Err(err)
+            {
+                Ok(Some(_)) => Ok(()),
+                _ => Err(err),
             }
-        };
-        match result {
-            Err(err) if err.contains_label(mongodb::error::TRANSIENT_TRANSACTION_ERROR) && attempt < 5 => {
-                continue;
-            }
-            other => return other,
         }
+        other => other,
     }
 }

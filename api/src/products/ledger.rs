@@ -2,8 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use futures_util::TryStreamExt;
-use mongodb::bson::doc;
+use oms_platform::store::lists::{LedgerKey, Start};
 use oms_platform::store::{self, LedgerDoc, LedgerKind};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,7 +11,7 @@ use crate::auth::AdminUser;
 use crate::error::ApiError;
 use crate::error::responses;
 use crate::extract::ApiQuery;
-use crate::paging::{Page, paging};
+use crate::paging::{Page, page, position};
 use crate::state::AppState;
 
 use super::{ensure_product_exists, parse_product_id};
@@ -25,6 +24,8 @@ pub struct LedgerQuery {
     page: Option<i64>,
     /// 1 to 100 (default 20).
     per_page: Option<i64>,
+    /// The `next_cursor` of the previous page (instead of `page`).
+    cursor: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -63,37 +64,48 @@ pub(super) async fn list_ledger(
     ApiQuery(query): ApiQuery<LedgerQuery>,
 ) -> Result<Json<Page<LedgerEntryOut>>, ApiError> {
     let id = parse_product_id(&id)?;
-    let paging = paging(query.page, query.per_page)?;
+    let name = format!("ledger:{id}");
+    let position =
+        position::<LedgerCursor>(&state, &name, query.page, query.per_page, query.cursor.as_deref())?;
     ensure_product_exists(&state, &id).await?;
-    // Only entries that changed stock; refusals are kept for idempotency, not for the ledger.
-    let filter = doc! { "product_id": id.as_str(), "outcome": "applied" };
-    let ledger = state.store.ledger();
-    let total = ledger.count_documents(filter.clone()).await?;
-    let entries: Vec<LedgerDoc> = ledger
-        .find(filter)
-        .sort(doc! { "at": -1, "_id": -1 })
-        .skip(paging.skip())
-        .limit(paging.per_page as i64)
-        .await?
-        .try_collect()
-        .await?;
-    Ok(Json(Page {
-        items: entries
-            .into_iter()
-            .map(|e| LedgerEntryOut {
-                id: e.op_key,
-                product_id: e.product_id.to_string(),
-                kind: e.kind,
-                delta: e.delta,
-                balance_after: e.balance_after,
-                order_id: e.order_id.map(|o| o.to_string()),
-                actor: e.actor,
-                reason: e.reason,
-                at: store::to_chrono(e.at),
-            })
-            .collect(),
-        page: paging.page,
-        per_page: paging.per_page,
-        total,
-    }))
+    let start = match position.start {
+        Start::Offset(skip) => Start::Offset(skip),
+        Start::After(ref c) => Start::After(LedgerKey {
+            at: mongodb::bson::DateTime::from_millis(c.at),
+            id: c.id.clone(),
+        }),
+    };
+    let (slice, count) = tokio::try_join!(
+        state.store.list_ledger(&id, &start, position.paging.per_page),
+        state.store.count_ledger(&id),
+    )?;
+    Ok(Json(page(
+        &state,
+        &name,
+        &position,
+        slice,
+        count,
+        |e: &LedgerDoc| LedgerCursor {
+            at: e.at.timestamp_millis(),
+            id: e.op_key.clone(),
+        },
+        |e| LedgerEntryOut {
+            id: e.op_key,
+            product_id: e.product_id.to_string(),
+            kind: e.kind,
+            delta: e.delta,
+            balance_after: e.balance_after,
+            order_id: e.order_id.map(|o| o.to_string()),
+            actor: e.actor,
+            reason: e.reason,
+            at: store::to_chrono(e.at),
+        },
+    )))
+}
+
+/// Where a ledger page ends: the last entry's time and id.
+#[derive(Serialize, Deserialize)]
+struct LedgerCursor {
+    at: i64,
+    id: String,
 }

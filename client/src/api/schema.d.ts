@@ -737,7 +737,7 @@ export interface components {
         };
         /** @enum {string} */
         OrderStatus: "PENDING" | "PLACED" | "REJECTED" | "CONFIRMED" | "SHIPPED" | "DELIVERED" | "CANCELLED";
-        /** @description One page of a list, newest first. */
+        /** @description One page of a list. */
         Page_LedgerEntryOut: {
             items: {
                 id: string;
@@ -753,14 +753,26 @@ export interface components {
                 /** Format: date-time */
                 at: string;
             }[];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The page number asked for (1 when the page was asked for by `cursor`).
+             */
             page: number;
             /** Format: int64 */
             per_page: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many items the list has: exact up to 10,000 (`total_exact`), beyond that a lower
+             *     bound (10,000) with `total_exact` false.
+             */
             total: number;
+            total_exact: boolean;
+            /** @description Whether items follow this page. */
+            has_more: boolean;
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
         };
-        /** @description One page of a list, newest first. */
+        /** @description One page of a list. */
         Page_OrderOut: {
             items: {
                 id: string;
@@ -783,14 +795,26 @@ export interface components {
                  */
                 allowed_next: components["schemas"]["OrderStatus"][];
             }[];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The page number asked for (1 when the page was asked for by `cursor`).
+             */
             page: number;
             /** Format: int64 */
             per_page: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many items the list has: exact up to 10,000 (`total_exact`), beyond that a lower
+             *     bound (10,000) with `total_exact` false.
+             */
             total: number;
+            total_exact: boolean;
+            /** @description Whether items follow this page. */
+            has_more: boolean;
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
         };
-        /** @description One page of a list, newest first. */
+        /** @description One page of a list. */
         Page_ProductOut: {
             items: {
                 id: string;
@@ -810,12 +834,24 @@ export interface components {
                 /** Format: date-time */
                 updated_at: string;
             }[];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The page number asked for (1 when the page was asked for by `cursor`).
+             */
             page: number;
             /** Format: int64 */
             per_page: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many items the list has: exact up to 10,000 (`total_exact`), beyond that a lower
+             *     bound (10,000) with `total_exact` false.
+             */
             total: number;
+            total_exact: boolean;
+            /** @description Whether items follow this page. */
+            has_more: boolean;
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
         };
         /** @description The form of `POST /api/products`. */
         ProductForm: {
@@ -981,8 +1017,11 @@ export interface components {
             };
         };
         StatusIn: {
-            /** @description `CONFIRMED`, `SHIPPED`, `DELIVERED` or `CANCELLED`. */
-            status: components["schemas"]["OrderStatus"];
+            /**
+             * @description `CONFIRMED`, `SHIPPED`, `DELIVERED` or `CANCELLED`.
+             * @enum {string}
+             */
+            status: "CONFIRMED" | "SHIPPED" | "DELIVERED" | "CANCELLED";
             reason?: string | null;
         };
         StockIn: {
@@ -1482,6 +1521,8 @@ export interface operations {
                 page?: number;
                 /** @description 1 to 100 (default 20). */
                 per_page?: number;
+                /** @description The `next_cursor` of the previous page (instead of `page`). */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -1743,6 +1784,8 @@ export interface operations {
                 page?: number;
                 /** @description 1 to 100 (default 20). */
                 per_page?: number;
+                /** @description The `next_cursor` of the previous page (instead of `page`). */
+                cursor?: string;
                 /** @description Only products with stock. */
                 in_stock?: boolean;
                 /** @description Admins only: include deactivated products. */
@@ -1949,6 +1992,8 @@ export interface operations {
                 page?: number;
                 /** @description 1 to 100 (default 20). */
                 per_page?: number;
+                /** @description The `next_cursor` of the previous page (instead of `page`). */
+                cursor?: string;
             };
             header?: never;
             path: {

@@ -33,7 +33,7 @@ use oms_platform::store::{LedgerDoc, LedgerOutcome, ORDERS, PRODUCTS, Refusal};
 
 use crate::consumer::{HandleError, Handler, Outbox};
 use crate::failpoint::{FailPoints, points};
-use crate::txn::transaction;
+use oms_platform::store::transaction;
 use rules::{Crossing, Decided, Decisions, OrderOutcome};
 
 /// One partition's stock worker.

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
+use crate::Store;
 use futures_util::future::BoxFuture;
 use mongodb::ClientSession;
 use mongodb::error::{TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
-use oms_platform::Store;
 
 const MAX_ATTEMPTS: u32 = 10;
 
@@ -43,7 +43,7 @@ where
 /// backoff waits the outage out (and says so), instead of spending its attempts here.
 fn collided(err: &mongodb::error::Error) -> bool {
     use mongodb::error::ErrorKind;
-    oms_platform::store::is_write_conflict(err)
+    super::is_write_conflict(err)
         || (err.contains_label(TRANSIENT_TRANSACTION_ERROR)
             && !matches!(
                 err.kind.as_ref(),

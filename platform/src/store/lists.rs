@@ -1,0 +1,478 @@
+//! The lists the API serves. Each reads through the index that matches its sort (named by
+//! [`Store::ensure_indexes`] and given to the store as a hint), so that a page costs the same at
+//! any depth: the filter's other conditions are checked while walking the index, and a page
+//! after a cursor starts where the last one ended (keyset paging) instead of skipping.
+//! `tests/it/indexes.rs` explains every list and fails on a collection scan or an in-memory sort.
+
+use futures_util::TryStreamExt;
+use mongodb::bson::{self, Bson, Document, doc};
+use oms_contracts::{OrderId, OrderStatus, ProductId, UserId};
+
+use super::{LEDGER, LedgerDoc, ORDERS, OrderDoc, PRODUCTS, ProductDoc, Store};
+
+/// Counts stop here: beyond, a list's total is reported as "at least this many".
+pub const COUNT_CAP: u64 = 10_000;
+
+/// Where a page starts: after skipping some items (small offsets only), or after a known item.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Start<K> {
+    Offset(u64),
+    After(K),
+}
+
+/// One page of a list, and whether more follow.
+#[derive(Debug)]
+pub struct Slice<T> {
+    pub items: Vec<T>,
+    pub has_more: bool,
+}
+
+impl<T> Slice<T> {
+    pub fn last(&self) -> Option<&T> {
+        self.items.last()
+    }
+}
+
+/// How many items a list has: exact up to [`COUNT_CAP`], otherwise a lower bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Count {
+    pub value: u64,
+    pub exact: bool,
+}
+
+/// Which orders: everyone's or one user's, in any status or one. Newest first (order ids are
+/// UUIDv7, so their order is their creation order).
+#[derive(Clone, Debug, Default)]
+pub struct OrderList {
+    pub user: Option<UserId>,
+    pub status: Option<OrderStatus>,
+}
+
+impl OrderList {
+    fn filter(&self) -> Document {
+        let mut filter = Document::new();
+        if let Some(user) = &self.user {
+            filter.insert("user_id", user.as_str());
+        }
+        if let Some(status) = self.status {
+            filter.insert("status", status.as_str());
+        }
+        filter
+    }
+
+    /// The index whose prefix is the filter and whose rest is the sort.
+    fn index(&self) -> Document {
+        match (&self.user, self.status) {
+            (Some(_), Some(_)) => doc! { "user_id": 1, "status": 1, "_id": -1 },
+            (Some(_), None) => doc! { "user_id": 1, "_id": -1 },
+            (None, Some(_)) => doc! { "status": 1, "_id": -1 },
+            (None, None) => doc! { "_id": 1 },
+        }
+    }
+}
+
+/// How a product list is sorted; ties go by id, so that pages never overlap.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProductOrder {
+    #[default]
+    Newest,
+    Name,
+    PriceAsc,
+    PriceDesc,
+    StockAsc,
+}
+
+/// The last product of a page, as much of it as its sort needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProductKey {
+    pub id: ProductId,
+    /// The sort field's value (none for `Newest`, which sorts by id alone).
+    pub value: Option<Bson>,
+}
+
+impl ProductKey {
+    pub fn of(product: &ProductDoc, order: ProductOrder) -> Self {
+        let value = match order {
+            ProductOrder::Newest => None,
+            ProductOrder::Name => Some(Bson::String(product.name.clone())),
+            ProductOrder::PriceAsc | ProductOrder::PriceDesc => Some(Bson::Int64(product.price.amount)),
+            ProductOrder::StockAsc => Some(Bson::Int64(product.stock)),
+        };
+        Self {
+            id: product.id.clone(),
+            value,
+        }
+    }
+}
+
+impl ProductOrder {
+    fn field(self) -> Option<&'static str> {
+        match self {
+            ProductOrder::Newest => None,
+            ProductOrder::Name => Some("name"),
+            ProductOrder::PriceAsc | ProductOrder::PriceDesc => Some("price.amount"),
+            ProductOrder::StockAsc => Some("stock"),
+        }
+    }
+
+    /// The sort, which is also the index's key pattern.
+    fn sort(self) -> Document {
+        match self {
+            ProductOrder::Newest => doc! { "_id": -1 },
+            ProductOrder::Name => doc! { "name": 1, "_id": 1 },
+            ProductOrder::PriceAsc => doc! { "price.amount": 1, "_id": 1 },
+            ProductOrder::PriceDesc => doc! { "price.amount": -1, "_id": 1 },
+            ProductOrder::StockAsc => doc! { "stock": 1, "_id": 1 },
+        }
+    }
+
+    fn index(self) -> Document {
+        match self {
+            ProductOrder::Newest => doc! { "_id": 1 },
+            other => other.sort(),
+        }
+    }
+
+    /// The condition "after `key`" in this order. The sort field's bound comes as a plain range
+    /// (which the index walk uses); the tie-break on id is a condition checked on the way.
+    fn after(self, key: &ProductKey) -> Document {
+        let id = key.id.as_str();
+        match (self.field(), &key.value) {
+            (None, _) | (_, None) => doc! { "_id": { "$lt": id } },
+            (Some(field), Some(value)) => {
+                let (past, from) = if self == ProductOrder::PriceDesc {
+                    ("$lt", "$lte")
+                } else {
+                    ("$gt", "$gte")
+                };
+                doc! {
+                    field: { from: value.clone() },
+                    "$or": [ { field: { past: value.clone() } }, { "_id": { "$gt": id } } ],
+                }
+            }
+        }
+    }
+}
+
+/// Which products: the active ones or all, optionally only those in stock, optionally matching
+/// a search (the text as given; it is matched literally, ignoring case, in names and SKUs).
+#[derive(Clone, Debug, Default)]
+pub struct ProductList {
+    pub include_inactive: bool,
+    pub in_stock: bool,
+    pub search: Option<String>,
+    pub order: ProductOrder,
+}
+
+impl ProductList {
+    fn filter(&self) -> Document {
+        let mut filter = Document::new();
+        if !self.include_inactive {
+            filter.insert("active", true);
+        }
+        if self.in_stock {
+            filter.insert("stock", doc! { "$gt": 0 });
+        }
+        if let Some(text) = &self.search {
+            let pattern = regex_escape(text);
+            filter.insert(
+                "$and",
+                vec![doc! { "$or": [
+                    { "name": { "$regex": &pattern, "$options": "i" } },
+                    { "sku": { "$regex": &pattern, "$options": "i" } },
+                ] }],
+            );
+        }
+        filter
+    }
+}
+
+/// The last ledger entry of a page.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LedgerKey {
+    pub at: bson::DateTime,
+    pub id: String,
+}
+
+impl LedgerKey {
+    pub fn of(entry: &LedgerDoc) -> Self {
+        Self {
+            at: entry.at,
+            id: entry.op_key.clone(),
+        }
+    }
+}
+
+/// Escapes text for use inside a regular expression.
+fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A ledger page's filter: the product's applied entries (refusals are kept for idempotency, not
+/// for the ledger).
+fn ledger_filter(product: &ProductId) -> Document {
+    doc! { "product_id": product.as_str(), "outcome": "applied" }
+}
+
+const LEDGER_SORT: fn() -> Document = || doc! { "at": -1, "_id": -1 };
+
+impl Store {
+    /// The index definitions the lists read through (created by `ensure_indexes`).
+    pub(super) fn list_indexes() -> Vec<(&'static str, Document)> {
+        let mut out = vec![
+            (ORDERS, doc! { "user_id": 1, "status": 1, "_id": -1 }),
+            (ORDERS, doc! { "user_id": 1, "_id": -1 }),
+            (ORDERS, doc! { "status": 1, "_id": -1 }),
+            (
+                LEDGER,
+                doc! { "product_id": 1, "outcome": 1, "at": -1, "_id": -1 },
+            ),
+        ];
+        for order in [
+            ProductOrder::Name,
+            ProductOrder::PriceAsc,
+            ProductOrder::PriceDesc,
+            ProductOrder::StockAsc,
+        ] {
+            out.push((PRODUCTS, order.index()));
+        }
+        out
+    }
+
+    pub async fn list_orders(
+        &self,
+        list: &OrderList,
+        start: &Start<OrderId>,
+        limit: u64,
+    ) -> mongodb::error::Result<Slice<OrderDoc>> {
+        let mut filter = list.filter();
+        let skip = match start {
+            Start::Offset(skip) => *skip,
+            Start::After(id) => {
+                filter.insert("_id", doc! { "$lt": id.as_str() });
+                0
+            }
+        };
+        let collection = self.orders();
+        let find = collection
+            .find(filter)
+            .sort(doc! { "_id": -1 })
+            .hint(mongodb::options::Hint::Keys(list.index()));
+        slice(find.skip(skip).limit(limit as i64 + 1).await?, limit).await
+    }
+
+    pub async fn count_orders(&self, list: &OrderList) -> mongodb::error::Result<Count> {
+        self.count(self.orders().clone_with_type(), list.filter(), list.index())
+            .await
+    }
+
+    pub async fn list_products(
+        &self,
+        list: &ProductList,
+        start: &Start<ProductKey>,
+        limit: u64,
+    ) -> mongodb::error::Result<Slice<ProductDoc>> {
+        let mut filter = list.filter();
+        let skip = match start {
+            Start::Offset(skip) => *skip,
+            Start::After(key) => {
+                filter.extend(list.order.after(key));
+                0
+            }
+        };
+        let collection = self.products();
+        let find = collection
+            .find(filter)
+            .sort(list.order.sort())
+            .hint(mongodb::options::Hint::Keys(list.order.index()));
+        slice(find.skip(skip).limit(limit as i64 + 1).await?, limit).await
+    }
+
+    pub async fn count_products(&self, list: &ProductList) -> mongodb::error::Result<Count> {
+        self.count(
+            self.products().clone_with_type(),
+            list.filter(),
+            list.order.index(),
+        )
+        .await
+    }
+
+    pub async fn list_ledger(
+        &self,
+        product: &ProductId,
+        start: &Start<LedgerKey>,
+        limit: u64,
+    ) -> mongodb::error::Result<Slice<LedgerDoc>> {
+        let mut filter = ledger_filter(product);
+        let skip = match start {
+            Start::Offset(skip) => *skip,
+            Start::After(key) => {
+                filter.insert("at", doc! { "$lte": key.at });
+                filter.insert(
+                    "$or",
+                    vec![
+                        doc! { "at": { "$lt": key.at } },
+                        doc! { "_id": { "$lt": key.id.as_str() } },
+                    ],
+                );
+                0
+            }
+        };
+        let collection = self.ledger();
+        let find = collection
+            .find(filter)
+            .sort(LEDGER_SORT())
+            .hint(mongodb::options::Hint::Keys(ledger_index()));
+        slice(find.skip(skip).limit(limit as i64 + 1).await?, limit).await
+    }
+
+    pub async fn count_ledger(&self, product: &ProductId) -> mongodb::error::Result<Count> {
+        self.count(
+            self.ledger().clone_with_type(),
+            ledger_filter(product),
+            ledger_index(),
+        )
+        .await
+    }
+
+    /// Counts up to [`COUNT_CAP`] matches through `index`; past that, stops and says so.
+    async fn count(
+        &self,
+        collection: mongodb::Collection<Document>,
+        filter: Document,
+        index: Document,
+    ) -> mongodb::error::Result<Count> {
+        let counted = collection
+            .count_documents(filter)
+            .limit(COUNT_CAP + 1)
+            .hint(mongodb::options::Hint::Keys(index))
+            .await?;
+        Ok(Count {
+            value: counted.min(COUNT_CAP),
+            exact: counted <= COUNT_CAP,
+        })
+    }
+
+    /// The find commands of every list, for `explain` (see `tests/it/indexes.rs`): what each list
+    /// asks of the store, with a sample filter.
+    pub fn list_queries_for_explain(user: &UserId, product: &ProductId) -> Vec<(&'static str, Document)> {
+        let mut out = Vec::new();
+        for list in [
+            OrderList::default(),
+            OrderList {
+                user: Some(user.clone()),
+                status: None,
+            },
+            OrderList {
+                user: None,
+                status: Some(OrderStatus::Placed),
+            },
+            OrderList {
+                user: Some(user.clone()),
+                status: Some(OrderStatus::Placed),
+            },
+        ] {
+            let mut after = list.filter();
+            after.insert("_id", doc! { "$lt": OrderId::new().as_str() });
+            for filter in [list.filter(), after] {
+                out.push((
+                    ORDERS,
+                    doc! { "find": ORDERS, "filter": filter, "sort": { "_id": -1 }, "hint": list.index(), "limit": 21 },
+                ));
+            }
+        }
+        for order in [
+            ProductOrder::Newest,
+            ProductOrder::Name,
+            ProductOrder::PriceAsc,
+            ProductOrder::PriceDesc,
+            ProductOrder::StockAsc,
+        ] {
+            for (include_inactive, in_stock, search) in
+                [(false, false, None), (true, true, Some("wid".to_string()))]
+            {
+                let list = ProductList {
+                    include_inactive,
+                    in_stock,
+                    search,
+                    order,
+                };
+                let key = ProductKey {
+                    id: ProductId::new(),
+                    value: order.field().map(|_| Bson::Int64(5)),
+                };
+                let mut after = list.filter();
+                after.extend(order.after(&key));
+                for filter in [list.filter(), after] {
+                    out.push((
+                        PRODUCTS,
+                        doc! { "find": PRODUCTS, "filter": filter, "sort": order.sort(), "hint": order.index(), "limit": 21 },
+                    ));
+                }
+            }
+        }
+        let mut after = ledger_filter(product);
+        after.insert("at", doc! { "$lte": bson::DateTime::now() });
+        after.insert(
+            "$or",
+            vec![
+                doc! { "at": { "$lt": bson::DateTime::now() } },
+                doc! { "_id": { "$lt": "x" } },
+            ],
+        );
+        for filter in [ledger_filter(product), after] {
+            out.push((
+                LEDGER,
+                doc! { "find": LEDGER, "filter": filter, "sort": LEDGER_SORT(), "hint": ledger_index(), "limit": 21 },
+            ));
+        }
+        out
+    }
+}
+
+fn ledger_index() -> Document {
+    doc! { "product_id": 1, "outcome": 1, "at": -1, "_id": -1 }
+}
+
+/// Reads up to `limit` items from a cursor asked for `limit + 1`: the extra one only says that
+/// more follow.
+async fn slice<T>(cursor: mongodb::Cursor<T>, limit: u64) -> mongodb::error::Result<Slice<T>>
+where
+    T: serde::de::DeserializeOwned + Send + Sync,
+{
+    let mut items: Vec<T> = cursor.try_collect().await?;
+    let has_more = items.len() as u64 > limit;
+    items.truncate(limit as usize);
+    Ok(Slice { items, has_more })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_text_is_matched_literally() {
+        assert_eq!(regex_escape("a.b*(c)"), "a\\.b\\*\\(c\\)");
+        assert_eq!(regex_escape("plain"), "plain");
+    }
+
+    #[test]
+    fn every_list_index_is_created() {
+        let created = Store::list_indexes();
+        for (collection, query) in Store::list_queries_for_explain(&UserId::new(), &ProductId::new()) {
+            let hint = query.get_document("hint").expect("a hint");
+            assert!(
+                hint == &doc! { "_id": 1 }
+                    || created.iter().any(|(c, keys)| *c == collection && keys == hint),
+                "{collection}: {hint} is not created"
+            );
+        }
+    }
+}
