@@ -51,8 +51,13 @@ export OMS_TEST_RABBIT_MGMT_URL=${OMS_TEST_RABBIT_MGMT_URL:-http://guest:guest@1
 
 failed=()
 
+# This run's test databases are named after it, and dropped once every test is over.
+export OMS_TEST_RUN=${OMS_TEST_RUN:-$(date +%s)$RANDOM}
+
 say "cargo test --workspace --all-targets $*"
 cargo test --workspace --all-targets "$@" || failed+=("cargo test")
+cargo test -q --test it -- --ignored --exact helpers::drop_this_runs_databases >/dev/null 2>&1 ||
+  say "could not drop this run's test databases (oms_test_${OMS_TEST_RUN}_*)"
 
 if [ -f client/package.json ]; then
   if ! command -v npm >/dev/null; then

@@ -245,7 +245,7 @@ impl TestApp {
             ("OMS_AMQP_URL", format!("{amqp_base}/{vhost}")),
             ("OMS_RABBIT_MANAGEMENT_URL", management.url()),
             ("OMS_MONGO_URI", mongo_uri()),
-            ("OMS_MONGO_DB", format!("oms_test_{id}")),
+            ("OMS_MONGO_DB", format!("{}{id}", database_prefix())),
             ("OMS_STOCK_PARTITIONS", "2".to_string()),
             ("OMS_MEDIA_DIR", media.display().to_string()),
             ("OMS_CLIENT_DIR", "does-not-exist".to_string()),
@@ -629,8 +629,6 @@ impl SseReader {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
-        let uri = self.config.mongo_uri.clone();
-        let db = self.config.mongo_db.clone();
         let vhost = self.vhost.clone();
         let media = self.config.media_dir.clone();
         // Drop cannot await, and the test's runtime is blocked here: clean up on a thread with
@@ -639,12 +637,10 @@ impl Drop for TestApp {
             let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
                 return;
             };
-            runtime.block_on(async {
-                if let Ok(store) = Store::open(&uri, &db, "oms-test-cleanup").await {
-                    let _ = tokio::time::timeout(Duration::from_secs(10), store.drop_database()).await;
-                }
-                Management::from_env().delete_vhost(&vhost).await;
-            });
+            // The database stays until the run is over (`drop_this_runs_databases`): dropping it
+            // here would race the app's last writes, which the store answers by retrying the drop
+            // for as long as a write conflicts with it, holding up every other test meanwhile.
+            runtime.block_on(Management::from_env().delete_vhost(&vhost));
             let _ = std::fs::remove_dir_all(media);
         });
         let _ = cleanup.join();
@@ -699,4 +695,38 @@ pub async fn assert_error(response: reqwest::Response, status: StatusCode, code:
         "no message: {body}"
     );
     body
+}
+
+/// The prefix of this run's databases: `oms_test_<OMS_TEST_RUN>_` (`scripts/test.sh` sets
+/// `OMS_TEST_RUN` and drops them when the run is over), else `oms_test_adhoc_`.
+pub fn database_prefix() -> String {
+    let run: String = std::env::var("OMS_TEST_RUN")
+        .unwrap_or_else(|_| "adhoc".into())
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(24)
+        .collect();
+    format!("oms_test_{run}_")
+}
+
+/// Run by `scripts/test.sh` after the tests (`--ignored`): drops the databases of this run, now
+/// that nothing writes to them.
+#[tokio::test]
+#[ignore = "cleanup step of scripts/test.sh, after every other test"]
+async fn drop_this_runs_databases() {
+    let prefix = database_prefix();
+    let store = Store::open(&mongo_uri().into(), "admin", "oms-test-cleanup")
+        .await
+        .expect("the store");
+    let names = store
+        .client()
+        .list_database_names()
+        .await
+        .expect("database names");
+    let mut dropped = 0;
+    for name in names.iter().filter(|n| n.starts_with(&prefix)) {
+        store.client().database(name).drop().await.expect("drop");
+        dropped += 1;
+    }
+    eprintln!("dropped {dropped} test databases ({prefix}*)");
 }
