@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::urls::ServiceUrl;
+
 /// A variable that is missing or does not parse.
 #[derive(Debug, thiserror::Error)]
 #[error("configuration error: {var}: {problem}")]
@@ -135,12 +137,15 @@ impl Config {
         let amqp_url =
             get("OMS_AMQP_URL").unwrap_or_else(|| "amqp://guest:guest@127.0.0.1:5672/%2f".to_string());
         // lapin is built without a TLS stack (see Cargo.toml): TLS to the broker is terminated in front of it.
-        if !amqp_url.starts_with("amqp://") {
-            return Err(ConfigError::new(
-                "OMS_AMQP_URL",
-                "must start with amqp:// (amqps:// is not built in)",
-            ));
-        }
+        let amqp = match ServiceUrl::parse(&amqp_url) {
+            Some(url) if url.scheme == "amqp" => url,
+            _ => {
+                return Err(ConfigError::new(
+                    "OMS_AMQP_URL",
+                    "must be amqp://[user:password@]host[:port][/vhost] (amqps:// is not built in)",
+                ));
+            }
+        };
         let rabbit_management_url = match get("OMS_RABBIT_MANAGEMENT_URL") {
             Some(url) if url.starts_with("http://") || url.starts_with("https://") => url,
             Some(_) => {
@@ -149,7 +154,7 @@ impl Config {
                     "must start with http:// or https://",
                 ));
             }
-            None => management_url_from_amqp(&amqp_url),
+            None => amqp.management(),
         };
         let mongo_uri = get("OMS_MONGO_URI")
             .unwrap_or_else(|| "mongodb://127.0.0.1:27017/?directConnection=true".to_string());
@@ -439,68 +444,13 @@ fn cloudinary_from(get: &impl Fn(&str) -> Option<String>) -> Result<CloudinaryCo
     })
 }
 
-/// `amqp://user:pass@host:5672/vhost` → `http://user:pass@host:15672`.
-fn management_url_from_amqp(amqp: &str) -> String {
-    let (scheme, rest) = match amqp.split_once("://") {
-        Some(("amqps", rest)) => ("https", rest),
-        Some((_, rest)) => ("http", rest),
-        None => ("http", amqp),
-    };
-    let authority = rest.split('/').next().unwrap_or(rest);
-    let (userinfo, hostport) = match authority.rsplit_once('@') {
-        Some((u, h)) => (Some(u), h),
-        None => (None, authority),
-    };
-    let host = match hostport.rsplit_once(':') {
-        Some((h, _)) => h,
-        None => hostport,
-    };
-    match userinfo {
-        Some(u) => format!("{scheme}://{u}@{host}:15672"),
-        None => format!("{scheme}://guest:guest@{host}:15672"),
-    }
-}
-
 impl Config {
     /// The AMQP vhost named by the URL (`/` when none).
     pub fn amqp_vhost(&self) -> String {
-        let url = self.amqp_url.expose_secret();
-        let after_scheme = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-        match after_scheme.split_once('/') {
-            Some((_, path)) => {
-                let path = path.split('?').next().unwrap_or("");
-                if path.is_empty() {
-                    "/".to_string()
-                } else {
-                    percent_decode(path)
-                }
-            }
-            None => "/".to_string(),
-        }
+        ServiceUrl::parse(self.amqp_url.expose_secret())
+            .map(|url| url.vhost())
+            .unwrap_or_else(|| "/".to_string())
     }
-}
-
-fn hex_value(b: u8) -> Option<u8> {
-    (b as char).to_digit(16).map(|d| d as u8)
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(hi), Some(lo)) = (hex_value(bytes[i + 1]), hex_value(bytes[i + 2]))
-        {
-            out.push(hi * 16 + lo);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ pub mod proxies;
 pub mod rabbit;
 pub mod store;
 pub mod telemetry;
+pub mod urls;
 pub mod verify;
 
 pub use broker::{Broker, BrokerError};

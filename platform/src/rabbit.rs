@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::Broker;
+use crate::urls::ServiceUrl;
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct QueueView {
@@ -51,17 +52,17 @@ pub struct Management {
 impl Management {
     /// From `http://user:pass@host:15672`.
     pub fn new(url: &SecretString) -> Self {
-        let raw = url.expose_secret();
-        let (scheme, rest) = raw.split_once("://").unwrap_or(("http", raw));
-        let (user, password, host) = match rest.rsplit_once('@') {
-            Some((creds, host)) => {
-                let (u, p) = creds.split_once(':').unwrap_or((creds, ""));
-                (u.to_string(), p.to_string(), host)
-            }
-            None => ("guest".to_string(), "guest".to_string(), rest),
+        let url = ServiceUrl::parse(url.expose_secret());
+        let (base, user, password) = match url {
+            Some(url) => (
+                url.origin(),
+                url.user.unwrap_or_else(|| "guest".into()),
+                url.password.unwrap_or_else(|| "guest".into()),
+            ),
+            None => ("http://127.0.0.1:15672".into(), "guest".into(), "guest".into()),
         };
         Self {
-            base: format!("{scheme}://{}", host.trim_end_matches('/')),
+            base,
             user,
             password: password.into(),
             http: reqwest::Client::builder()

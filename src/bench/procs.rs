@@ -174,10 +174,7 @@ pub fn peak_rss() -> Vec<(String, u64)> {
 
 /// The port of the store in a MongoDB URI (`mongodb://host:port/...`), when it names one.
 pub fn store_port(uri: &str) -> Option<u16> {
-    let rest = uri.split_once("://")?.1;
-    let hosts = rest.split(['/', '?']).next()?;
-    let host = hosts.rsplit('@').next()?.split(',').next()?;
-    host.rsplit_once(':')?.1.parse().ok()
+    oms_platform::urls::ServiceUrl::parse(uri)?.hosts.first()?.port
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use oms_platform::urls::ServiceUrl;
 use oms_platform::{Config, Store};
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
@@ -54,19 +55,11 @@ impl Management {
 
     /// The management API at `raw` (`http://user:pass@host:port`).
     pub fn new(raw: &str) -> Self {
-        let raw = raw.to_string();
-        let (scheme, rest) = raw.split_once("://").unwrap_or(("http", raw.as_str()));
-        let (user, password, host) = match rest.rsplit_once('@') {
-            Some((creds, host)) => {
-                let (u, p) = creds.split_once(':').unwrap_or((creds, ""));
-                (u.to_string(), p.to_string(), host.to_string())
-            }
-            None => ("guest".into(), "guest".into(), rest.to_string()),
-        };
+        let url = ServiceUrl::parse(raw).expect("a management URL");
         Self {
-            base: format!("{scheme}://{}", host.trim_end_matches('/')),
-            user,
-            password,
+            base: url.origin(),
+            user: url.user.unwrap_or_else(|| "guest".into()),
+            password: url.password.unwrap_or_else(|| "guest".into()),
             http: reqwest::Client::new(),
         }
     }
@@ -245,7 +238,7 @@ impl TestApp {
             ("OMS_AMQP_URL", format!("{amqp_base}/{vhost}")),
             ("OMS_RABBIT_MANAGEMENT_URL", management.url()),
             ("OMS_MONGO_URI", mongo_uri()),
-            ("OMS_MONGO_DB", format!("{}{id}", database_prefix())),
+            ("OMS_MONGO_DB", format!("{}{}", database_prefix(), &id[..20])),
             ("OMS_STOCK_PARTITIONS", "2".to_string()),
             ("OMS_MEDIA_DIR", media.display().to_string()),
             ("OMS_CLIENT_DIR", "does-not-exist".to_string()),
@@ -704,7 +697,7 @@ pub fn database_prefix() -> String {
         .unwrap_or_else(|_| "adhoc".into())
         .chars()
         .filter(char::is_ascii_alphanumeric)
-        .take(24)
+        .take(16)
         .collect();
     format!("oms_test_{run}_")
 }
