@@ -4,7 +4,8 @@
 
 use oms_contracts::OrderStatus;
 use oms_contracts::domain::{
-    Description, IdempotencyKey, MAX_PRICE, MAX_STOCK, Paging, PersonName, ProductName, Reason, Sku,
+    Currency, Description, Email, IdempotencyKey, LINE_PATTERN, MAX_PRICE, MAX_STOCK, PROSE_PATTERN, Paging,
+    PersonName, ProductName, Reason, Sku,
 };
 use serde_json::{Value, json};
 
@@ -13,19 +14,36 @@ pub const MAX_CURSOR_LEN: usize = 1024;
 /// The longest search text.
 pub const MAX_SEARCH_LEN: usize = 100;
 
-/// Text that is not blank (the parsers trim, and refuse what is left empty).
-const NOT_BLANK: &str = "\\S";
+/// A cursor as the lists write it: the position, a dot, and a 16-byte tag (base64url).
+pub const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]{22}$";
+/// A queue's name as OMS names its queues (`oms.stock.3`, `oms.images.dlq`, ...).
+pub const QUEUE_PATTERN: &str = "^oms\\.[a-z0-9._-]{1,100}$";
 
 /// Applies every constraint to `document` (the OpenAPI document as JSON).
 pub fn apply(document: &mut Value) {
     let text = |min: usize, max: usize| {
-        let mut schema = json!({ "minLength": min, "maxLength": max });
-        if min > 0 {
-            schema["pattern"] = json!(NOT_BLANK);
-        }
-        schema
+        let pattern = if min > 0 { LINE_PATTERN } else { PROSE_PATTERN };
+        json!({ "minLength": min, "maxLength": max, "pattern": pattern })
     };
-    let properties: [(&str, &str, Value); 14] = [
+    let currencies: Vec<String> = Currency::all().map(|c| c.as_str().to_string()).collect();
+    let properties: [(&str, &str, Value); 19] = [
+        (
+            "RegisterIn",
+            "email",
+            json!({ "pattern": Email::PATTERN, "maxLength": Email::MAX_LEN }),
+        ),
+        ("ProductForm", "currency", json!({ "enum": currencies })),
+        (
+            "ProductPatch",
+            "currency",
+            json!({ "enum": currencies.iter().map(|c| json!(c)).chain([Value::Null]).collect::<Vec<_>>() }),
+        ),
+        ("ReplayIn", "queue", json!({ "pattern": QUEUE_PATTERN })),
+        (
+            "RefreshIn",
+            "refresh_token",
+            json!({ "type": ["string", "null"] }),
+        ),
         (
             "RegisterIn",
             "name",
@@ -93,6 +111,11 @@ pub fn apply(document: &mut Value) {
             }),
         ),
     ];
+    for form in ["ProductForm", "ImageForm"] {
+        if let Some(schema) = document.pointer_mut(&format!("/components/schemas/{form}")) {
+            merge(schema, json!({ "additionalProperties": false }));
+        }
+    }
     for (schema, property, constraints) in properties {
         if let Some(target) =
             document.pointer_mut(&format!("/components/schemas/{schema}/properties/{property}"))
@@ -101,13 +124,17 @@ pub fn apply(document: &mut Value) {
         }
     }
 
-    let parameters: [(&str, Value); 6] = [
+    let parameters: [(&str, Value); 7] = [
+        ("queue", json!({ "pattern": QUEUE_PATTERN })),
         ("page", json!({ "minimum": 1, "maximum": Paging::MAX_PAGE })),
         (
             "per_page",
             json!({ "minimum": 1, "maximum": Paging::MAX_PER_PAGE }),
         ),
-        ("cursor", json!({ "minLength": 1, "maxLength": MAX_CURSOR_LEN })),
+        (
+            "cursor",
+            json!({ "minLength": 1, "maxLength": MAX_CURSOR_LEN, "pattern": CURSOR_PATTERN }),
+        ),
         ("q", json!({ "maxLength": MAX_SEARCH_LEN })),
         ("limit", json!({ "minimum": 1, "maximum": 1000 })),
         (

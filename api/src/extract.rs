@@ -56,8 +56,11 @@ pub(crate) fn body_error(rejection: BytesRejection) -> ApiError {
 
 /// Parses JSON, telling syntax errors (400) from shape errors (422, with the path).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+    let mut json: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::Malformed(format!("the body is not valid JSON: {e}")))?;
+    // JSON has one number type: `67.0` is the whole number 67.
+    integral_floats_as_integers(&mut json);
+    let value = serde_path_to_error::deserialize(json).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         match inner.classify() {
@@ -76,9 +79,25 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
         }
     })?;
-    de.end()
-        .map_err(|e| ApiError::Malformed(format!("the body is not valid JSON: {e}")))?;
     Ok(value)
+}
+
+/// Rewrites every number written with a fraction of zero (`67.0`, `1e3`) as an integer, so that
+/// integer fields accept it; other numbers stay as they are.
+fn integral_floats_as_integers(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() < 9.0e15
+            {
+                *value = serde_json::Value::from(f as i64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
+    }
 }
 
 /// The field at fault and what is wrong with it, in words a form can show: serde's message

@@ -13,8 +13,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::AdminUser;
-use crate::error::ApiError;
 use crate::error::responses;
+use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::state::AppState;
 
@@ -176,13 +176,30 @@ pub struct DeadLettersOut {
     pub items: Vec<DeadLetter>,
 }
 
+/// A name OMS could give a queue (`contract::QUEUE_PATTERN`): `oms.` and 1 to 100 of
+/// `a-z 0-9 . _ -`. Whether it declares that queue is the broker's to say (404 when not).
+fn check_queue_name(queue: &str, code: &'static str) -> Result<(), ApiError> {
+    let ok = queue.strip_prefix("oms.").is_some_and(|rest| {
+        (1..=100).contains(&rest.len())
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::Invalid {
+            code,
+            field: "queue".into(),
+            message: "must be the name of one of OMS's queues, such as oms.stock.0 or oms.images.dlq".into(),
+        })
+    }
+}
+
 fn dead_letter_error(err: DeadLetterError) -> ApiError {
     match err {
-        DeadLetterError::UnknownQueue(queue) => ApiError::Invalid {
-            code: "validation_failed",
-            field: "queue".into(),
-            message: format!("{queue} is not a queue OMS declares"),
-        },
+        // A well-formed name OMS does not declare (here: with this partition count) is no resource.
+        DeadLetterError::UnknownQueue(_) => ApiError::not_found("queue"),
         DeadLetterError::Broker(err) => err.into(),
         DeadLetterError::Amqp(err) => {
             tracing::warn!(error = %err, "dead-letter queue unavailable");
@@ -203,6 +220,7 @@ fn dead_letter_error(err: DeadLetterError) -> ApiError {
         (status = 200, description = "The dead letters of the queue, or of every queue", body = DeadLettersOut),
         (status = 401, response = responses::Unauthenticated),
         (status = 403, response = responses::Forbidden),
+        (status = 404, description = "`not_found`: no such queue (a name OMS would use, but not declared with this partition count)", body = ErrorBody),
         (status = 422, response = responses::Invalid),
         (status = 503, response = responses::Unavailable),
     )
@@ -219,6 +237,9 @@ async fn list_dead_letters(
             field: "limit".into(),
             message: "must be between 1 and 1000".into(),
         });
+    }
+    if let Some(queue) = &query.queue {
+        check_queue_name(queue, "invalid_query")?;
     }
     let items = match &query.queue {
         Some(queue) => dead_letters::list(&state.broker, queue, limit as usize).await,
@@ -254,6 +275,7 @@ pub struct ReplayIn {
         (status = 403, response = responses::Forbidden),
         (status = 413, response = responses::PayloadTooLarge),
         (status = 415, response = responses::UnsupportedMediaType),
+        (status = 404, description = "`not_found`: no such queue (a name OMS would use, but not declared with this partition count)", body = ErrorBody),
         (status = 422, response = responses::Invalid),
         (status = 503, response = responses::Unavailable),
     )
@@ -274,6 +296,7 @@ async fn replay_dead_letters(
             message: "name 1 to 10000 dead letters, or leave ids out to replay all".into(),
         });
     }
+    check_queue_name(&body.queue, "validation_failed")?;
     let outcome = dead_letters::replay(&state.broker, &body.queue, body.ids.as_deref())
         .await
         .map_err(dead_letter_error)?;

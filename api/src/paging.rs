@@ -58,14 +58,18 @@ pub fn position<K: DeserializeOwned>(
         field: field.to_string(),
         message: message.to_string(),
     };
-    if cursor.is_some() && page.is_some() {
-        return Err(invalid("page", "give either page or cursor, not both"));
-    }
-    let paging = Paging::parse(page, per_page).map_err(|(field, e)| invalid(field, &e.0))?;
+    // With a cursor, `page` says nothing: the cursor is where the page starts.
+    let paging = Paging::parse(page.filter(|_| cursor.is_none()), per_page)
+        .map_err(|(field, e)| invalid(field, &e.0))?;
     let start = match cursor {
-        Some(cursor) => Start::After(
-            open(state, list, cursor).ok_or_else(|| invalid("cursor", "is not a cursor this list gave"))?,
-        ),
+        Some(cursor) if !well_formed(cursor) => {
+            return Err(invalid(
+                "cursor",
+                "is not a cursor (use a next_cursor as it came)",
+            ));
+        }
+        // Well-formed but not this list's, or altered: there is no such position.
+        Some(cursor) => Start::After(open(state, list, cursor).ok_or_else(|| ApiError::not_found("cursor"))?),
         None => Start::Offset(paging.skip()),
     };
     Ok(Position { paging, start })
@@ -124,6 +128,19 @@ fn seal<K: Serialize>(state: &AppState, list: &str, key: &K) -> String {
         URL_SAFE_NO_PAD.encode(&json),
         URL_SAFE_NO_PAD.encode(&tag[..16])
     )
+}
+
+/// The shape `seal` writes (see `contract::CURSOR_PATTERN`).
+fn well_formed(cursor: &str) -> bool {
+    let b64 = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    cursor.len() <= crate::contract::MAX_CURSOR_LEN
+        && cursor
+            .split_once('.')
+            .is_some_and(|(position, tag)| b64(position) && b64(tag) && tag.len() == 22)
 }
 
 fn open<K: DeserializeOwned>(state: &AppState, list: &str, cursor: &str) -> Option<K> {

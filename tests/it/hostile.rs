@@ -329,6 +329,13 @@ async fn hostile_input_gets_a_4xx_envelope_and_changes_nothing() {
             "/api/ops/dead-letters/replay".into(),
             a,
             json!({"queue": "oms.nope"}).to_string(),
+            404,
+        ),
+        (
+            Method::POST,
+            "/api/ops/dead-letters/replay".into(),
+            a,
+            json!({"queue": "../etc"}).to_string(),
             422,
         ),
         // oversized

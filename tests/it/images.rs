@@ -252,7 +252,7 @@ async fn a_refused_replacement_leaves_the_image_as_it_was() {
     }
     // Nothing to retry either: the image is ready and nothing is staged.
     let retry = retry_image(&app, &admin, &id).await;
-    assert_error(retry, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_error(retry, StatusCode::CONFLICT, "nothing_to_retry").await;
 
     let after: Value = app
         .get(&format!("/api/products/{id}"), None)
@@ -371,7 +371,7 @@ async fn a_missing_staged_file_fails_and_asks_for_a_new_one() {
 
     // With no staged file left, a retry needs a new file.
     let retry = retry_image(&app, &admin, id).await;
-    assert_error(retry, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_error(retry, StatusCode::CONFLICT, "nothing_to_retry").await;
 }
 
 #[tokio::test]

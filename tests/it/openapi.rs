@@ -264,7 +264,7 @@ fn every_documented_bound_is_the_parsers_bound() {
         ProductName::parse("   ").is_err(),
         "blank is refused, as the pattern says"
     );
-    assert_eq!(name["pattern"], "\\S");
+    assert_eq!(name["pattern"], oms_contracts::domain::LINE_PATTERN);
 
     let sku = property(&document, "ProductForm", "sku");
     let max = sku["maxLength"].as_u64().expect("a maximum length") as usize;

@@ -180,7 +180,12 @@ async fn a_dead_letter_is_listed_with_its_reason_and_replayed_once_its_cause_is_
     let unknown = app
         .get("/api/ops/dead-letters?queue=oms.nope", Some(&admin.access_token))
         .await;
-    let body = assert_error(unknown, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    // A name OMS would use but does not declare is no resource; a name it would never use is invalid.
+    assert_error(unknown, StatusCode::NOT_FOUND, "not_found").await;
+    let invalid = app
+        .get("/api/ops/dead-letters?queue=orders", Some(&admin.access_token))
+        .await;
+    let body = assert_error(invalid, StatusCode::UNPROCESSABLE_ENTITY, "invalid_query").await;
     assert_eq!(body["error"]["field"], "queue");
 }
 

@@ -80,6 +80,7 @@ impl From<ProductSort> for ProductOrder {
         (status = 200, description = "A page of products", body = Page<ProductOut>),
         (status = 401, response = responses::Unauthenticated),
         (status = 403, description = "`include_inactive` asked for by a non-admin", body = ErrorBody),
+        (status = 404, description = "`not_found`: a cursor that is not one this list gave (altered, or from another list or filter)", body = ErrorBody),
         (status = 422, response = responses::Invalid),
         (status = 503, response = responses::Unavailable),
     )

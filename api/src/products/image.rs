@@ -102,7 +102,7 @@ pub(super) async fn dispatch_image_upload(state: &AppState, product: ProductDoc)
         (status = 401, response = responses::Unauthenticated),
         (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 409, description = "`image_changed`: the image changed meanwhile", body = ErrorBody),
+        (status = 409, description = "`image_changed`: the image changed meanwhile; `nothing_to_retry`: no image sent and no staged upload to retry", body = ErrorBody),
         (status = 413, response = responses::PayloadTooLarge),
         (status = 415, description = "Not `multipart/form-data`, or the image is not PNG, JPEG or WebP", body = ErrorBody),
         (status = 422, response = responses::Invalid),
@@ -165,9 +165,9 @@ pub(super) async fn replace_image(
         }
         None => {
             if current.image.staged_id.is_none() || current.image.status == ImageStatus::Ready {
-                return Err(ApiError::Invalid {
-                    code: "validation_failed",
-                    field: "image".into(),
+                return Err(ApiError::Conflict {
+                    code: "nothing_to_retry",
+                    field: Some("image".into()),
                     message: "send an image (there is no staged upload to retry)".into(),
                 });
             }

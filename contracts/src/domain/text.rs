@@ -17,6 +17,14 @@ pub(crate) fn is_invisible_format(c: char) -> bool {
     matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
+/// What a single-line text field may hold, as a regular expression (for the OpenAPI document):
+/// something not blank, and no control or invisible formatting character.
+pub const LINE_PATTERN: &str =
+    "^(?=[\\s\\S]*\\S)[^\\x00-\\x1f\\x7f-\\x9f\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2069\\ufeff]*$";
+/// The same for text that may span lines (tabs and line breaks allowed) and may be empty.
+pub const PROSE_PATTERN: &str =
+    "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2069\\ufeff]*$";
+
 /// A text field: trimmed, within `min..=max` characters, without control characters.
 pub(crate) fn bounded_text(
     raw: &str,
@@ -56,6 +64,10 @@ pub(crate) fn bounded_text(
 pub struct Email(String);
 
 impl Email {
+    /// What `parse` accepts, as a regular expression (for the OpenAPI document).
+    pub const PATTERN: &'static str = "^\\s*(?=[^@]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+\\s*$";
+    pub const MAX_LEN: usize = 254;
+
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let email = raw.trim().to_ascii_lowercase();
         if email.is_empty() {

@@ -5,7 +5,7 @@ import { products } from '../../api';
 import type { AdjustmentStatusOut, Product, ProductPatch } from '../../api/types';
 import { fieldError, formError } from '../../api/errors';
 import { useAuth } from '../../auth/AuthContext';
-import { minorToInput, parseMoney } from '../../money';
+import { CURRENCIES, minorToInput, parseMoney } from '../../money';
 import { shortId, who } from '../../orders/words';
 import { DataTable } from '../../components/DataTable';
 import { useFeedback } from '../../components/feedback';
@@ -28,14 +28,14 @@ function changes(p: Product, v: ReturnType<typeof asForm>): { patch: ProductPatc
   const errors: Record<string, string> = {};
   const was = asForm(p);
   const currency = v.currency.trim().toUpperCase();
-  if (!/^[A-Z]{3}$/.test(currency)) errors.currency = 'Use a three-letter currency code such as USD or EUR.';
+  if (!CURRENCIES.includes(currency)) errors.currency = 'Use a three-letter currency code such as USD or EUR.';
   if (v.name !== was.name) patch.name = v.name;
   if (v.description !== was.description) patch.description = v.description;
   // The price is read in the currency it will have: 1500 is ¥1,500 but $15.00 only when typed 15.
   const price = parseMoney(v.price, errors.currency ? p.price.currency : currency);
   if (!price.ok) errors.price = price.error;
   else if (price.minor !== p.price.amount) patch.price = price.minor;
-  if (!errors.currency && currency !== was.currency) patch.currency = currency;
+  if (!errors.currency && currency !== was.currency) patch.currency = currency as ProductPatch['currency'];
   // An empty threshold goes back to the deployment's default.
   const threshold = v.threshold.trim();
   if (threshold !== '' && !/^\d+$/.test(threshold)) errors.low_stock_threshold = 'Enter a whole number of units, or leave it empty for the default.';

@@ -1,0 +1,188 @@
+//! Reading orders: one, a page of them (the caller's own, or everyone's for an admin), and
+//! counts by status.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use futures_util::TryStreamExt;
+use mongodb::bson::{self, doc};
+use oms_contracts::{OrderId, OrderStatus, UserId};
+use oms_platform::store::OrderDoc;
+use oms_platform::store::lists::OrderList;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{AdminUser, CurrentUser};
+use crate::error::responses;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::ApiQuery;
+use crate::paging::{Page, page, position};
+use crate::state::AppState;
+
+use super::*;
+
+/// One order, for its owner or an admin.
+#[utoipa::path(
+    get,
+    path = "/api/orders/{id}",
+    tag = "orders",
+    params(("id" = String, Path, description = "The order's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The order", body = OrderOut),
+        (status = 401, response = responses::Unauthenticated),
+        (status = 404, description = "No such order, or another user's (`not_found`)", body = ErrorBody),
+        (status = 503, response = responses::Unavailable),
+    )
+)]
+pub(crate) async fn get_order(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<OrderOut>, ApiError> {
+    let id = parse_order_id(&id)?;
+    Ok(Json(OrderOut::new(
+        visible_order(&state, &user, &id).await?,
+        &user,
+    )))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OrderQuery {
+    /// Only orders with this status.
+    #[param(value_type = Option<OrderStatus>)]
+    status: Option<String>,
+    /// Admins: only this user's orders. Others may name only themselves.
+    user_id: Option<String>,
+    /// From 1 (default 1).
+    page: Option<i64>,
+    /// 1 to 100 (default 20).
+    per_page: Option<i64>,
+    /// The `next_cursor` of the previous page (instead of `page`).
+    cursor: Option<String>,
+}
+
+/// Orders, newest first: the caller's own, or (for an admin) everyone's.
+#[utoipa::path(
+    get,
+    path = "/api/orders",
+    tag = "orders",
+    params(OrderQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of orders", body = Page<OrderOut>),
+        (status = 401, response = responses::Unauthenticated),
+        (status = 403, description = "A non-admin asked for another user's orders", body = ErrorBody),
+        (status = 404, description = "`not_found`: a cursor that is not one this list gave (altered, or from another list or filter)", body = ErrorBody),
+        (status = 422, response = responses::Invalid),
+        (status = 503, response = responses::Unavailable),
+    )
+)]
+pub(crate) async fn list_orders(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(query): ApiQuery<OrderQuery>,
+) -> Result<Json<Page<OrderOut>>, ApiError> {
+    let mut list = OrderList::default();
+    if user.is_admin() {
+        if let Some(user_id) = &query.user_id {
+            list.user = Some(UserId::parse(user_id).map_err(|e| ApiError::Invalid {
+                code: "invalid_query",
+                field: "user_id".into(),
+                message: e.0,
+            })?);
+        }
+    } else {
+        if query.user_id.as_ref().is_some_and(|u| u != user.id.as_str()) {
+            return Err(ApiError::Forbidden);
+        }
+        list.user = Some(user.id.clone());
+    }
+    if let Some(status) = &query.status {
+        list.status = Some(
+            status
+                .parse()
+                .map_err(|e: oms_contracts::Invalid| ApiError::Invalid {
+                    code: "invalid_query",
+                    field: "status".into(),
+                    message: e.0,
+                })?,
+        );
+    }
+    let name = format!(
+        "orders:{}:{}",
+        list.user.as_ref().map_or("", UserId::as_str),
+        list.status.map_or("", OrderStatus::as_str)
+    );
+    let position = position::<OrderId>(&state, &name, query.page, query.per_page, query.cursor.as_deref())?;
+    let (slice, count) = tokio::try_join!(
+        state
+            .store
+            .list_orders(&list, &position.start, position.paging.per_page),
+        state.store.count_orders(&list),
+    )?;
+    Ok(Json(page(
+        &state,
+        &name,
+        &position,
+        slice,
+        count,
+        |o: &OrderDoc| o.id.clone(),
+        |o| OrderOut::new(o, &user),
+    )))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatsOut {
+    pub total: u64,
+    /// The number of orders in each status (every status is present).
+    #[schema(value_type = std::collections::BTreeMap<OrderStatus, u64>)]
+    pub by_status: std::collections::BTreeMap<&'static str, u64>,
+}
+
+/// How many orders there are in each status.
+#[utoipa::path(
+    get,
+    path = "/api/orders/stats",
+    tag = "orders",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Order counts", body = StatsOut),
+        (status = 401, response = responses::Unauthenticated),
+        (status = 403, response = responses::Forbidden),
+        (status = 503, response = responses::Unavailable),
+    )
+)]
+pub(crate) async fn order_stats(
+    State(state): State<AppState>,
+    AdminUser(_): AdminUser,
+) -> Result<Json<StatsOut>, ApiError> {
+    let mut cursor = state
+        .store
+        .orders()
+        .aggregate(vec![
+            doc! { "$group": { "_id": "$status", "count": { "$sum": 1 } } },
+        ])
+        .await?;
+    let mut by_status: std::collections::BTreeMap<&'static str, u64> =
+        OrderStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+    while let Some(row) = cursor.try_next().await? {
+        let status = row
+            .get_str("_id")
+            .ok()
+            .and_then(|s| s.parse::<OrderStatus>().ok());
+        let count = match row.get("count") {
+            Some(bson::Bson::Int32(n)) => *n as u64,
+            Some(bson::Bson::Int64(n)) => *n as u64,
+            _ => 0,
+        };
+        if let Some(status) = status {
+            by_status.insert(status.as_str(), count);
+        }
+    }
+    Ok(Json(StatsOut {
+        total: by_status.values().sum(),
+        by_status,
+    }))
+}
