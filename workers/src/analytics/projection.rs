@@ -9,40 +9,102 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, DurationRound, Months, TimeDelta, TimeZone, Utc};
 use oms_contracts::messages::{Event, EventLine};
 use oms_contracts::{Money, OrderId, OrderStatus};
 use serde::{Deserialize, Serialize};
 
-/// The width of a bucket. Every figure is kept per hour and per day.
+/// The width of a bucket. Every figure is kept per hour, per day and per month: a range is
+/// answered with whole months where they fit and days or hours at its edges ([`cover`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Granularity {
     Hour,
     Day,
+    Month,
 }
 
 impl Granularity {
-    pub const ALL: [Granularity; 2] = [Granularity::Hour, Granularity::Day];
+    pub const ALL: [Granularity; 3] = [Granularity::Hour, Granularity::Day, Granularity::Month];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Granularity::Hour => "hour",
             Granularity::Day => "day",
-        }
-    }
-
-    pub fn step(self) -> TimeDelta {
-        match self {
-            Granularity::Hour => TimeDelta::hours(1),
-            Granularity::Day => TimeDelta::days(1),
+            Granularity::Month => "month",
         }
     }
 
     /// The start of the bucket holding `at` (UTC).
     pub fn floor(self, at: DateTime<Utc>) -> DateTime<Utc> {
-        at.duration_trunc(self.step()).unwrap_or(at)
+        match self {
+            Granularity::Hour => at.duration_trunc(TimeDelta::hours(1)).unwrap_or(at),
+            Granularity::Day => at.duration_trunc(TimeDelta::days(1)).unwrap_or(at),
+            Granularity::Month => Utc
+                .with_ymd_and_hms(at.year(), at.month(), 1, 0, 0, 0)
+                .single()
+                .unwrap_or(at),
+        }
     }
+
+    /// The start of the bucket after the one starting at `start`.
+    pub fn next(self, start: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            Granularity::Hour => start + TimeDelta::hours(1),
+            Granularity::Day => start + TimeDelta::days(1),
+            Granularity::Month => start.checked_add_months(Months::new(1)).unwrap_or(start),
+        }
+    }
+
+    /// The first bucket start at or after `at`.
+    pub fn ceil(self, at: DateTime<Utc>) -> DateTime<Utc> {
+        let floor = self.floor(at);
+        if floor == at { at } else { self.next(floor) }
+    }
+
+    fn finer(self) -> Option<Granularity> {
+        match self {
+            Granularity::Hour => None,
+            Granularity::Day => Some(Granularity::Hour),
+            Granularity::Month => Some(Granularity::Day),
+        }
+    }
+}
+
+/// The documents that hold exactly the buckets of `finest` width in `[from, to)` (both on
+/// `finest`'s boundaries): `(granularity, first start, end)` spans, whole months where they fit,
+/// then whole days, then hours.
+pub fn cover(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    finest: Granularity,
+) -> Vec<(Granularity, DateTime<Utc>, DateTime<Utc>)> {
+    fn split(
+        lo: DateTime<Utc>,
+        hi: DateTime<Utc>,
+        g: Granularity,
+        finest: Granularity,
+        out: &mut Vec<(Granularity, DateTime<Utc>, DateTime<Utc>)>,
+    ) {
+        if lo >= hi {
+            return;
+        }
+        let Some(finer) = g.finer().filter(|_| g != finest) else {
+            out.push((g, lo, hi));
+            return;
+        };
+        let (a, b) = (g.ceil(lo), g.floor(hi));
+        if a < b {
+            split(lo, a, finer, finest, out);
+            out.push((g, a, b));
+            split(b, hi, finer, finest, out);
+        } else {
+            split(lo, hi, finer, finest, out);
+        }
+    }
+    let mut out = Vec::new();
+    split(from, to, Granularity::Month, finest, &mut out);
+    out
 }
 
 /// Lead times are kept as a mergeable histogram: bin `i` holds durations `d` (ms) with

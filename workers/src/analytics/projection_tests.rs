@@ -192,6 +192,7 @@ fn buckets_start_on_the_hour_and_the_day() {
         .expect("time");
     assert_eq!(Granularity::Hour.floor(t), at(13, 0));
     assert_eq!(Granularity::Day.floor(t), at(0, 0));
+    assert_eq!(Granularity::Month.floor(t), at(0, 0));
 }
 
 #[test]
@@ -210,4 +211,83 @@ fn quantiles_come_from_the_histogram_within_a_bin() {
         let value = bin_value(lead_time_bin(ms)) as f64;
         assert!((value / ms as f64 - 1.0).abs() < 0.05 || ms < 10, "{ms}: {value}");
     }
+}
+
+#[test]
+fn months_start_on_the_first_and_ranges_are_covered_by_the_coarsest_buckets() {
+    let t = |s: &str| s.parse::<DateTime<Utc>>().expect("time");
+    assert_eq!(
+        Granularity::Month.floor(t("2026-02-17T05:00:00Z")),
+        t("2026-02-01T00:00:00Z")
+    );
+    assert_eq!(
+        Granularity::Month.next(t("2026-12-01T00:00:00Z")),
+        t("2027-01-01T00:00:00Z")
+    );
+    assert_eq!(
+        Granularity::Day.ceil(t("2026-02-17T05:00:00Z")),
+        t("2026-02-18T00:00:00Z")
+    );
+    let spans = cover(
+        t("2025-11-28T22:00:00Z"),
+        t("2026-02-03T02:00:00Z"),
+        Granularity::Hour,
+    );
+    assert_eq!(
+        spans,
+        vec![
+            (
+                Granularity::Hour,
+                t("2025-11-28T22:00:00Z"),
+                t("2025-11-29T00:00:00Z")
+            ),
+            (
+                Granularity::Day,
+                t("2025-11-29T00:00:00Z"),
+                t("2025-12-01T00:00:00Z")
+            ),
+            (
+                Granularity::Month,
+                t("2025-12-01T00:00:00Z"),
+                t("2026-02-01T00:00:00Z")
+            ),
+            (
+                Granularity::Day,
+                t("2026-02-01T00:00:00Z"),
+                t("2026-02-03T00:00:00Z")
+            ),
+            (
+                Granularity::Hour,
+                t("2026-02-03T00:00:00Z"),
+                t("2026-02-03T02:00:00Z")
+            ),
+        ]
+    );
+    // Daily ranges stop at days; a range inside one day is its hours.
+    let daily = cover(
+        t("2026-01-30T00:00:00Z"),
+        t("2026-02-02T00:00:00Z"),
+        Granularity::Day,
+    );
+    assert_eq!(
+        daily,
+        vec![(
+            Granularity::Day,
+            t("2026-01-30T00:00:00Z"),
+            t("2026-02-02T00:00:00Z")
+        )]
+    );
+    let hours = cover(
+        t("2026-01-30T01:00:00Z"),
+        t("2026-01-30T05:00:00Z"),
+        Granularity::Hour,
+    );
+    assert_eq!(
+        hours,
+        vec![(
+            Granularity::Hour,
+            t("2026-01-30T01:00:00Z"),
+            t("2026-01-30T05:00:00Z")
+        )]
+    );
 }

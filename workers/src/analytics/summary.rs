@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use futures_util::TryStreamExt;
-use mongodb::bson::doc;
+use mongodb::bson::{Document, doc};
 use oms_contracts::Money;
 use oms_contracts::domain::Currency;
 use oms_platform::Store;
@@ -15,7 +15,7 @@ use oms_platform::store::{from_chrono, to_chrono};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::projection::{Granularity, quantile};
+use super::projection::{Granularity, cover, quantile};
 
 /// How many products `top_products` lists.
 pub const TOP_PRODUCTS: usize = 10;
@@ -42,8 +42,13 @@ impl Range {
 
     /// Every bucket start of the range, in order.
     pub fn starts(&self) -> impl Iterator<Item = DateTime<Utc>> + '_ {
-        let step = self.granularity.step();
-        std::iter::successors(Some(self.from), move |s| Some(*s + step)).take_while(|s| *s < self.to)
+        let g = self.granularity;
+        std::iter::successors(Some(self.from), move |s| Some(g.next(*s))).take_while(|s| *s < self.to)
+    }
+
+    /// The end of the range's last bucket.
+    pub fn end(&self) -> DateTime<Utc> {
+        self.granularity.ceil(self.to)
     }
 }
 
@@ -185,6 +190,27 @@ pub async fn summary(
         "granularity": range.granularity.as_str(),
         "start": { "$gte": from_chrono(range.from), "$lt": from_chrono(range.to) },
     };
+    // Sales and reasons need no series: whole months where they fit, days and hours at the edges.
+    let spans: Vec<Document> = cover(range.from, range.end(), range.granularity)
+        .into_iter()
+        .map(|(g, lo, hi)| doc! { "granularity": g.as_str(), "start": { "$gte": from_chrono(lo), "$lt": from_chrono(hi) } })
+        .collect();
+    let products = futures_util::future::try_join_all(spans.iter().map(|span| async {
+        store
+            .analytics_products()
+            .find(span.clone())
+            .await?
+            .try_collect::<Vec<_>>()
+            .await
+    }));
+    let reasons = futures_util::future::try_join_all(spans.iter().map(|span| async {
+        store
+            .analytics_reasons()
+            .find(span.clone())
+            .await?
+            .try_collect::<Vec<_>>()
+            .await
+    }));
     let (buckets, products, reasons, status, low_stock) = futures_util::try_join!(
         async {
             store
@@ -194,22 +220,8 @@ pub async fn summary(
                 .try_collect::<Vec<_>>()
                 .await
         },
-        async {
-            store
-                .analytics_products()
-                .find(filter.clone())
-                .await?
-                .try_collect::<Vec<_>>()
-                .await
-        },
-        async {
-            store
-                .analytics_reasons()
-                .find(filter.clone())
-                .await?
-                .try_collect::<Vec<_>>()
-                .await
-        },
+        products,
+        reasons,
         async {
             store
                 .analytics_status()
@@ -218,6 +230,8 @@ pub async fn summary(
         },
         low_stock(store, default_threshold),
     )?;
+    let products = products.into_iter().flatten();
+    let reasons = reasons.into_iter().flatten();
 
     let mut revenue: BTreeMap<String, i64> = BTreeMap::new();
     let mut p2s = BTreeMap::new();
