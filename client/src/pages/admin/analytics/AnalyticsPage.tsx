@@ -126,7 +126,7 @@ export function AnalyticsPage() {
       {q.isPending ? <Loading label="Loading the figures…" /> : q.isError ? <ErrorBox error={q.error} /> : s && h && (
         <>
           <p className="text-sm text-slate-600" data-testid="analytics-range">
-            {bucketLabel(s.from, s.bucket)} to {new Date(s.to).toLocaleString('en-US', { hour12: false })}, by {s.bucket}
+            {bucketLabel(s.from, 'hour')} to {bucketLabel(s.to, 'hour')}, by {s.bucket}
             {q.isFetching ? ' · refreshing…' : ''}
           </p>
           <dl className="grid grid-cols-2 gap-3 md:grid-cols-4">

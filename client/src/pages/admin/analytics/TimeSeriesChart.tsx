@@ -31,7 +31,7 @@ export function TimeSeriesChart({ summary }: { summary: AnalyticsSummary }) {
           <Legend wrapperStyle={{ color: '#0f172a' }} />
           <Bar yAxisId="orders" dataKey="placed" name="Orders placed" fill="#4f46e5" />
           <Bar yAxisId="orders" dataKey="cancelled" name="Cancelled" fill="#94a3b8" stroke="#334155" strokeDasharray="2 2" />
-          <Line yAxisId="revenue" dataKey="revenue" name="Revenue" type="monotone" stroke="#b45309" strokeWidth={2}
+          <Line yAxisId="revenue" dataKey="revenue" name="Revenue" type="linear" stroke="#b45309" strokeWidth={2}
             strokeDasharray="6 3" dot={{ r: 3 }} isAnimationActive={false} />
         </ComposedChart>
       </ResponsiveContainer>
