@@ -92,6 +92,21 @@ pub async fn verify(config: &Config) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// `oms analytics rebuild`: the analytics read model built again from the orders.
+pub async fn rebuild_analytics(config: &Config) -> anyhow::Result<ExitCode> {
+    let store = connect_store(config).await?;
+    store.ensure_indexes().await?;
+    let started = std::time::Instant::now();
+    let rebuilt = oms_workers::analytics::rebuild::rebuild(&store).await?;
+    println!(
+        "rebuilt the analytics read model from {} orders ({} status changes) in {:.1} s",
+        rebuilt.orders,
+        rebuilt.changes,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `oms user promote EMAIL`.
 pub async fn promote_user(config: &Config, email: &str) -> anyhow::Result<ExitCode> {
     let email = Email::parse(email).map_err(|e| anyhow::anyhow!("EMAIL {e}"))?;

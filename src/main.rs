@@ -66,6 +66,11 @@ enum Command {
     },
     /// Print the API's OpenAPI document (JSON); needs no configuration or services.
     Openapi,
+    /// The analytics read model.
+    Analytics {
+        #[command(subcommand)]
+        command: AnalyticsCommand,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -81,8 +86,16 @@ enum WorkerArg {
     Orders,
     /// Image uploads to the image store (`oms.images`), competing consumers.
     Images,
+    /// The analytics projection (`oms.analytics`).
+    Analytics,
     /// Every worker kind.
     All,
+}
+
+#[derive(Subcommand)]
+enum AnalyticsCommand {
+    /// Rebuild the read model from the orders (stop the analytics workers first).
+    Rebuild,
 }
 
 #[derive(Subcommand)]
@@ -171,6 +184,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 WorkerArg::Stock => vec![WorkerKind::Stock],
                 WorkerArg::Orders => vec![WorkerKind::Orders],
                 WorkerArg::Images => vec![WorkerKind::Images],
+                WorkerArg::Analytics => vec![WorkerKind::Analytics],
                 WorkerArg::All => WorkerKind::ALL.to_vec(),
             };
             oms::run(config, Roles { api: false, workers }, shutdown_on_signal()).await?;
@@ -180,6 +194,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             command: UserCommand::Promote { email },
         } => oms::promote_user(&config, &email).await,
         Command::Verify => oms::verify(&config).await,
+        Command::Analytics {
+            command: AnalyticsCommand::Rebuild,
+        } => oms::rebuild_analytics(&config).await,
         Command::Queues { once } => oms::ops_cli::queues(&config, once, shutdown_on_signal()).await,
         Command::DeadLetters {
             command: DeadLetterCommand::List { queue, limit },

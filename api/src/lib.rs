@@ -1,6 +1,7 @@
 //! The OMS HTTP API. [`Application::build`] binds and wires everything; tests build it on
 //! `127.0.0.1:0` and ask for the port.
 
+pub mod analytics;
 pub mod auth;
 pub mod contract;
 pub mod error;

@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 
 use crate::error::{ErrorBody, responses};
 use crate::state::AppState;
-use crate::{auth, health, metrics, ops, orders, products};
+use crate::{analytics, auth, health, metrics, ops, orders, products};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -47,6 +47,7 @@ use crate::{auth, health, metrics, ops, orders, products};
         (name = "orders", description = "Placing, reading, cancelling and moving orders"),
         (name = "events", description = "Live order events (server-sent events)"),
         (name = "ops", description = "Health, readiness and operations"),
+        (name = "analytics", description = "Figures for admins, from the analytics read model"),
     )
 )]
 struct ApiDoc;
@@ -86,6 +87,7 @@ pub fn routes(max_image_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(products::router(max_image_bytes))
         .merge(orders::router())
         .merge(ops::router())
+        .merge(analytics::router())
         .merge(health::router())
         .merge(metrics::router())
         .routes(routes!(openapi_json))

@@ -1,4 +1,4 @@
-import { useEffect, useState, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react';
 import { Link, Navigate, NavLink, Route, Routes, useLocation } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
 import { orders } from './api';
@@ -20,6 +20,9 @@ import { AdminOrdersPage } from './pages/admin/AdminOrdersPage';
 import { QueuesPage } from './pages/ops/QueuesPage';
 import { DeadLettersPage } from './pages/ops/DeadLettersPage';
 import { VerifyPage } from './pages/ops/VerifyPage';
+
+// The analytics page (and its chart library) loads when first visited, not with the app.
+const AnalyticsPage = lazy(() => import('./pages/admin/analytics/AnalyticsPage').then((m) => ({ default: m.AnalyticsPage })));
 
 function NavItem({ to, children, end = false }: { to: string; children: ReactNode; end?: boolean }) {
   return (
@@ -74,6 +77,7 @@ function Header() {
                 <NavItem to="/admin" end>Dashboard</NavItem>
                 <NavItem to="/admin/products">Products</NavItem>
                 <NavItem to="/admin/orders">All orders</NavItem>
+                <NavItem to="/admin/analytics">Analytics</NavItem>
                 <NavItem to="/ops/queues">Queues</NavItem>
                 <NavItem to="/ops/dead-letters">Dead letters</NavItem>
                 <NavItem to="/ops/verify">Verify</NavItem>
@@ -169,6 +173,7 @@ export function App() {
           <Route path="/admin/products" element={<RequireUser admin><AdminProductsPage /></RequireUser>} />
           <Route path="/admin/products/:id" element={<RequireUser admin><AdminProductPage /></RequireUser>} />
           <Route path="/admin/orders" element={<RequireUser admin><AdminOrdersPage /></RequireUser>} />
+          <Route path="/admin/analytics" element={<RequireUser admin><Suspense fallback={<Loading label="Loading the figures…" />}><AnalyticsPage /></Suspense></RequireUser>} />
           <Route path="/ops/queues" element={<RequireUser admin><QueuesPage /></RequireUser>} />
           <Route path="/ops/dead-letters" element={<RequireUser admin><DeadLettersPage /></RequireUser>} />
           <Route path="/ops/verify" element={<RequireUser admin><VerifyPage /></RequireUser>} />

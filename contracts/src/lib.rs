@@ -2,6 +2,7 @@
 //! commands and events, routing (exchange and queue names, the partition function) and
 //! the order state machine. Nothing in this crate performs I/O.
 
+pub mod analytics;
 pub mod domain;
 pub mod ids;
 pub mod messages;

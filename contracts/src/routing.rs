@@ -14,6 +14,10 @@ pub const DEAD_LETTER_EXCHANGE: &str = "oms.dlx";
 /// The image-upload queue: competing consumers, no ordering needed.
 pub const IMAGES_QUEUE: &str = "oms.images";
 
+/// The analytics projection's queue: every order status event, one active consumer. Declared
+/// with the rest of the topology, so that events wait for the projection while it is down.
+pub const ANALYTICS_QUEUE: &str = "oms.analytics";
+
 /// A delivery returned to its queue this many times is dead-lettered. Every unacked delivery
 /// of a consumer that dies counts once (up to the prefetch of them), so the limit is generous:
 /// it exists for messages that crash their consumer, not for fail-overs.

@@ -517,5 +517,56 @@ pub async fn declare_topology(channel: &Channel, partitions: u32) -> Result<(), 
             )
             .await?;
     }
+    declare_analytics_queue(channel).await
+}
+
+/// The analytics projection's queue, bound to every order status event on `oms.events`:
+/// quorum, single active consumer, dead letters like every other queue.
+async fn declare_analytics_queue(channel: &Channel) -> Result<(), BrokerError> {
+    let name = routing::ANALYTICS_QUEUE;
+    let dlq = routing::dead_letter_queue(name);
+    channel
+        .queue_declare(
+            ShortString::from(dlq.as_str()),
+            QueueDeclareOptions::durable(),
+            dead_letter_arguments(),
+        )
+        .await?;
+    channel
+        .queue_bind(
+            ShortString::from(dlq.as_str()),
+            routing::DEAD_LETTER_EXCHANGE.into(),
+            name.into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    let mut args = FieldTable::default();
+    args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+    args.insert("x-single-active-consumer".into(), AMQPValue::Boolean(true));
+    args.insert(
+        "x-dead-letter-exchange".into(),
+        AMQPValue::LongString(routing::DEAD_LETTER_EXCHANGE.into()),
+    );
+    args.insert(
+        "x-dead-letter-routing-key".into(),
+        AMQPValue::LongString(name.into()),
+    );
+    args.insert(
+        "x-delivery-limit".into(),
+        AMQPValue::LongLongInt(routing::DELIVERY_LIMIT),
+    );
+    channel
+        .queue_declare(name.into(), QueueDeclareOptions::durable(), args)
+        .await?;
+    channel
+        .queue_bind(
+            name.into(),
+            routing::EVENTS_EXCHANGE.into(),
+            routing::event_keys::ORDER_STATUS_CHANGED.into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
     Ok(())
 }

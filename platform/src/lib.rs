@@ -1,6 +1,7 @@
 //! The runtime that the OMS api and workers share: configuration, telemetry, the RabbitMQ
 //! connection and topology, the MongoDB connection, its collections and indexes.
 
+pub mod analytics;
 pub mod broker;
 pub mod config;
 pub mod dead_letters;

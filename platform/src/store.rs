@@ -16,6 +16,7 @@ use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, Collection, Database, IndexModel};
 use secrecy::{ExposeSecret, SecretString};
 
+pub mod analytics;
 pub mod docs;
 pub mod lists;
 pub mod staged;
@@ -229,6 +230,7 @@ impl Store {
                 .create_index(IndexModel::builder().keys(keys).build())
                 .await?;
         }
+        self.ensure_analytics_indexes().await?;
         Ok(())
     }
 
@@ -338,6 +340,9 @@ pub fn is_duplicate_key(err: &mongodb::error::Error) -> bool {
             .as_ref()
             .is_some_and(|errors| errors.iter().any(|e| e.code == DUPLICATE_KEY)),
         ErrorKind::BulkWrite(e) => e.write_errors.values().any(|e| e.code == DUPLICATE_KEY),
+        ErrorKind::Custom(c) => c
+            .downcast_ref::<WriteErrors>()
+            .is_some_and(|w| w.codes.contains(&DUPLICATE_KEY)),
         _ => false,
     }
 }

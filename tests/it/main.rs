@@ -1,5 +1,6 @@
 //! End-to-end tests of OMS against a real RabbitMQ and a real MongoDB-compatible server.
 
+mod analytics;
 mod auth;
 mod broker_outage;
 mod browser;

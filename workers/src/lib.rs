@@ -1,6 +1,7 @@
 //! OMS workers: the stock worker, the order process manager, the reconciler, and the image
 //! worker. Every mutation of stock and orders, and every image upload, happens here.
 
+pub mod analytics;
 pub mod consumer;
 pub mod failpoint;
 pub mod images;
@@ -10,7 +11,7 @@ pub mod stock;
 
 use std::sync::Arc;
 
-use oms_contracts::routing::{IMAGES_QUEUE, orders_queue, stock_queue};
+use oms_contracts::routing::{ANALYTICS_QUEUE, IMAGES_QUEUE, orders_queue, stock_queue};
 use oms_platform::{Broker, Config, Store};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -23,11 +24,21 @@ pub enum WorkerKind {
     Stock,
     Orders,
     Images,
+    /// The analytics projection (`oms.analytics`).
+    Analytics,
 }
 
 impl WorkerKind {
-    pub const ALL: [WorkerKind; 3] = [WorkerKind::Stock, WorkerKind::Orders, WorkerKind::Images];
+    pub const ALL: [WorkerKind; 4] = [
+        WorkerKind::Stock,
+        WorkerKind::Orders,
+        WorkerKind::Images,
+        WorkerKind::Analytics,
+    ];
 }
+
+/// Events the analytics projection folds as one batch (one transaction).
+const ANALYTICS_BATCH: usize = 100;
 
 /// How many deliveries a consumer holds unacknowledged at once: room for a whole batch being
 /// decided and the next one arriving meanwhile.
@@ -110,6 +121,21 @@ pub async fn run(
                     after: config.reconcile_after,
                 };
                 tasks.spawn(reconciler.run(shutdown.clone()));
+            }
+            WorkerKind::Analytics => {
+                tasks.spawn(
+                    consumer::Consumer {
+                        queue: ANALYTICS_QUEUE.to_string(),
+                        prefetch: prefetch(ANALYTICS_BATCH),
+                        batch: ANALYTICS_BATCH,
+                        // Nothing to send: each batch's commit is all there is to ack after.
+                        pipelined: true,
+                        handler: Arc::new(analytics::AnalyticsHandler { store: store.clone() }),
+                        broker: broker.clone(),
+                        shutdown: shutdown.clone(),
+                    }
+                    .run(),
+                );
             }
             WorkerKind::Images => {
                 let images = match images::image_store(config) {

@@ -69,6 +69,17 @@ export const ops = {
   verify: () => http.get<T.VerifyReport>('/api/ops/verify').then((r) => r.data),
 };
 
+export const analytics = {
+  /** The analytics of a range (`to` absent: until now). */
+  summary: (q: { from: string; to?: string }) =>
+    http.get<T.AnalyticsSummary>('/api/analytics/summary', { params: clean(q) }).then((r) => r.data),
+  /** The range's buckets as CSV text. */
+  exportCsv: (q: { from: string; to?: string }) =>
+    http
+      .get<string>('/api/analytics/export.csv', { params: clean(q), responseType: 'text' })
+      .then((r) => r.data),
+};
+
 function progress(onProgress?: (fraction: number) => void) {
   return onProgress
     ? (e: AxiosProgressEvent) => onProgress(e.total ? e.loaded / e.total : 0)

@@ -4,6 +4,47 @@
  */
 
 export interface paths {
+    "/api/analytics/export.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The buckets of a range as CSV (RFC 4180): `start,placed,cancelled,rejected,delivered`, then
+         *     one `revenue_<CURRENCY>` column (minor units) per currency with revenue in the range (at
+         *     least the main one).
+         */
+        get: operations["export_csv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/analytics/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The analytics of a range: counts, revenue and lead times per bucket, best sellers,
+         *     cancellation reasons, orders by status and the products running low.
+         */
+        get: operations["analytics_summary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/login": {
         parameters: {
             query?: never;
@@ -516,6 +557,25 @@ export interface components {
             /** @description The admin's reason when applied; why it was refused when refused. */
             reason?: string | null;
         };
+        BucketOut: {
+            /** Format: date-time */
+            start: string;
+            /**
+             * Format: int64
+             * @description Orders placed (stock reserved) in the bucket.
+             */
+            placed: number;
+            /** Format: int64 */
+            cancelled: number;
+            /** Format: int64 */
+            rejected: number;
+            /** Format: int64 */
+            delivered: number;
+            /** @description Revenue of the orders placed, in the summary's main currency. */
+            revenue: components["schemas"]["Money"];
+            /** @description Revenue per currency, when orders in several currencies were placed (else the one). */
+            revenue_by_currency: components["schemas"]["Money"][];
+        };
         /** @description One check of the report. */
         CheckOut: {
             /** @description The kind of violation it looks for, e.g. `stock_ledger_mismatch`. */
@@ -632,6 +692,12 @@ export interface components {
         };
         /** @enum {string} */
         ImageStatus: "none" | "pending" | "ready" | "failed";
+        LeadTimesOut: {
+            /** @description From `PLACED` to `SHIPPED`, for orders shipped in the range. */
+            placed_to_shipped: components["schemas"]["PercentilesOut"];
+            /** @description From `SHIPPED` to `DELIVERED`, for orders delivered in the range. */
+            shipped_to_delivered: components["schemas"]["PercentilesOut"];
+        };
         LedgerEntryOut: {
             id: string;
             product_id: string;
@@ -675,6 +741,14 @@ export interface components {
             email: string;
             password: string;
             refresh_token_in?: components["schemas"]["RefreshTokenIn"];
+        };
+        LowStockOut: {
+            product_id: string;
+            name: string;
+            /** Format: int64 */
+            stock: number;
+            /** Format: int64 */
+            threshold: number;
         };
         /** @description An amount of money in minor units (cents) of one currency. */
         Money: {
@@ -853,6 +927,18 @@ export interface components {
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
+        /** @description Percentiles of a lead time in milliseconds (null without samples); within about 5%. */
+        PercentilesOut: {
+            /** Format: int64 */
+            p50?: number | null;
+            /** Format: int64 */
+            p90?: number | null;
+            /**
+             * Format: int64
+             * @description How many orders the figures are taken from.
+             */
+            samples: number;
+        };
         /** @description The form of `POST /api/products`. */
         ProductForm: {
             name: string;
@@ -953,6 +1039,11 @@ export interface components {
             /** @description When not ready: `service_unavailable` and which dependencies are down. */
             error?: components["schemas"]["NotReady"];
         };
+        ReasonOut: {
+            reason: string;
+            /** Format: int64 */
+            count: number;
+        };
         RefreshIn: {
             /**
              * @description The refresh token. Leave it out (send `{}`) when the browser holds it in the
@@ -1033,6 +1124,55 @@ export interface components {
              */
             delta: number;
             reason: string;
+        };
+        /** @description The analytics of a range. */
+        SummaryOut: {
+            /**
+             * Format: date-time
+             * @description The start of the first bucket.
+             */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            /** @description `hour` or `day`. */
+            bucket: string;
+            /** @description The main currency: the one with the most revenue in the range (USD when none). */
+            currency: string;
+            totals: components["schemas"]["TotalsOut"];
+            /** @description Every order by its current status (all time, not only the range). */
+            orders_by_status: {
+                [key: string]: number;
+            };
+            buckets: components["schemas"]["BucketOut"][];
+            /** @description The best sellers of the range by units. */
+            top_products: components["schemas"]["TopProductOut"][];
+            /** @description Active products at or below their low-stock threshold, lowest first (current stock). */
+            low_stock: components["schemas"]["LowStockOut"][];
+            lead_times_ms: components["schemas"]["LeadTimesOut"];
+            /** @description Why orders were cancelled in the range, most frequent first. */
+            cancellation_reasons: components["schemas"]["ReasonOut"][];
+        };
+        TopProductOut: {
+            product_id: string;
+            name: string;
+            /**
+             * Format: int64
+             * @description Units in the orders placed in the range.
+             */
+            units: number;
+            revenue: components["schemas"]["Money"];
+        };
+        TotalsOut: {
+            /** Format: int64 */
+            placed: number;
+            /** Format: int64 */
+            cancelled: number;
+            /** Format: int64 */
+            rejected: number;
+            /** Format: int64 */
+            delivered: number;
+            revenue: components["schemas"]["Money"];
+            revenue_by_currency: components["schemas"]["Money"][];
         };
         UserOut: {
             id: string;
@@ -1183,6 +1323,74 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    export_csv: {
+        parameters: {
+            query?: {
+                /** @description Start of the range (RFC 3339), rounded down to its bucket; default: 7 days before `to`. */
+                from?: string;
+                /** @description End of the range (RFC 3339, exclusive); default: now. */
+                to?: string;
+                /**
+                 * @description Bucket width; default `hour` for ranges up to 2 days, else `day`. Hourly buckets cover
+                 *     at most 31 days.
+                 */
+                bucket?: "hour" | "day";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The buckets, one row each */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["Invalid"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    analytics_summary: {
+        parameters: {
+            query?: {
+                /** @description Start of the range (RFC 3339), rounded down to its bucket; default: 7 days before `to`. */
+                from?: string;
+                /** @description End of the range (RFC 3339, exclusive); default: now. */
+                to?: string;
+                /**
+                 * @description Bucket width; default `hour` for ranges up to 2 days, else `day`. Hourly buckets cover
+                 *     at most 31 days.
+                 */
+                bucket?: "hour" | "day";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The summary of the range */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SummaryOut"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            422: components["responses"]["Invalid"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
     login: {
         parameters: {
             query?: never;

@@ -38,3 +38,7 @@ export type RegisterIn = S['RegisterIn'];
 export type LoginIn = S['LoginIn'];
 export type ReplayIn = S['ReplayIn'];
 export type Replayed = S['Replayed'];
+export type AnalyticsSummary = S['SummaryOut'];
+export type AnalyticsBucket = S['BucketOut'];
+export type TopProduct = S['TopProductOut'];
+export type LowStockProduct = S['LowStockOut'];

@@ -52,7 +52,9 @@ export function AdminHomePage() {
           )}
         </Card>
       </div>
-      <p className="text-sm text-slate-600">Sales charts and trends will appear here.</p>
+      <p className="text-sm">
+        <Link to="/admin/analytics" className="font-medium text-indigo-700 underline">Sales, best sellers and lead times</Link>
+      </p>
     </section>
   );
 }
