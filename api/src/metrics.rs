@@ -6,9 +6,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use futures_util::TryStreamExt;
-use mongodb::bson::{Bson, doc};
-use oms_contracts::OrderStatus;
+use mongodb::bson::doc;
 
 use crate::state::AppState;
 
@@ -58,31 +56,8 @@ pub async fn scrape(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn count_orders(state: &AppState) -> mongodb::error::Result<()> {
-    let mut counts: std::collections::HashMap<&'static str, f64> =
-        OrderStatus::ALL.iter().map(|s| (s.as_str(), 0.0)).collect();
-    let mut cursor = state
-        .store
-        .orders()
-        .aggregate(vec![
-            doc! { "$group": { "_id": "$status", "count": { "$sum": 1 } } },
-        ])
-        .await?;
-    while let Some(row) = cursor.try_next().await? {
-        let status = row
-            .get_str("_id")
-            .ok()
-            .and_then(|s| s.parse::<OrderStatus>().ok());
-        let count = match row.get("count") {
-            Some(Bson::Int32(n)) => f64::from(*n),
-            Some(Bson::Int64(n)) => *n as f64,
-            _ => 0.0,
-        };
-        if let Some(status) = status {
-            counts.insert(status.as_str(), count);
-        }
-    }
-    for (status, count) in counts {
-        metrics::gauge!("oms_orders", "status" => status).set(count);
+    for (status, count) in oms_platform::analytics::orders_by_status(&state.store).await? {
+        metrics::gauge!("oms_orders", "status" => status).set(count as f64);
     }
     Ok(())
 }

@@ -378,3 +378,27 @@ async fn low_stock(store: &Store, default_threshold: i64) -> mongodb::error::Res
     low.truncate(LOW_STOCK);
     Ok(low)
 }
+
+/// Orders by status without reading the orders: every status as the analytics projection counts
+/// it (a moment behind the orders), except `PENDING`, which no event announces and which is
+/// counted through the `status` index (few orders are pending at any time).
+pub async fn orders_by_status(store: &Store) -> mongodb::error::Result<BTreeMap<&'static str, u64>> {
+    let (status, orders) = (store.analytics_status(), store.orders());
+    let (counted, pending) = tokio::try_join!(
+        status.find_one(doc! { "_id": STATUS_DOC_ID }),
+        orders
+            .count_documents(doc! { "status": oms_contracts::OrderStatus::Pending.as_str() })
+            .hint(mongodb::options::Hint::Keys(doc! { "status": 1, "_id": -1 })),
+    )?;
+    let counts = counted.map(|c| c.counts).unwrap_or_default();
+    Ok(oms_contracts::OrderStatus::ALL
+        .iter()
+        .map(|status| {
+            let n = match status {
+                oms_contracts::OrderStatus::Pending => pending,
+                other => counts.get(other.as_str()).copied().unwrap_or(0).max(0) as u64,
+            };
+            (status.as_str(), n)
+        })
+        .collect())
+}

@@ -367,12 +367,20 @@ async fn admins_filter_page_and_count_orders_by_status() {
     set_status(&app, &admin.access_token, &a1, "CONFIRMED").await;
     wait_status(&app, &admin.access_token, &a1, "CONFIRMED").await;
 
-    let stats: Value = app
-        .get("/api/orders/stats", Some(&admin.access_token))
-        .await
-        .json()
-        .await
-        .expect("json");
+    // Counted by the analytics projection, a moment after the orders change.
+    let mut stats = Value::Null;
+    for _ in 0..100 {
+        stats = app
+            .get("/api/orders/stats", Some(&admin.access_token))
+            .await
+            .json()
+            .await
+            .expect("json");
+        if stats["by_status"]["CONFIRMED"] == 1 && stats["by_status"]["PLACED"] == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert_eq!(stats["total"], 3);
     assert_eq!(stats["by_status"]["PLACED"], 2);
     assert_eq!(stats["by_status"]["CONFIRMED"], 1);

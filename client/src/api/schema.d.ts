@@ -275,7 +275,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** How many orders there are in each status. */
+        /**
+         * How many orders there are in each status: kept by the analytics projection (a moment behind
+         *     the orders) rather than counted per request; `PENDING` is counted through its index.
+         */
         get: operations["order_stats"];
         put?: never;
         post?: never;
