@@ -4,6 +4,11 @@ use oms_contracts::domain::{Currency, Quantity, Reason, StockDelta};
 use oms_contracts::messages::OrderLine;
 use oms_contracts::{OrderId, UserId};
 
+use oms_contracts::OrderStatus;
+use oms_contracts::messages::RejectReason;
+use oms_contracts::routing::partition_of;
+use oms_platform::store::{LedgerKind, LedgerOutcome, LineReservation, Refusal};
+
 use super::*;
 
 fn usd(amount: i64) -> Money {

@@ -1,6 +1,11 @@
 //! Configuration, read once at start-up from the environment (and `.env` when present)
 //! into typed values. A missing or invalid variable stops start-up with one line naming it.
 
+mod parse;
+pub use parse::*;
+#[cfg(test)]
+mod tests;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -361,204 +366,11 @@ impl Config {
     }
 }
 
-fn batch_size(raw: &str) -> Result<usize, String> {
-    match raw.parse::<usize>() {
-        Ok(n) if (1..=256).contains(&n) => Ok(n),
-        _ => Err("must be a whole number from 1 to 256".to_string()),
-    }
-}
-
-fn parse_or<T>(
-    var: &'static str,
-    value: Option<String>,
-    default: &str,
-    parse: impl Fn(&str) -> Result<T, String>,
-) -> Result<T, ConfigError> {
-    let raw = value.unwrap_or_else(|| default.to_string());
-    parse(raw.trim()).map_err(|problem| ConfigError::new(var, format!("{problem} (got {raw:?})")))
-}
-
-/// `500ms`, `90s`, `15m`, `2h`, `30d`.
-pub fn parse_duration(raw: &str) -> Result<Duration, String> {
-    let split = raw
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| "needs a unit: ms, s, m, h or d".to_string())?;
-    let (number, unit) = raw.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| "must be a whole number followed by ms, s, m, h or d".to_string())?;
-    let secs = |mult: u64| {
-        n.checked_mul(mult)
-            .map(Duration::from_secs)
-            .ok_or_else(|| "is too long".to_string())
-    };
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => secs(1),
-        "m" => secs(60),
-        "h" => secs(3600),
-        "d" => secs(86_400),
-        _ => Err("unit must be ms, s, m, h or d".to_string()),
-    }
-}
-
-fn cloudinary_from(get: &impl Fn(&str) -> Option<String>) -> Result<CloudinaryConfig, ConfigError> {
-    let api_base = get("CLOUDINARY_API_BASE").unwrap_or_else(|| "https://api.cloudinary.com".to_string());
-    if let Some(url) = get("CLOUDINARY_URL") {
-        // cloudinary://<api_key>:<api_secret>@<cloud_name>
-        let rest = url.strip_prefix("cloudinary://").ok_or_else(|| {
-            ConfigError::new("CLOUDINARY_URL", "must look like cloudinary://KEY:SECRET@CLOUD")
-        })?;
-        let (credentials, cloud_name) = rest.rsplit_once('@').ok_or_else(|| {
-            ConfigError::new("CLOUDINARY_URL", "must look like cloudinary://KEY:SECRET@CLOUD")
-        })?;
-        let (api_key, api_secret) = credentials.split_once(':').ok_or_else(|| {
-            ConfigError::new("CLOUDINARY_URL", "must look like cloudinary://KEY:SECRET@CLOUD")
-        })?;
-        if api_key.is_empty() || api_secret.is_empty() || cloud_name.is_empty() {
-            return Err(ConfigError::new(
-                "CLOUDINARY_URL",
-                "must look like cloudinary://KEY:SECRET@CLOUD",
-            ));
-        }
-        return Ok(CloudinaryConfig {
-            cloud_name: cloud_name.to_string(),
-            api_key: api_key.to_string(),
-            api_secret: api_secret.to_string().into(),
-            api_base,
-        });
-    }
-    let require = |var: &'static str| {
-        get(var).ok_or_else(|| {
-            ConfigError::new(
-                var,
-                "is required when OMS_IMAGE_STORE=cloudinary (or set CLOUDINARY_URL)",
-            )
-        })
-    };
-    Ok(CloudinaryConfig {
-        cloud_name: require("CLOUDINARY_CLOUD_NAME")?,
-        api_key: require("CLOUDINARY_API_KEY")?,
-        api_secret: require("CLOUDINARY_API_SECRET")?.into(),
-        api_base,
-    })
-}
-
 impl Config {
     /// The AMQP vhost named by the URL (`/` when none).
     pub fn amqp_vhost(&self) -> String {
         ServiceUrl::parse(self.amqp_url.expose_secret())
             .map(|url| url.vhost())
             .unwrap_or_else(|| "/".to_string())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::collections::HashMap;
-
-    use super::*;
-
-    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Config::from_lookup(|name| map.get(name).cloned())
-    }
-
-    #[test]
-    fn dev_runs_on_defaults() {
-        let config = config(&[("OMS_ENV", "dev")]).expect("dev defaults");
-        assert_eq!(config.http_addr.to_string(), "127.0.0.1:8080");
-        assert_eq!(config.partitions, 1);
-        assert_eq!(config.access_ttl, Duration::from_secs(900));
-        assert_eq!(config.refresh_ttl, Duration::from_secs(30 * 86_400));
-        assert_eq!(config.mongo_db, "oms");
-        assert_eq!(config.max_image_bytes, 5 * 1024 * 1024);
-        assert_eq!(config.amqp_vhost(), "/");
-        assert_eq!(
-            config.rabbit_management_url.expose_secret(),
-            "http://guest:guest@127.0.0.1:15672"
-        );
-    }
-
-    #[test]
-    fn production_requires_a_jwt_secret() {
-        let err = config(&[]).expect_err("no secret");
-        assert_eq!(err.var, "OMS_JWT_SECRET");
-        let err = config(&[("OMS_JWT_SECRET", "short")]).expect_err("short secret");
-        assert_eq!(err.var, "OMS_JWT_SECRET");
-        assert!(config(&[("OMS_JWT_SECRET", &"k".repeat(32))]).is_ok());
-    }
-
-    #[test]
-    fn bad_values_name_their_variable() {
-        let cases = [
-            ("OMS_HTTP_ADDR", "localhost"),
-            ("OMS_AMQP_URL", "http://x"),
-            ("OMS_MONGO_URI", "postgres://x"),
-            ("OMS_MONGO_DB", "a.b"),
-            ("OMS_ACCESS_TTL", "15"),
-            ("OMS_REFRESH_TTL", "1x"),
-            ("OMS_STOCK_PARTITIONS", "0"),
-            ("OMS_IMAGE_STORE", "s3"),
-            ("OMS_LOG_FORMAT", "xml"),
-            ("OMS_MAX_IMAGE_BYTES", "-1"),
-            ("OMS_CORS_ORIGINS", "example.com"),
-            ("OMS_ENV", "staging"),
-        ];
-        for (var, value) in cases {
-            let err = config(&[("OMS_ENV", "dev"), (var, value)]).expect_err(var);
-            assert_eq!(err.var, var, "{var}={value}");
-            assert!(err.to_string().contains(var));
-        }
-    }
-
-    #[test]
-    fn cloudinary_settings_come_from_parts_or_url() {
-        let err = config(&[("OMS_ENV", "dev"), ("OMS_IMAGE_STORE", "cloudinary")]).expect_err("missing");
-        assert_eq!(err.var, "CLOUDINARY_CLOUD_NAME");
-        let config = config(&[
-            ("OMS_ENV", "dev"),
-            ("OMS_IMAGE_STORE", "cloudinary"),
-            ("CLOUDINARY_URL", "cloudinary://123:abc@demo"),
-        ])
-        .expect("url");
-        let ImageStoreConfig::Cloudinary(c) = config.image_store else {
-            panic!("not cloudinary");
-        };
-        assert_eq!((c.cloud_name.as_str(), c.api_key.as_str()), ("demo", "123"));
-        assert_eq!(c.api_secret.expose_secret(), "abc");
-    }
-
-    #[test]
-    fn admin_bootstrap_needs_both_parts() {
-        let err = config(&[("OMS_ENV", "dev"), ("OMS_ADMIN_EMAIL", "a@b.co")]).expect_err("no password");
-        assert_eq!(err.var, "OMS_ADMIN_PASSWORD");
-        let c = config(&[
-            ("OMS_ENV", "dev"),
-            ("OMS_ADMIN_EMAIL", "Admin@B.co"),
-            ("OMS_ADMIN_PASSWORD", "long enough"),
-        ])
-        .expect("admin");
-        assert_eq!(c.admin.expect("set").email, "admin@b.co");
-    }
-
-    #[test]
-    fn vhost_and_management_url_follow_the_amqp_url() {
-        let c = config(&[
-            ("OMS_ENV", "dev"),
-            ("OMS_AMQP_URL", "amqp://u:p@rabbit:5672/oms-test-1"),
-        ])
-        .expect("url");
-        assert_eq!(c.amqp_vhost(), "oms-test-1");
-        assert_eq!(c.rabbit_management_url.expose_secret(), "http://u:p@rabbit:15672");
-    }
-
-    #[test]
-    fn durations_parse() {
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
-        assert!(parse_duration("h").is_err());
-        assert!(parse_duration("10y").is_err());
     }
 }
