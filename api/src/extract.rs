@@ -163,6 +163,26 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     }
 }
 
+/// The request's `Idempotency-Key` header, if it has one; a malformed one is a 400
+/// `invalid_idempotency_key`.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|raw| IdempotencyKey::parse(raw).ok())
+        .map(Some)
+        .ok_or_else(|| ApiError::BadRequest {
+            code: "invalid_idempotency_key",
+            message: format!(
+                "Idempotency-Key must be 1 to {} visible ASCII characters",
+                IdempotencyKey::MAX_LEN
+            ),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
@@ -219,24 +239,4 @@ mod tests {
             ("items[0].note".into(), "must be text".into())
         );
     }
-}
-
-/// The request's `Idempotency-Key` header, if it has one; a malformed one is a 400
-/// `invalid_idempotency_key`.
-pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiError> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    value
-        .to_str()
-        .ok()
-        .and_then(|raw| IdempotencyKey::parse(raw).ok())
-        .map(Some)
-        .ok_or_else(|| ApiError::BadRequest {
-            code: "invalid_idempotency_key",
-            message: format!(
-                "Idempotency-Key must be 1 to {} visible ASCII characters",
-                IdempotencyKey::MAX_LEN
-            ),
-        })
 }
