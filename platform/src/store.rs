@@ -17,10 +17,14 @@ use mongodb::{Client, Collection, Database, IndexModel};
 use secrecy::{ExposeSecret, SecretString};
 
 pub mod docs;
+pub mod notifications;
 pub mod staged;
+pub mod webhooks;
 
 pub use docs::*;
+pub use notifications::NotificationDoc;
 pub use staged::Staged;
+pub use webhooks::{AttemptDoc, DeliveryDoc, DeliveryStatus, EndpointDoc, SecretDoc};
 
 pub const USERS: &str = "users";
 pub const REFRESH_TOKENS: &str = "refresh_tokens";
@@ -220,6 +224,8 @@ impl Store {
                     .build(),
             )
             .await?;
+        self.ensure_notification_indexes().await?;
+        self.ensure_webhook_indexes().await?;
         Ok(())
     }
 
