@@ -81,6 +81,10 @@ enum WorkerArg {
     Orders,
     /// Image uploads to the image store (`oms.images`), competing consumers.
     Images,
+    /// In-app notifications from order events (`oms.notifications`).
+    Notifications,
+    /// Webhook fan-out (`oms.webhooks`) and deliveries with their retry schedule.
+    Webhooks,
     /// Every worker kind.
     All,
 }
@@ -171,6 +175,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 WorkerArg::Stock => vec![WorkerKind::Stock],
                 WorkerArg::Orders => vec![WorkerKind::Orders],
                 WorkerArg::Images => vec![WorkerKind::Images],
+                WorkerArg::Notifications => vec![WorkerKind::Notifications],
+                WorkerArg::Webhooks => vec![WorkerKind::Webhooks],
                 WorkerArg::All => WorkerKind::ALL.to_vec(),
             };
             oms::run(config, Roles { api: false, workers }, shutdown_on_signal()).await?;

@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod metrics;
+pub mod notifications;
 pub mod openapi;
 pub mod ops;
 pub mod orders;
@@ -13,6 +14,7 @@ pub mod paging;
 pub mod products;
 pub mod state;
 mod web;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 

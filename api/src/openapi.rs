@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 
 use crate::error::{ErrorBody, responses};
 use crate::state::AppState;
-use crate::{auth, health, metrics, ops, orders, products};
+use crate::{auth, health, metrics, notifications, ops, orders, products, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -47,6 +47,8 @@ use crate::{auth, health, metrics, ops, orders, products};
         (name = "orders", description = "Placing, reading, cancelling and moving orders"),
         (name = "events", description = "Live order events (server-sent events)"),
         (name = "ops", description = "Health, readiness and operations"),
+        (name = "notifications", description = "The caller's in-app notifications"),
+        (name = "webhooks", description = "Webhook endpoints (admins) and their deliveries"),
     )
 )]
 struct ApiDoc;
@@ -88,6 +90,8 @@ pub fn routes(max_image_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(ops::router())
         .merge(health::router())
         .merge(metrics::router())
+        .merge(notifications::router())
+        .merge(webhooks::router())
         .routes(routes!(openapi_json))
 }
 
