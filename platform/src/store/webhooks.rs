@@ -139,6 +139,15 @@ impl Store {
                     .build(),
             )
             .await?;
+        // A worker reads back what it claimed.
+        deliveries
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "claim": 1 })
+                    .options(IndexOptions::builder().sparse(true).build())
+                    .build(),
+            )
+            .await?;
         // The delivery log, newest first.
         deliveries
             .create_index(

@@ -96,6 +96,11 @@ impl Receiver {
         self.inner.lock().expect("lock").default = Some(reply);
     }
 
+    /// How many requests arrived (without copying them).
+    pub fn count(&self) -> usize {
+        self.inner.lock().expect("lock").received.len()
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.inner.lock().expect("lock").received.clone()
     }

@@ -6,6 +6,7 @@
 //! Per endpoint, deliveries of one order go out in order: one whose predecessor is still
 //! pending waits (`waiting`) until that one succeeds or finally fails.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -70,8 +71,10 @@ impl Dispatcher {
             }
             match self.claim().await {
                 Ok(claimed) if !claimed.is_empty() => {
+                    // One read of the batch's endpoints (a failed read leaves each to read its own).
+                    let endpoints = self.endpoints(&claimed).await.unwrap_or_default();
                     futures_util::stream::iter(claimed)
-                        .for_each_concurrent(CONCURRENCY, |d| self.attempt(d))
+                        .for_each_concurrent(CONCURRENCY, |d| self.attempt(d, &endpoints))
                         .await;
                     // More may be due already.
                     continue;
@@ -121,14 +124,36 @@ impl Dispatcher {
             .await
     }
 
-    async fn attempt(&self, delivery: DeliveryDoc) {
+    /// The endpoints of `deliveries`, by id.
+    async fn endpoints(
+        &self,
+        deliveries: &[DeliveryDoc],
+    ) -> mongodb::error::Result<HashMap<String, EndpointDoc>> {
+        let mut ids: Vec<&str> = deliveries.iter().map(|d| d.endpoint_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        self.store
+            .webhook_endpoints()
+            .find(doc! { "_id": { "$in": ids } })
+            .await?
+            .map_ok(|e| (e.id.to_string(), e))
+            .try_collect()
+            .await
+    }
+
+    async fn attempt(&self, delivery: DeliveryDoc, endpoints: &HashMap<String, EndpointDoc>) {
         let span = tracing::info_span!(
             "webhook_delivery",
             delivery_id = %delivery.id,
             endpoint_id = %delivery.endpoint_id,
             event_id = %delivery.event_id,
         );
-        if let Err(err) = self.try_attempt(&delivery).instrument(span.clone()).await {
+        let endpoint = endpoints.get(delivery.endpoint_id.as_str());
+        if let Err(err) = self
+            .try_attempt(&delivery, endpoint)
+            .instrument(span.clone())
+            .await
+        {
             // Its lease runs out and it is taken again.
             span.in_scope(
                 || tracing::warn!(error = %err, "webhook delivery not recorded; it will be retried"),
@@ -136,7 +161,11 @@ impl Dispatcher {
         }
     }
 
-    async fn try_attempt(&self, delivery: &DeliveryDoc) -> mongodb::error::Result<()> {
+    async fn try_attempt(
+        &self,
+        delivery: &DeliveryDoc,
+        known: Option<&EndpointDoc>,
+    ) -> mongodb::error::Result<()> {
         let deliveries = self.store.webhook_deliveries();
         let claim = delivery.claim.clone().unwrap_or_default();
         let earlier = deliveries
@@ -159,11 +188,15 @@ impl Dispatcher {
                 .await?;
             return Ok(());
         }
-        let endpoint = self
-            .store
-            .webhook_endpoints()
-            .find_one(doc! { "_id": delivery.endpoint_id.as_str() })
-            .await?;
+        let endpoint = match known {
+            Some(endpoint) => Some(endpoint.clone()),
+            None => {
+                self.store
+                    .webhook_endpoints()
+                    .find_one(doc! { "_id": delivery.endpoint_id.as_str() })
+                    .await?
+            }
+        };
         let outcome = match &endpoint {
             None => Outcome::abandoned("the endpoint was deleted"),
             Some(e) if e.disabled => Outcome::abandoned("the endpoint is disabled"),
