@@ -85,6 +85,9 @@ pub struct DeliveryDoc {
     /// made due as soon as that one settles (or at `next_attempt_at` at the latest).
     #[serde(default)]
     pub waiting: bool,
+    /// A later delivery of the same order waits for this one: wake it when this one settles.
+    #[serde(default)]
+    pub has_waiters: bool,
     /// The claim of the worker attempting it now (with the lease in `next_attempt_at`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<String>,

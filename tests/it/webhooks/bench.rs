@@ -94,6 +94,12 @@ async fn measure_webhook_deliveries_per_second() {
     publish(&app, n).await;
     wait_received(&[&receiver], n).await;
     let took = started.elapsed();
+    // Where the store's time goes, by command (sums of the latency histogram).
+    for line in oms_platform::metrics::render().lines().filter(|l| {
+        l.starts_with("oms_store_command_seconds_sum") || l.starts_with("oms_store_command_seconds_count")
+    }) {
+        println!("  {line}");
+    }
     println!(
         "webhooks: {n} deliveries to one local receiver in {:.2} s: {:.0} deliveries/s",
         took.as_secs_f64(),

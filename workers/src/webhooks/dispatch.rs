@@ -182,6 +182,12 @@ impl Dispatcher {
             let until = earlier.next_attempt_at.unwrap_or_else(DateTime::now);
             deliveries
                 .update_one(
+                    doc! { "_id": earlier.id.as_str() },
+                    doc! { "$set": { "has_waiters": true } },
+                )
+                .await?;
+            deliveries
+                .update_one(
                     doc! { "_id": delivery.id.as_str(), "claim": &claim },
                     doc! { "$set": { "next_attempt_at": until, "waiting": true }, "$unset": { "claim": "" } },
                 )
@@ -290,23 +296,32 @@ impl Dispatcher {
         }
         let attempt = bson::to_bson(&outcome.attempt)?;
         let deliveries = self.store.webhook_deliveries();
-        deliveries
-            .update_one(
+        let settled = status != DeliveryStatus::Pending;
+        let mut set = doc! {
+            "status": status.as_str(),
+            "next_attempt_at": next,
+            "round_attempts": tried,
+            "waiting": false,
+            "updated_at": now,
+        };
+        if settled {
+            set.insert("has_waiters", false);
+        }
+        // The document as it was: whether a later delivery asked to be woken when this one settles.
+        let before = deliveries
+            .clone_with_type::<bson::Document>()
+            .find_one_and_update(
                 doc! { "_id": delivery.id.as_str(), "claim": claim },
                 doc! {
-                    "$set": {
-                        "status": status.as_str(),
-                        "next_attempt_at": next,
-                        "round_attempts": tried,
-                        "waiting": false,
-                        "updated_at": now,
-                    },
+                    "$set": set,
                     "$unset": { "claim": "" },
                     "$push": { "attempts": { "$each": [attempt], "$slice": -ATTEMPTS_KEPT } },
                 },
             )
+            .projection(doc! { "has_waiters": 1 })
             .await?;
-        if status != DeliveryStatus::Pending {
+        let has_waiters = before.is_some_and(|d| d.get_bool("has_waiters").unwrap_or(false));
+        if settled && has_waiters {
             deliveries
                 .update_many(
                     doc! {

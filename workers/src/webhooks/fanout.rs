@@ -76,6 +76,7 @@ fn delivery(endpoint: &EndpointDoc, event: &WebhookEvent, now: DateTime) -> Deli
         attempts: Vec::new(),
         next_attempt_at: Some(now),
         waiting: false,
+        has_waiters: false,
         claim: None,
         created_at: now,
         updated_at: now,
