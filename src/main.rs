@@ -88,6 +88,10 @@ enum WorkerArg {
     Images,
     /// The analytics projection (`oms.analytics`).
     Analytics,
+    /// In-app notifications from order events (`oms.notifications`).
+    Notifications,
+    /// Webhook fan-out (`oms.webhooks`) and deliveries with their retry schedule.
+    Webhooks,
     /// Every worker kind.
     All,
 }
@@ -185,6 +189,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
                 WorkerArg::Orders => vec![WorkerKind::Orders],
                 WorkerArg::Images => vec![WorkerKind::Images],
                 WorkerArg::Analytics => vec![WorkerKind::Analytics],
+                WorkerArg::Notifications => vec![WorkerKind::Notifications],
+                WorkerArg::Webhooks => vec![WorkerKind::Webhooks],
                 WorkerArg::All => WorkerKind::ALL.to_vec(),
             };
             oms::run(config, Roles { api: false, workers }, shutdown_on_signal()).await?;

@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod metrics;
+pub mod notifications;
 pub mod openapi;
 pub mod ops;
 pub mod orders;
@@ -15,6 +16,7 @@ pub mod paging;
 pub mod products;
 pub mod state;
 mod web;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 

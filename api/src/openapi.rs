@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 
 use crate::error::{ErrorBody, responses};
 use crate::state::AppState;
-use crate::{analytics, auth, health, metrics, ops, orders, products};
+use crate::{analytics, auth, health, metrics, notifications, ops, orders, products, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -48,6 +48,8 @@ use crate::{analytics, auth, health, metrics, ops, orders, products};
         (name = "events", description = "Live order events (server-sent events)"),
         (name = "ops", description = "Health, readiness and operations"),
         (name = "analytics", description = "Figures for admins, from the analytics read model"),
+        (name = "notifications", description = "The caller's in-app notifications"),
+        (name = "webhooks", description = "Webhook endpoints (admins) and their deliveries"),
     )
 )]
 struct ApiDoc;
@@ -90,6 +92,8 @@ pub fn routes(max_image_bytes: usize) -> OpenApiRouter<AppState> {
         .merge(analytics::router())
         .merge(health::router())
         .merge(metrics::router())
+        .merge(notifications::router())
+        .merge(webhooks::router())
         .routes(routes!(openapi_json))
 }
 

@@ -54,12 +54,13 @@ for (const size of SIZES) {
       await expect(shopper.getByTestId('order-status')).toHaveText('PLACED');
       await check(shopper, '');
       await check(shopper, '/orders');
+      await check(shopper, '/notifications');
       await shopper.context().close();
 
       // An admin and operator.
       const admin = await open();
       await signInAdmin(admin);
-      for (const path of ['/admin', '/admin/products', `/admin/products/${product.id}`, '/admin/orders', `/orders/${orderId}`, '/ops/queues', '/ops/dead-letters', '/ops/verify']) {
+      for (const path of ['/admin', '/admin/products', `/admin/products/${product.id}`, '/admin/orders', `/orders/${orderId}`, '/ops/queues', '/ops/dead-letters', '/ops/verify', '/admin/webhooks']) {
         await check(admin, path);
       }
       await admin.context().close();

@@ -84,6 +84,9 @@ export default async function globalSetup() {
       OMS_MEDIA_DIR: MEDIA_DIR,
       // The image-failure test waits for the worker to give up: a short retry window keeps it quick.
       OMS_IMAGE_RETRY_FOR: '5s',
+      // The webhook pages' test posts to this very server (loopback) and sees its retries quickly.
+      OMS_WEBHOOKS_ALLOW_PRIVATE: 'true',
+      OMS_WEBHOOK_RETRY_SCHEDULE: '1s,1s',
       RUST_LOG: process.env.RUST_LOG ?? 'info',
     },
     stdio: ['ignore', log, log],

@@ -20,6 +20,10 @@ import { AdminOrdersPage } from './pages/admin/AdminOrdersPage';
 import { QueuesPage } from './pages/ops/QueuesPage';
 import { DeadLettersPage } from './pages/ops/DeadLettersPage';
 import { VerifyPage } from './pages/ops/VerifyPage';
+import { NotificationBell } from './notifications/NotificationBell';
+import { NotificationsPage } from './pages/NotificationsPage';
+import { WebhooksPage } from './pages/admin/WebhooksPage';
+import { WebhookDeliveriesPage } from './pages/admin/WebhookDeliveriesPage';
 
 // The analytics page (and its chart library) loads when first visited, not with the app.
 const AnalyticsPage = lazy(() => import('./pages/admin/analytics/AnalyticsPage').then((m) => ({ default: m.AnalyticsPage })));
@@ -61,6 +65,7 @@ function Header() {
           />
         )}
         <div className="order-2 ml-auto flex items-center gap-1 md:order-3 md:ml-0">
+          <NotificationBell />
           <NavItem to="/cart">Cart ({count})</NavItem>
           <button type="button" className="rounded-md border border-slate-300 px-3 py-1 text-sm md:hidden"
             aria-expanded={open} aria-controls="main-menu" onClick={() => setOpen((o) => !o)}>
@@ -81,6 +86,7 @@ function Header() {
                 <NavItem to="/ops/queues">Queues</NavItem>
                 <NavItem to="/ops/dead-letters">Dead letters</NavItem>
                 <NavItem to="/ops/verify">Verify</NavItem>
+                <NavItem to="/admin/webhooks">Webhooks</NavItem>
               </>
             )}
           </nav>
@@ -177,6 +183,9 @@ export function App() {
           <Route path="/ops/queues" element={<RequireUser admin><QueuesPage /></RequireUser>} />
           <Route path="/ops/dead-letters" element={<RequireUser admin><DeadLettersPage /></RequireUser>} />
           <Route path="/ops/verify" element={<RequireUser admin><VerifyPage /></RequireUser>} />
+          <Route path="/notifications" element={<RequireUser><NotificationsPage /></RequireUser>} />
+          <Route path="/admin/webhooks" element={<RequireUser admin><WebhooksPage /></RequireUser>} />
+          <Route path="/admin/webhooks/:id" element={<RequireUser admin><WebhookDeliveriesPage /></RequireUser>} />
           <Route path="*" element={<NotFound />} />
         </Routes>
       </main>

@@ -78,6 +78,14 @@ id_type!(
     /// One message on the broker; redeliveries keep it.
     MessageId
 );
+id_type!(
+    /// A webhook endpoint an admin registered.
+    WebhookId
+);
+id_type!(
+    /// One event's delivery to one webhook endpoint (all its attempts).
+    DeliveryId
+);
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,8 @@ pub mod ids;
 pub mod messages;
 pub mod order;
 pub mod routing;
+pub mod webhooks;
 
 pub use domain::{Invalid, Money, Role};
-pub use ids::{MessageId, OrderId, ProductId, UserId};
+pub use ids::{DeliveryId, MessageId, OrderId, ProductId, UserId, WebhookId};
 pub use order::{Actor, OrderStatus, TransitionError};

@@ -17,6 +17,11 @@ pub const IMAGES_QUEUE: &str = "oms.images";
 /// The analytics projection's queue: every order status event, one active consumer. Declared
 /// with the rest of the topology, so that events wait for the projection while it is down.
 pub const ANALYTICS_QUEUE: &str = "oms.analytics";
+/// The notifications worker's queue: every order event, for the shoppers' in-app inboxes.
+pub const NOTIFICATIONS_QUEUE: &str = "oms.notifications";
+/// The webhook worker's queue: every event some webhook type covers, fanned out to the
+/// endpoints' deliveries in the order they were published (single active consumer).
+pub const WEBHOOKS_QUEUE: &str = "oms.webhooks";
 
 /// A delivery returned to its queue this many times is dead-lettered. Every unacked delivery
 /// of a consumer that dies counts once (up to the prefetch of them), so the limit is generous:
@@ -45,6 +50,10 @@ pub enum QueueKind {
     Orders,
     /// `oms.images`: image uploads, competing consumers.
     Images,
+    /// `oms.notifications`: order events for the in-app inboxes, bound to `oms.events`.
+    Notifications,
+    /// `oms.webhooks`: events for webhook endpoints, bound to `oms.events`, one active consumer.
+    Webhooks,
 }
 
 /// A queue OMS declares, with its dead-letter queue.
@@ -59,7 +68,24 @@ impl QueueSpec {
     /// Partitioned queues need a single active consumer: that is what serialises a product's
     /// stock changes and an order's transitions, while a standby takes over when it dies.
     pub fn single_active_consumer(&self) -> bool {
-        matches!(self.kind, QueueKind::Stock | QueueKind::Orders)
+        matches!(
+            self.kind,
+            QueueKind::Stock | QueueKind::Orders | QueueKind::Webhooks
+        )
+    }
+
+    /// The routing keys on `oms.events` this queue is bound with (none for command queues).
+    pub fn event_bindings(&self) -> &'static [&'static str] {
+        match self.kind {
+            QueueKind::Notifications => &[event_keys::ORDER_STATUS_CHANGED],
+            QueueKind::Webhooks => &[
+                event_keys::ORDER_STATUS_CHANGED,
+                event_keys::STOCK_LOW,
+                event_keys::PRODUCT_IMAGE_READY,
+                event_keys::PRODUCT_IMAGE_FAILED,
+            ],
+            QueueKind::Stock | QueueKind::Orders | QueueKind::Images => &[],
+        }
     }
 
     pub fn dead_letter_queue(&self) -> String {
@@ -96,7 +122,16 @@ pub fn all_queues(partitions: u32) -> Vec<QueueSpec> {
         name: IMAGES_QUEUE.to_string(),
         partition: None,
     });
-    stock.chain(orders).chain(images).collect()
+    let watchers = [
+        (QueueKind::Notifications, NOTIFICATIONS_QUEUE),
+        (QueueKind::Webhooks, WEBHOOKS_QUEUE),
+    ]
+    .map(|(kind, name)| QueueSpec {
+        kind,
+        name: name.to_string(),
+        partition: None,
+    });
+    stock.chain(orders).chain(images).chain(watchers).collect()
 }
 
 /// The partition of a key: 64-bit FNV-1a of its UTF-8 bytes, modulo `partitions`.
@@ -182,12 +217,16 @@ mod tests {
     #[test]
     fn every_queue_is_named_once() {
         let queues = all_queues(4);
-        assert_eq!(queues.len(), 9);
+        assert_eq!(queues.len(), 11);
         assert_eq!(queues[0].name, "oms.stock.0");
         assert_eq!(queues[4].name, "oms.orders.0");
         assert_eq!(queues[8].name, "oms.images");
         assert_eq!(queues[8].dead_letter_queue(), "oms.images.dlq");
         assert!(queues[0].single_active_consumer());
         assert!(!queues[8].single_active_consumer());
+        assert_eq!(queues[9].name, NOTIFICATIONS_QUEUE);
+        assert_eq!(queues[10].name, WEBHOOKS_QUEUE);
+        assert!(queues[10].single_active_consumer());
+        assert!(queues[0].event_bindings().is_empty());
     }
 }

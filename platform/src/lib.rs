@@ -13,6 +13,7 @@ pub mod store;
 pub mod telemetry;
 pub mod urls;
 pub mod verify;
+pub mod webhooks;
 
 pub use broker::{Broker, BrokerError};
 pub use config::Config;

@@ -103,6 +103,8 @@ fn kind_name(kind: QueueKind) -> &'static str {
         QueueKind::Stock => "stock",
         QueueKind::Orders => "orders",
         QueueKind::Images => "images",
+        QueueKind::Notifications => "notifications",
+        QueueKind::Webhooks => "webhooks",
     }
 }
 

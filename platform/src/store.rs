@@ -19,12 +19,16 @@ use secrecy::{ExposeSecret, SecretString};
 pub mod analytics;
 pub mod docs;
 pub mod lists;
+pub mod notifications;
 pub mod staged;
 pub mod txn;
+pub mod webhooks;
 
 pub use docs::*;
+pub use notifications::NotificationDoc;
 pub use staged::Staged;
 pub use txn::transaction;
+pub use webhooks::{AttemptDoc, DeliveryDoc, DeliveryStatus, EndpointDoc, SecretDoc};
 
 pub const USERS: &str = "users";
 pub const REFRESH_TOKENS: &str = "refresh_tokens";
@@ -231,6 +235,8 @@ impl Store {
                 .await?;
         }
         self.ensure_analytics_indexes().await?;
+        self.ensure_notification_indexes().await?;
+        self.ensure_webhook_indexes().await?;
         Ok(())
     }
 

@@ -33,7 +33,9 @@ async fn the_queue_view_shows_every_partition_with_its_active_consumer() {
                 "oms.stock.1",
                 "oms.orders.0",
                 "oms.orders.1",
-                "oms.images"
+                "oms.images",
+                "oms.notifications",
+                "oms.webhooks"
             ]
         );
         // The management API's figures lag the broker by a few seconds.

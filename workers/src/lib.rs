@@ -5,13 +5,17 @@ pub mod analytics;
 pub mod consumer;
 pub mod failpoint;
 pub mod images;
+pub mod notifications;
 pub mod orders;
 pub mod reconciler;
 pub mod stock;
+pub mod webhooks;
 
 use std::sync::Arc;
 
-use oms_contracts::routing::{ANALYTICS_QUEUE, IMAGES_QUEUE, orders_queue, stock_queue};
+use oms_contracts::routing::{
+    ANALYTICS_QUEUE, IMAGES_QUEUE, NOTIFICATIONS_QUEUE, WEBHOOKS_QUEUE, orders_queue, stock_queue,
+};
 use oms_platform::{Broker, Config, Store};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -26,19 +30,28 @@ pub enum WorkerKind {
     Images,
     /// The analytics projection (`oms.analytics`).
     Analytics,
+    /// Order events into the shoppers' in-app notifications.
+    Notifications,
+    /// Events into webhook deliveries, and the deliveries themselves.
+    Webhooks,
 }
 
 impl WorkerKind {
-    pub const ALL: [WorkerKind; 4] = [
+    pub const ALL: [WorkerKind; 6] = [
         WorkerKind::Stock,
         WorkerKind::Orders,
         WorkerKind::Images,
         WorkerKind::Analytics,
+        WorkerKind::Notifications,
+        WorkerKind::Webhooks,
     ];
 }
 
 /// Events the analytics projection folds as one batch (one transaction).
 const ANALYTICS_BATCH: usize = 100;
+
+/// Events handled as one batch by the notifications and webhook fan-out consumers.
+const WATCHER_BATCH: usize = 64;
 
 /// How many deliveries a consumer holds unacknowledged at once: room for a whole batch being
 /// decided and the next one arriving meanwhile.
@@ -170,6 +183,43 @@ pub async fn run(
                         }
                         .run(),
                     );
+                }
+            }
+            WorkerKind::Notifications => {
+                tasks.spawn(
+                    consumer::Consumer {
+                        queue: NOTIFICATIONS_QUEUE.to_string(),
+                        prefetch: prefetch(WATCHER_BATCH),
+                        batch: WATCHER_BATCH,
+                        // Nothing to send: every batch is done once stored.
+                        pipelined: true,
+                        handler: Arc::new(notifications::NotificationHandler { store: store.clone() }),
+                        broker: broker.clone(),
+                        shutdown: shutdown.clone(),
+                    }
+                    .run(),
+                );
+            }
+            WorkerKind::Webhooks => {
+                tasks.spawn(
+                    consumer::Consumer {
+                        // One active consumer: deliveries are recorded in the events' order.
+                        queue: WEBHOOKS_QUEUE.to_string(),
+                        prefetch: prefetch(WATCHER_BATCH),
+                        batch: WATCHER_BATCH,
+                        pipelined: true,
+                        handler: Arc::new(webhooks::FanOut { store: store.clone() }),
+                        broker: broker.clone(),
+                        shutdown: shutdown.clone(),
+                    }
+                    .run(),
+                );
+                match webhooks::Dispatcher::new(store.clone(), &config.webhooks) {
+                    Ok(dispatcher) => {
+                        tasks.spawn(Arc::new(dispatcher).run(shutdown.clone()));
+                    }
+                    // Deliveries wait in the store until a worker that can send them starts.
+                    Err(err) => tracing::error!(error = format!("{err:#}"), "webhook deliveries not started"),
                 }
             }
         }

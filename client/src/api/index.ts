@@ -80,6 +80,25 @@ export const analytics = {
       .then((r) => r.data),
 };
 
+export const notifications = {
+  list: (q: { unread?: boolean; page?: number; per_page?: number }) =>
+    http.get<T.NotificationPage>('/api/notifications', { params: clean(q) }).then((r) => r.data),
+  markRead: (body: T.ReadIn) => http.post('/api/notifications/read', body).then(() => undefined),
+};
+
+export const webhooks = {
+  list: () => http.get<T.Webhook[]>('/api/webhooks').then((r) => r.data),
+  get: (id: string) => http.get<T.Webhook>(`/api/webhooks/${id}`).then((r) => r.data),
+  create: (body: T.WebhookIn) => http.post<T.WebhookCreated>('/api/webhooks', body).then((r) => r.data),
+  patch: (id: string, body: T.WebhookPatch) => http.patch<T.Webhook>(`/api/webhooks/${id}`, body).then((r) => r.data),
+  remove: (id: string) => http.delete(`/api/webhooks/${id}`).then(() => undefined),
+  rotate: (id: string) => http.post<T.SecretOut>(`/api/webhooks/${id}/rotate-secret`).then((r) => r.data),
+  deliveries: (id: string, q: { status?: T.DeliveryStatus; page?: number; per_page?: number }) =>
+    http.get<T.DeliveryPage>(`/api/webhooks/${id}/deliveries`, { params: clean(q) }).then((r) => r.data),
+  retry: (id: string, deliveryId: string) =>
+    http.post(`/api/webhooks/${id}/deliveries/${deliveryId}/retry`).then(() => undefined),
+};
+
 function progress(onProgress?: (fraction: number) => void) {
   return onProgress
     ? (e: AxiosProgressEvent) => onProgress(e.total ? e.loaded / e.total : 0)

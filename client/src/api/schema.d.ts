@@ -153,6 +153,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's notifications, newest first. */
+        get: operations["list_notifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Marks the caller's notifications read (already read ones keep their time). */
+        post: operations["mark_read"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/openapi.json": {
         parameters: {
             query?: never;
@@ -473,6 +507,94 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every endpoint, newest first (secrets are never shown again). */
+        get: operations["list_webhooks"];
+        put?: never;
+        /** Registers an endpoint; the answer carries its secret, shown this once. */
+        post: operations["create_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One endpoint. */
+        get: operations["get_webhook"];
+        put?: never;
+        post?: never;
+        /** Deletes an endpoint and its delivery log; nothing more is sent to it. */
+        delete: operations["delete_webhook"];
+        options?: never;
+        head?: never;
+        /** Changes an endpoint's URL, events, description, or whether it is disabled. */
+        patch: operations["update_webhook"];
+        trace?: never;
+    };
+    "/api/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The endpoint's deliveries, newest first. */
+        get: operations["list_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}/deliveries/{delivery_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Attempts the delivery again now, with a fresh round of retries (same `webhook-id`). */
+        post: operations["retry_delivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}/rotate-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A new secret; the current one keeps signing beside it for 24 hours. */
+        post: operations["rotate_secret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -560,6 +682,20 @@ export interface components {
             /** @description The admin's reason when applied; why it was refused when refused. */
             reason?: string | null;
         };
+        /**
+         * @description One attempt. `response_body` is the receiver's answer as plain text (at most 4 KiB): show
+         *     it as text, never as HTML.
+         */
+        AttemptOut: {
+            /** Format: date-time */
+            at: string;
+            /** Format: int32 */
+            response_status?: number | null;
+            /** Format: int64 */
+            latency_ms: number;
+            error?: string | null;
+            response_body?: string | null;
+        };
         BucketOut: {
             /** Format: date-time */
             start: string;
@@ -623,6 +759,26 @@ export interface components {
             /** @description Each with the `queue` it died in, oldest first per queue. */
             items: components["schemas"]["DeadLetter"][];
         };
+        /** @description One event's delivery to the endpoint, with its attempts (oldest first). */
+        DeliveryOut: {
+            id: string;
+            /** @description The `webhook-id` header: the same on every attempt. */
+            event_id: string;
+            event_type: components["schemas"]["WebhookEventType"];
+            status: components["schemas"]["DeliveryStatus"];
+            attempts: components["schemas"]["AttemptOut"][];
+            /**
+             * Format: date-time
+             * @description When the next attempt is due (pending deliveries).
+             */
+            next_attempt_at?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @enum {string} */
+        DeliveryStatus: "pending" | "succeeded" | "failed";
         /** @description Every error answer: `{"error": {"code", "message", "field", "details"}}`. */
         ErrorBody: {
             error: components["schemas"]["ErrorDetail"];
@@ -766,6 +922,42 @@ export interface components {
             code: string;
             message: string;
         };
+        /** @description One change of one of the caller's orders. */
+        NotificationOut: {
+            id: string;
+            order_id: string;
+            /** @description The order's new status. */
+            status: components["schemas"]["OrderStatus"];
+            from?: components["schemas"]["OrderStatus"] | null;
+            reason?: string | null;
+            /**
+             * Format: int64
+             * @description The order's version after the change.
+             */
+            version: number;
+            /**
+             * Format: date-time
+             * @description When the order changed.
+             */
+            at: string;
+            /** Format: date-time */
+            read_at?: string | null;
+        };
+        /** @description A page of notifications, and how many of the caller's are unread (for the bell). */
+        NotificationPage: {
+            items: components["schemas"]["NotificationOut"][];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            per_page: number;
+            /** Format: int64 */
+            total: number;
+            /**
+             * Format: int64
+             * @description All the caller's unread notifications, whatever the filter.
+             */
+            unread: number;
+        };
         /**
          * @description What a client sees for one order event: the `data` of an SSE event whose `event` is the
          *     same as `type` and whose `id` is `version`.
@@ -814,6 +1006,44 @@ export interface components {
         };
         /** @enum {string} */
         OrderStatus: "PENDING" | "PLACED" | "REJECTED" | "CONFIRMED" | "SHIPPED" | "DELIVERED" | "CANCELLED";
+        /** @description One page of a list. */
+        Page_DeliveryOut: {
+            items: {
+                id: string;
+                /** @description The `webhook-id` header: the same on every attempt. */
+                event_id: string;
+                event_type: components["schemas"]["WebhookEventType"];
+                status: components["schemas"]["DeliveryStatus"];
+                attempts: components["schemas"]["AttemptOut"][];
+                /**
+                 * Format: date-time
+                 * @description When the next attempt is due (pending deliveries).
+                 */
+                next_attempt_at?: string | null;
+                /** Format: date-time */
+                created_at: string;
+                /** Format: date-time */
+                updated_at: string;
+            }[];
+            /**
+             * Format: int64
+             * @description The page number asked for (1 when the page was asked for by `cursor`).
+             */
+            page: number;
+            /** Format: int64 */
+            per_page: number;
+            /**
+             * Format: int64
+             * @description How many items the list has: exact up to 10,000 (`total_exact`), beyond that a lower
+             *     bound (10,000) with `total_exact` false.
+             */
+            total: number;
+            total_exact: boolean;
+            /** @description Whether items follow this page. */
+            has_more: boolean;
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+        };
         /** @description One page of a list. */
         Page_LedgerEntryOut: {
             items: {
@@ -1032,6 +1262,13 @@ export interface components {
             note?: string | null;
             queues: components["schemas"]["QueueView"][];
         };
+        /** @description Which notifications to mark read: `{"ids": [...]}` or `{"all": true}`. */
+        ReadIn: {
+            /** @description Up to 500 notification ids (another user's are ignored). */
+            ids?: string[] | null;
+            /** @description Every unread notification of the caller. */
+            all?: boolean | null;
+        };
         Readiness: {
             /**
              * @description `ready` or `not_ready`.
@@ -1088,6 +1325,16 @@ export interface components {
          * @enum {string}
          */
         Role: "user" | "admin";
+        /** @description A rotated secret. */
+        SecretOut: {
+            /** @description The new secret, shown once. */
+            secret: string;
+            /**
+             * Format: date-time
+             * @description Until when the previous secret keeps signing beside it.
+             */
+            previous_expires_at: string;
+        };
         SessionOut: {
             user: components["schemas"]["UserOut"];
             access_token: string;
@@ -1219,6 +1466,53 @@ export interface components {
             /** @description The product or order concerned. */
             subject: string;
             detail: string;
+        };
+        /** @description A new endpoint with its secret: the only time the secret is shown. */
+        WebhookCreated: components["schemas"]["WebhookOut"] & {
+            /** @description `whsec_` + base64 of 32 random bytes. Keep it: it is never shown again. */
+            secret: string;
+        };
+        /**
+         * @description An event type an endpoint may subscribe to, as SPEC names it (`order.shipped`, ...).
+         * @enum {string}
+         */
+        WebhookEventType: "order.placed" | "order.rejected" | "order.confirmed" | "order.shipped" | "order.delivered" | "order.cancelled" | "product.low_stock" | "product.image_ready" | "product.image_failed";
+        WebhookIn: {
+            /** @description `https://` (plain `http://` only in dev); must not resolve to an internal address. */
+            url: string;
+            /** @description The event types to receive (at least one). */
+            events: components["schemas"]["WebhookEventType"][];
+            description?: string | null;
+        };
+        WebhookOut: {
+            id: string;
+            url: string;
+            events: components["schemas"]["WebhookEventType"][];
+            description?: string | null;
+            disabled: boolean;
+            /** @description Why it is disabled (by an admin, or after failing every delivery for 5 days). */
+            disabled_reason?: string | null;
+            /**
+             * Format: date-time
+             * @description Since when every attempt has failed.
+             */
+            failing_since?: string | null;
+            /**
+             * Format: date-time
+             * @description Until when a replaced secret still signs beside the current one.
+             */
+            previous_secret_expires_at?: string | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        WebhookPatch: {
+            url?: string | null;
+            events?: components["schemas"]["WebhookEventType"][] | null;
+            description?: string | null;
+            /** @description `true` stops deliveries; `false` resumes them (and forgets past failures). */
+            disabled?: boolean | null;
         };
     };
     responses: {
@@ -1594,6 +1888,63 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    list_notifications: {
+        parameters: {
+            query?: {
+                /** @description `true`: only unread ones; `false`: only read ones; absent: all. */
+                unread?: boolean;
+                /** @description From 1 (default 1). */
+                page?: number;
+                /** @description 1 to 100 (default 20). */
+                per_page?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the caller's notifications */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPage"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            422: components["responses"]["Invalid"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    mark_read: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReadIn"];
+            };
+        };
+        responses: {
+            /** @description Marked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["Invalid"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -2328,6 +2679,250 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AdjustmentStatusOut"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    list_webhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoints */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookOut"][];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    create_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookIn"];
+            };
+        };
+        responses: {
+            /** @description Created, with its secret */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description Invalid; `unsafe_url` when the URL is not https or reaches an internal address */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    get_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookOut"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    delete_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    update_webhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPatch"];
+            };
+        };
+        responses: {
+            /** @description The changed endpoint */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookOut"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description Invalid; `unsafe_url` when the URL is not https or reaches an internal address */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    list_deliveries: {
+        parameters: {
+            query?: {
+                /** @description Only deliveries in this state. */
+                status?: components["schemas"]["DeliveryStatus"];
+                /** @description From 1 (default 1). */
+                page?: number;
+                /** @description 1 to 100 (default 20). */
+                per_page?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The endpoint's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DeliveryOut"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            422: components["responses"]["Invalid"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    retry_delivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id */
+                id: string;
+                /** @description The delivery's id */
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Scheduled now (or being attempted already) */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    rotate_secret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new secret, shown once */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretOut"];
                 };
             };
             401: components["responses"]["Unauthenticated"];

@@ -129,6 +129,18 @@ pub async fn declare_topology(channel: &Channel, partitions: u32) -> Result<(), 
                 FieldTable::default(),
             )
             .await?;
+        // Watchers of the events (notifications, webhooks) get their own durable copy.
+        for key in spec.event_bindings() {
+            channel
+                .queue_bind(
+                    ShortString::from(spec.name.as_str()),
+                    routing::EVENTS_EXCHANGE.into(),
+                    ShortString::from(*key),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+        }
     }
     declare_analytics_queue(channel).await
 }

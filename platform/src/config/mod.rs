@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+mod webhooks;
 use crate::urls::ServiceUrl;
+pub use webhooks::WebhooksConfig;
 
 /// A variable that is missing or does not parse.
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +106,7 @@ pub struct Config {
     pub order_batch: usize,
     /// How long the image worker retries one upload before marking the image failed.
     pub image_retry_for: Duration,
+    pub webhooks: WebhooksConfig,
 }
 
 /// The secret used when `OMS_ENV=dev` and no `OMS_JWT_SECRET` is set. Never valid elsewhere.
@@ -337,6 +340,8 @@ impl Config {
             parse_duration,
         )?;
 
+        let webhooks = webhooks::webhooks_from(&get, environment, &jwt_secret)?;
+
         Ok(Self {
             environment,
             http_addr,
@@ -362,6 +367,7 @@ impl Config {
             stock_batch,
             order_batch,
             image_retry_for,
+            webhooks,
         })
     }
 }

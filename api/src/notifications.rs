@@ -1,0 +1,192 @@
+//! The caller's in-app notifications (one per status change of their orders, newest first),
+//! and marking them read. Each user reaches only their own: every query names the caller.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use futures_util::TryStreamExt;
+use mongodb::bson::{DateTime, Document, doc};
+use oms_contracts::OrderStatus;
+use oms_platform::store::{NotificationDoc, to_chrono};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, responses};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::paging::paging;
+use crate::state::AppState;
+
+/// The most ids one request may mark read.
+const MAX_IDS: usize = 500;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(list_notifications))
+        .routes(routes!(mark_read))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NotificationQuery {
+    /// `true`: only unread ones; `false`: only read ones; absent: all.
+    unread: Option<bool>,
+    /// From 1 (default 1).
+    page: Option<i64>,
+    /// 1 to 100 (default 20).
+    per_page: Option<i64>,
+}
+
+/// One change of one of the caller's orders.
+#[derive(Serialize, ToSchema)]
+pub struct NotificationOut {
+    pub id: String,
+    pub order_id: String,
+    /// The order's new status.
+    pub status: OrderStatus,
+    pub from: Option<OrderStatus>,
+    pub reason: Option<String>,
+    /// The order's version after the change.
+    pub version: i64,
+    /// When the order changed.
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub read_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<NotificationDoc> for NotificationOut {
+    fn from(n: NotificationDoc) -> Self {
+        Self {
+            id: n.id,
+            order_id: n.order_id.to_string(),
+            status: n.status,
+            from: n.from,
+            reason: n.reason,
+            version: n.version,
+            at: to_chrono(n.at),
+            read_at: n.read_at.map(to_chrono),
+        }
+    }
+}
+
+/// A page of notifications, and how many of the caller's are unread (for the bell).
+#[derive(Serialize, ToSchema)]
+pub struct NotificationPage {
+    pub items: Vec<NotificationOut>,
+    pub page: u64,
+    pub per_page: u64,
+    pub total: u64,
+    /// All the caller's unread notifications, whatever the filter.
+    pub unread: u64,
+}
+
+/// The caller's notifications, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/notifications",
+    tag = "notifications",
+    params(NotificationQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of the caller's notifications", body = NotificationPage),
+        (status = 401, response = responses::Unauthenticated),
+        (status = 422, response = responses::Invalid),
+        (status = 503, response = responses::Unavailable),
+    )
+)]
+async fn list_notifications(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(query): ApiQuery<NotificationQuery>,
+) -> Result<Json<NotificationPage>, ApiError> {
+    let paging = paging(query.page, query.per_page)?;
+    let mine = doc! { "user_id": user.id.as_str() };
+    let mut filter = mine.clone();
+    match query.unread {
+        Some(true) => filter.insert("read_at", mongodb::bson::Bson::Null),
+        Some(false) => filter.insert("read_at", doc! { "$ne": null }),
+        None => None,
+    };
+    let notifications = state.store.notifications();
+    let total = notifications.count_documents(filter.clone()).await?;
+    let mut unread_filter = mine;
+    unread_filter.insert("read_at", mongodb::bson::Bson::Null);
+    let unread = notifications.count_documents(unread_filter).await?;
+    let items: Vec<NotificationDoc> = notifications
+        .find(filter)
+        .sort(doc! { "at": -1, "_id": -1 })
+        .skip(paging.skip())
+        .limit(paging.per_page as i64)
+        .await?
+        .try_collect()
+        .await?;
+    Ok(Json(NotificationPage {
+        items: items.into_iter().map(NotificationOut::from).collect(),
+        page: paging.page,
+        per_page: paging.per_page,
+        total,
+        unread,
+    }))
+}
+
+/// Which notifications to mark read: `{"ids": [...]}` or `{"all": true}`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadIn {
+    /// Up to 500 notification ids (another user's are ignored).
+    ids: Option<Vec<String>>,
+    /// Every unread notification of the caller.
+    all: Option<bool>,
+}
+
+/// Marks the caller's notifications read (already read ones keep their time).
+#[utoipa::path(
+    post,
+    path = "/api/notifications/read",
+    tag = "notifications",
+    request_body = ReadIn,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Marked"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthenticated),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 422, response = responses::Invalid),
+        (status = 503, response = responses::Unavailable),
+    )
+)]
+async fn mark_read(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(body): ApiJson<ReadIn>,
+) -> Result<StatusCode, ApiError> {
+    let mut filter: Document = doc! { "user_id": user.id.as_str(), "read_at": null };
+    match (body.ids, body.all) {
+        (Some(ids), None | Some(false)) => {
+            if ids.len() > MAX_IDS {
+                return Err(ApiError::Invalid {
+                    code: "validation_failed",
+                    field: "ids".into(),
+                    message: format!("at most {MAX_IDS} ids at once"),
+                });
+            }
+            filter.insert("_id", doc! { "$in": ids });
+        }
+        (None, Some(true)) => {}
+        _ => {
+            return Err(ApiError::Invalid {
+                code: "validation_failed",
+                field: "ids".into(),
+                message: "give either ids or all: true".into(),
+            });
+        }
+    }
+    state
+        .store
+        .notifications()
+        .update_many(filter, doc! { "$set": { "read_at": DateTime::now() } })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

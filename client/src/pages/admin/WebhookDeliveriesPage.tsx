@@ -1,0 +1,100 @@
+// One endpoint's delivery log: every event sent to it with each attempt (status, latency, error, the start of
+// the receiver's answer shown as plain text), the next attempt's time, and a retry button.
+import { useState } from 'react';
+import { Link, useParams } from 'react-router';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { webhooks } from '../../api';
+import type { Delivery, DeliveryStatus } from '../../api/types';
+import { describeError } from '../../api/errors';
+import { useFeedback } from '../../components/feedback';
+import { PageHeading } from '../../components/page';
+import { Button, Empty, ErrorBox, Loading, Pager, SelectField, formatTime } from '../../components/ui';
+
+const PER_PAGE = 20;
+const STATUS_CLASS: Record<DeliveryStatus, string> = {
+  pending: 'text-amber-700',
+  succeeded: 'text-green-700',
+  failed: 'text-red-700',
+};
+
+function DeliveryRow({ webhookId, delivery }: { webhookId: string; delivery: Delivery }) {
+  const qc = useQueryClient();
+  const { toast } = useFeedback();
+  const [open, setOpen] = useState(false);
+  const retry = useMutation({
+    mutationFn: () => webhooks.retry(webhookId, delivery.id),
+    onSuccess: () => { toast('Retry scheduled.'); void qc.invalidateQueries({ queryKey: ['webhook-deliveries', webhookId] }); },
+    onError: (e) => toast(describeError(e), 'error'),
+  });
+  const last = delivery.attempts[delivery.attempts.length - 1];
+  return (
+    <li className="px-4 py-3">
+      <div className="flex flex-wrap items-center gap-3">
+        <span className={`text-sm font-semibold ${STATUS_CLASS[delivery.status]}`} data-testid="delivery-status">{delivery.status}</span>
+        <span className="text-sm">{delivery.event_type}</span>
+        <code className="text-xs text-slate-600">{delivery.event_id}</code>
+        <span className="text-xs text-slate-600">
+          {delivery.attempts.length} attempt{delivery.attempts.length === 1 ? '' : 's'}
+          {last ? ` · last ${last.response_status ?? 'no answer'}, ${last.latency_ms} ms` : ''}
+          {delivery.next_attempt_at ? ` · next ${formatTime(delivery.next_attempt_at)}` : ''}
+        </span>
+        <div className="ml-auto flex gap-2">
+          <Button variant="secondary" aria-expanded={open} onClick={() => setOpen((o) => !o)}>{open ? 'Hide attempts' : 'Attempts'}</Button>
+          <Button variant="secondary" disabled={retry.isPending} onClick={() => retry.mutate()}>Retry</Button>
+        </div>
+      </div>
+      {open && (
+        <ol className="mt-2 space-y-2">
+          {delivery.attempts.map((a, i) => (
+            <li key={i} className="rounded border border-slate-200 p-2 text-xs">
+              <p>
+                {formatTime(a.at)} · {a.response_status ?? 'no answer'} · {a.latency_ms} ms
+                {a.error ? ` · ${a.error}` : ''}
+              </p>
+              {/* The receiver's answer is text, never HTML: React escapes it. */}
+              {a.response_body && <pre className="mt-1 max-h-40 overflow-auto whitespace-pre-wrap break-all bg-slate-50 p-1">{a.response_body}</pre>}
+            </li>
+          ))}
+        </ol>
+      )}
+    </li>
+  );
+}
+
+export function WebhookDeliveriesPage() {
+  const { id = '' } = useParams();
+  const [status, setStatus] = useState<DeliveryStatus | ''>('');
+  const [page, setPage] = useState(1);
+  const endpoint = useQuery({ queryKey: ['webhooks', id], queryFn: () => webhooks.get(id) });
+  const list = useQuery({
+    queryKey: ['webhook-deliveries', id, status, page],
+    queryFn: () => webhooks.deliveries(id, { status: status || undefined, page, per_page: PER_PAGE }),
+    refetchInterval: 5_000,
+  });
+  const items = list.data?.items ?? [];
+  return (
+    <section className="space-y-4">
+      <PageHeading title="Webhook deliveries" />
+      <p className="text-sm"><Link to="/admin/webhooks" className="text-indigo-700 underline">All endpoints</Link></p>
+      {endpoint.data && <p className="break-all font-mono text-sm">{endpoint.data.url}</p>}
+      <div className="max-w-xs">
+        <SelectField label="Status" value={status} onChange={(e) => { setStatus(e.target.value as DeliveryStatus | ''); setPage(1); }}>
+          <option value="">All</option>
+          <option value="pending">Pending</option>
+          <option value="succeeded">Succeeded</option>
+          <option value="failed">Failed</option>
+        </SelectField>
+      </div>
+      {list.isPending ? <Loading /> : list.isError ? <ErrorBox error={list.error} /> : items.length === 0 ? (
+        <Empty>No deliveries{status ? ` ${status}` : ''} yet.</Empty>
+      ) : (
+        <>
+          <ul aria-label="Deliveries" className="divide-y divide-slate-200 rounded-md border border-slate-200 bg-white">
+            {items.map((d) => <DeliveryRow key={d.id} webhookId={id} delivery={d} />)}
+          </ul>
+          <Pager page={page} perPage={PER_PAGE} total={list.data.total} onPage={setPage} />
+        </>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,61 @@
+//! The shoppers' in-app inboxes: one notification per status change of a user's order,
+//! keyed by the order and its version so that an event delivered twice adds nothing.
+
+use mongodb::bson::{DateTime, doc};
+use mongodb::options::IndexOptions;
+use mongodb::{Collection, IndexModel};
+use oms_contracts::{OrderId, OrderStatus, UserId};
+use serde::{Deserialize, Serialize};
+
+use super::Store;
+
+pub const NOTIFICATIONS: &str = "notifications";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NotificationDoc {
+    /// `{order_id}:{version}`: the change it announces, whichever message carried it.
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub user_id: UserId,
+    pub order_id: OrderId,
+    pub status: OrderStatus,
+    pub from: Option<OrderStatus>,
+    pub reason: Option<String>,
+    pub version: i64,
+    /// When the order changed.
+    pub at: DateTime,
+    pub created_at: DateTime,
+    pub read_at: Option<DateTime>,
+}
+
+impl NotificationDoc {
+    pub fn key(order_id: &OrderId, version: i64) -> String {
+        format!("{order_id}:{version}")
+    }
+}
+
+impl Store {
+    pub fn notifications(&self) -> Collection<NotificationDoc> {
+        self.db().collection(NOTIFICATIONS)
+    }
+
+    pub(super) async fn ensure_notification_indexes(&self) -> mongodb::error::Result<()> {
+        // A user's list, newest first; the unread count reads the same index.
+        self.notifications()
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "user_id": 1, "at": -1 })
+                    .build(),
+            )
+            .await?;
+        self.notifications()
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "user_id": 1, "read_at": 1 })
+                    .options(IndexOptions::builder().build())
+                    .build(),
+            )
+            .await?;
+        Ok(())
+    }
+}

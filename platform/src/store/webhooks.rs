@@ -1,0 +1,164 @@
+//! Webhook endpoints and their deliveries. A delivery is one event for one endpoint, with
+//! every attempt it took; `status: pending` with `next_attempt_at` is the persistent retry
+//! schedule the delivery workers poll (a restart loses nothing: the time is in the store).
+
+use mongodb::bson::{DateTime, doc};
+use mongodb::options::IndexOptions;
+use mongodb::{Collection, IndexModel};
+use oms_contracts::webhooks::WebhookEventType;
+use oms_contracts::{DeliveryId, WebhookId};
+use serde::{Deserialize, Serialize};
+
+use super::Store;
+
+pub const WEBHOOK_ENDPOINTS: &str = "webhook_endpoints";
+pub const WEBHOOK_DELIVERIES: &str = "webhook_deliveries";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EndpointDoc {
+    #[serde(rename = "_id")]
+    pub id: WebhookId,
+    pub url: String,
+    pub events: Vec<WebhookEventType>,
+    pub description: Option<String>,
+    pub disabled: bool,
+    /// Why it is disabled (by an admin, or after failing every delivery for days).
+    pub disabled_reason: Option<String>,
+    /// The signing secrets, newest last: sealed (encrypted), never stored in the clear.
+    pub secrets: Vec<SecretDoc>,
+    /// Since when every attempt has failed (`None` after a success).
+    pub failing_since: Option<DateTime>,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SecretDoc {
+    /// The secret sealed with the deployment's webhook key (see the webhooks worker's `secrets`).
+    pub sealed: String,
+    pub created_at: DateTime,
+    /// Set when a newer secret replaced it: it keeps signing beside it until then.
+    pub expires_at: Option<DateTime>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt (at `next_attempt_at`).
+    Pending,
+    Succeeded,
+    /// Every scheduled attempt failed; kept for a manual retry.
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Succeeded => "succeeded",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeliveryDoc {
+    #[serde(rename = "_id")]
+    pub id: DeliveryId,
+    pub endpoint_id: WebhookId,
+    /// The `webhook-id`: the same on every attempt.
+    pub event_id: String,
+    pub event_type: WebhookEventType,
+    /// Deliveries of one endpoint with the same key go out in `seq` order.
+    pub ordering_key: String,
+    pub seq: i64,
+    /// The exact body every attempt posts.
+    pub body: String,
+    pub status: DeliveryStatus,
+    /// Attempts in the current round (a manual retry starts a new round).
+    pub round_attempts: i32,
+    pub attempts: Vec<AttemptDoc>,
+    /// When the next attempt is due; while an attempt is under way, when its lease ends (a
+    /// worker that dies mid-attempt leaves it to be taken again then).
+    pub next_attempt_at: Option<DateTime>,
+    /// Held back behind an earlier delivery of the same order to the same endpoint: it is
+    /// made due as soon as that one settles (or at `next_attempt_at` at the latest).
+    #[serde(default)]
+    pub waiting: bool,
+    /// A later delivery of the same order waits for this one: wake it when this one settles.
+    #[serde(default)]
+    pub has_waiters: bool,
+    /// The claim of the worker attempting it now (with the lease in `next_attempt_at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<String>,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AttemptDoc {
+    pub at: DateTime,
+    /// The receiver's HTTP status, when it answered.
+    pub response_status: Option<i32>,
+    pub latency_ms: i64,
+    pub error: Option<String>,
+    /// The start of the receiver's answer (at most 4 KiB), as text; never rendered as HTML.
+    pub response_body: Option<String>,
+}
+
+impl Store {
+    pub fn webhook_endpoints(&self) -> Collection<EndpointDoc> {
+        self.db().collection(WEBHOOK_ENDPOINTS)
+    }
+
+    pub fn webhook_deliveries(&self) -> Collection<DeliveryDoc> {
+        self.db().collection(WEBHOOK_DELIVERIES)
+    }
+
+    pub(super) async fn ensure_webhook_indexes(&self) -> mongodb::error::Result<()> {
+        let deliveries = self.webhook_deliveries();
+        // One delivery per event and endpoint, however often the event arrives.
+        deliveries
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "endpoint_id": 1, "event_id": 1 })
+                    .options(IndexOptions::builder().unique(true).build())
+                    .build(),
+            )
+            .await?;
+        // The schedule the workers poll.
+        deliveries
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "status": 1, "next_attempt_at": 1 })
+                    .build(),
+            )
+            .await?;
+        // Ordering: is an earlier delivery of the same order still pending?
+        deliveries
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "endpoint_id": 1, "ordering_key": 1, "seq": 1 })
+                    .build(),
+            )
+            .await?;
+        // A worker reads back what it claimed.
+        deliveries
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "claim": 1 })
+                    .options(IndexOptions::builder().sparse(true).build())
+                    .build(),
+            )
+            .await?;
+        // The delivery log, newest first.
+        deliveries
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "endpoint_id": 1, "created_at": -1 })
+                    .build(),
+            )
+            .await?;
+        Ok(())
+    }
+}
