@@ -142,6 +142,7 @@ pub fn apply(document: &mut Value) {
             json!({ "minLength": 1, "maxLength": IdempotencyKey::MAX_LEN, "pattern": "^[!-~]+$" }),
         ),
     ];
+    links(document);
     let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
     };
@@ -178,6 +179,44 @@ fn merge(schema: &mut Value, constraints: Value) {
             schema.remove(&key);
         } else {
             schema.insert(key, value);
+        }
+    }
+}
+
+/// OpenAPI links from a created resource to the operations on it, so that a generated client or
+/// a stateful tester can follow them (the created id is in the response body).
+fn links(document: &mut Value) {
+    let by_id = |operations: &[&str]| -> Value {
+        operations
+            .iter()
+            .map(|op| {
+                (
+                    op.to_string(),
+                    json!({ "operationId": op, "parameters": { "id": "$response.body#/id" } }),
+                )
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    let created = [
+        (
+            "/paths/~1api~1orders/post/responses/202",
+            by_id(&["get_order", "cancel_order", "transition_order", "order_events"]),
+        ),
+        (
+            "/paths/~1api~1products/post/responses/201",
+            by_id(&[
+                "get_product",
+                "patch_product",
+                "replace_image",
+                "adjust_stock",
+                "list_ledger",
+            ]),
+        ),
+    ];
+    for (pointer, links) in created {
+        if let Some(response) = document.pointer_mut(pointer).and_then(Value::as_object_mut) {
+            response.insert("links".into(), links);
         }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use axum::http::header;
 use axum::response::IntoResponse;
 use bytes::Bytes;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -54,8 +54,8 @@ use crate::{analytics, auth, health, metrics, notifications, ops, orders, produc
 )]
 struct ApiDoc;
 
-/// The two ways to present an access token: the `Authorization` header, and (for event streams,
-/// which `EventSource` opens without headers) the `access_token` query parameter.
+/// How to present an access token: the `Authorization` header (event streams too: the SPA reads
+/// them with fetch, so no token ever travels in a URL).
 struct Security;
 
 impl Modify for Security {
@@ -70,13 +70,6 @@ impl Modify for Security {
                     .description(Some("`Authorization: Bearer <access token>`"))
                     .build(),
             ),
-        );
-        components.add_security_scheme(
-            "access_token",
-            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
-                "access_token",
-                "The access token as a query parameter; accepted by the event streams only",
-            ))),
         );
     }
 }

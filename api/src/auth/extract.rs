@@ -37,11 +37,6 @@ impl CurrentUser {
 #[derive(Clone, Debug)]
 pub struct AdminUser(pub CurrentUser);
 
-/// A signed-in user for server-sent event streams: `EventSource` cannot send headers,
-/// so these routes also accept the access token as `?access_token=`.
-#[derive(Clone, Debug)]
-pub struct StreamUser(pub CurrentUser);
-
 fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
     let Some(value) = parts.headers.get(AUTHORIZATION) else {
         return Ok(None);
@@ -147,23 +142,6 @@ impl FromRequestParts<AppState> for AdminUser {
         } else {
             Err(ApiError::Forbidden)
         }
-    }
-}
-
-impl FromRequestParts<AppState> for StreamUser {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if bearer(parts)?.is_some() {
-            return CurrentUser::from_request_parts(parts, state)
-                .await
-                .map(StreamUser);
-        }
-        let token = form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
-            .find(|(k, _)| k == "access_token")
-            .map(|(_, v)| v.into_owned())
-            .ok_or_else(|| ApiError::unauthenticated("unauthenticated", "sign in to do this"))?;
-        authenticate(state, &token).await.map(StreamUser)
     }
 }
 

@@ -31,7 +31,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use extract::{AdminUser, CurrentUser, StreamUser};
+pub use extract::{AdminUser, CurrentUser};
 
 use crate::error::responses;
 use crate::error::{ApiError, ErrorBody, Fields};

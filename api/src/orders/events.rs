@@ -21,7 +21,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{CurrentUser, StreamUser};
+use crate::auth::CurrentUser;
 use crate::error::responses;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
@@ -281,7 +281,7 @@ struct OrderStream {
     path = "/api/orders/{id}/events",
     tag = "events",
     params(("id" = String, Path, description = "The order's id")),
-    security(("bearer" = []), ("access_token" = [])),
+    security(("bearer" = [])),
     responses(
         (
             status = 200,
@@ -297,7 +297,7 @@ struct OrderStream {
 )]
 pub async fn order_events(
     State(state): State<AppState>,
-    StreamUser(user): StreamUser,
+    user: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let order_id = OrderId::parse(&id).map_err(|_| ApiError::not_found("order"))?;
@@ -375,7 +375,7 @@ impl OrderStream {
     get,
     path = "/api/events",
     tag = "events",
-    security(("bearer" = []), ("access_token" = [])),
+    security(("bearer" = [])),
     responses(
         (
             status = 200,
@@ -391,7 +391,7 @@ impl OrderStream {
 )]
 pub async fn all_events(
     State(state): State<AppState>,
-    StreamUser(user): StreamUser,
+    user: CurrentUser,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
     let receiver = state.events.subscribe();
     let closed = state.events.closed.clone();
