@@ -26,7 +26,7 @@ pub fn apply(document: &mut Value) {
         json!({ "minLength": min, "maxLength": max, "pattern": pattern })
     };
     let currencies: Vec<String> = Currency::all().map(|c| c.as_str().to_string()).collect();
-    let properties: [(&str, &str, Value); 19] = [
+    let properties: [(&str, &str, Value); 22] = [
         (
             "RegisterIn",
             "email",
@@ -39,6 +39,9 @@ pub fn apply(document: &mut Value) {
             json!({ "enum": currencies.iter().map(|c| json!(c)).chain([Value::Null]).collect::<Vec<_>>() }),
         ),
         ("ReplayIn", "queue", json!({ "pattern": QUEUE_PATTERN })),
+        ("ReplayIn", "ids", json!({ "minItems": 1, "maxItems": 10_000 })),
+        ("WebhookIn", "events", json!({ "minItems": 1 })),
+        ("WebhookPatch", "events", json!({ "minItems": 1 })),
         (
             "RefreshIn",
             "refresh_token",
