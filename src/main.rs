@@ -104,11 +104,12 @@ enum AnalyticsCommand {
 
 #[derive(Subcommand)]
 enum DeadLetterCommand {
-    /// Show a queue's dead letters with their reason and attempts (they stay where they are).
+    /// Show dead letters with their queue, reason and attempts (they stay where they are).
     List {
-        /// The queue they died in, e.g. oms.orders.3 (its .dlq name works too).
+        /// Only this queue's, e.g. oms.orders.3 (its .dlq name works too); every queue's when absent.
         #[arg(long)]
-        queue: String,
+        queue: Option<String>,
+        /// At most this many per queue.
         #[arg(long, default_value_t = 100)]
         limit: usize,
     },
@@ -206,7 +207,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Queues { once } => oms::ops_cli::queues(&config, once, shutdown_on_signal()).await,
         Command::DeadLetters {
             command: DeadLetterCommand::List { queue, limit },
-        } => oms::ops_cli::list_dead_letters(&config, &queue, limit).await,
+        } => oms::ops_cli::list_dead_letters(&config, queue.as_deref(), limit).await,
         Command::DeadLetters {
             command: DeadLetterCommand::Replay { queue, ids, all: _ },
         } => oms::ops_cli::replay_dead_letters(&config, &queue, &ids).await,

@@ -78,17 +78,25 @@ pub async fn queues(config: &Config, once: bool, shutdown: CancellationToken) ->
     Ok(ExitCode::SUCCESS)
 }
 
-/// `oms dead-letters list --queue Q [--limit N]`.
-pub async fn list_dead_letters(config: &Config, queue: &str, limit: usize) -> anyhow::Result<ExitCode> {
+/// `oms dead-letters list [--queue Q] [--limit N]`: one queue's dead letters, or every queue's.
+pub async fn list_dead_letters(
+    config: &Config,
+    queue: Option<&str>,
+    limit: usize,
+) -> anyhow::Result<ExitCode> {
     let broker = broker(config).await?;
-    let letters = oms_platform::dead_letters::list(&broker, queue, limit).await?;
+    let letters = match queue {
+        Some(queue) => oms_platform::dead_letters::list(&broker, queue, limit).await?,
+        None => oms_platform::dead_letters::list_all(&broker, limit).await?,
+    };
     if letters.is_empty() {
-        println!("no dead letters in {queue}");
+        println!("no dead letters in {}", queue.unwrap_or("any queue"));
     }
     for letter in &letters {
         println!(
-            "{}  {:<18} attempts={:<3} first_failure={} correlation={}\n    reason: {}",
+            "{}  {:<16} {:<18} attempts={:<3} first_failure={} correlation={}\n    reason: {}",
             letter.id,
+            letter.queue,
             letter.kind.as_deref().unwrap_or("?"),
             letter
                 .attempts
