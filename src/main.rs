@@ -32,7 +32,14 @@ enum Command {
         kind: WorkerArg,
     },
     /// Check every stock and order invariant over the store; exit status 1 on any violation.
-    Verify,
+    Verify {
+        /// Only this product: its stock against its ledger, and the orders that reserved it.
+        #[arg(long)]
+        product: Option<String>,
+        /// Only orders changed since then: an RFC 3339 time, or a duration back from now (`1h`).
+        #[arg(long)]
+        since: Option<String>,
+    },
     /// The queues as RabbitMQ sees them, refreshed every two seconds (like `top`).
     Queues {
         /// Print the table once and exit.
@@ -200,7 +207,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::User {
             command: UserCommand::Promote { email },
         } => oms::promote_user(&config, &email).await,
-        Command::Verify => oms::verify(&config).await,
+        Command::Verify { product, since } => {
+            oms::verify(&config, product.as_deref(), since.as_deref()).await
+        }
         Command::Analytics {
             command: AnalyticsCommand::Rebuild,
         } => oms::rebuild_analytics(&config).await,

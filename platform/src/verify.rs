@@ -1,6 +1,8 @@
 //! `oms verify`: checks every stock and order invariant over the store and reports each
 //! violation. Read-only. Orders that changed within the grace period are counted as in
-//! flight rather than judged (their releases may still be on the way).
+//! flight rather than judged (their releases may still be on the way). It reads in chunks of a
+//! thousand documents, so its memory stays bounded however large the store, and it can check
+//! one product or only the orders changed since a time ([`Scope`]).
 //!
 //! - every product: stock ≥ 0 and stock = the sum of its ledger;
 //! - every `PLACED`/`CONFIRMED`/`SHIPPED`/`DELIVERED` order: each line holds exactly its quantity;
@@ -14,7 +16,7 @@ use crate::Store;
 use crate::store::{OrderDoc, ProductDoc};
 use futures_util::TryStreamExt;
 use mongodb::bson::{Bson, Document, doc};
-use oms_contracts::OrderStatus;
+use oms_contracts::{OrderStatus, ProductId};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -47,24 +49,164 @@ fn as_i64(value: Option<&Bson>) -> i64 {
     }
 }
 
+/// What to check: everything, one product (its stock and ledger, and the orders that reserved
+/// it), or only orders changed since a time (every product still checked: there are few).
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    pub product: Option<ProductId>,
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// How far a check has come, reported after every chunk.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Progress {
+    pub products_checked: u64,
+    pub orders_checked: u64,
+}
+
+/// Documents read and judged at a time: memory stays bounded whatever the store holds.
+const CHUNK: usize = 1000;
+
 /// Runs every check. `grace` is how old a change must be before it is judged.
 pub async fn verify(store: &Store, grace: Duration) -> mongodb::error::Result<Report> {
-    let mut violations = Vec::new();
+    verify_scoped(store, grace, &Scope::default(), &mut |_| {}).await
+}
 
-    let mut ledger_sums: HashMap<String, i64> = HashMap::new();
+/// Runs the checks of `scope` in chunks of [`CHUNK`] documents, calling `progress` after each.
+pub async fn verify_scoped(
+    store: &Store,
+    grace: Duration,
+    scope: &Scope,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> mongodb::error::Result<Report> {
+    let mut violations = Vec::new();
+    let mut done = Progress::default();
+
+    // Products, a chunk at a time, each chunk's ledger summed by the store.
+    let product_filter = match &scope.product {
+        Some(id) => doc! { "_id": id.as_str() },
+        None => Document::new(),
+    };
+    let mut products = store
+        .products()
+        .find(product_filter)
+        .sort(doc! { "_id": 1 })
+        .await?;
+    let mut chunk: Vec<ProductDoc> = Vec::with_capacity(CHUNK);
+    loop {
+        let next = products.try_next().await?;
+        let end = next.is_none();
+        if let Some(product) = next {
+            chunk.push(product);
+        }
+        if (end || chunk.len() >= CHUNK) && !chunk.is_empty() {
+            check_products(store, &chunk, &mut violations).await?;
+            done.products_checked += chunk.len() as u64;
+            progress(done);
+            chunk.clear();
+        }
+        if end {
+            break;
+        }
+    }
+    // Ledger entries for products that do not exist (a whole-store check only).
+    if scope.product.is_none() {
+        let named = store.ledger().distinct("product_id", Document::new()).await?;
+        for id in named.iter().filter_map(Bson::as_str) {
+            let exists = store.products().find_one(doc! { "_id": id }).await?.is_some();
+            if !exists {
+                let sum = ledger_sums(store, &[id]).await?.remove(id).unwrap_or(0);
+                if sum != 0 {
+                    violations.push(Violation {
+                        kind: "stock_ledger_mismatch",
+                        subject: id.to_string(),
+                        detail: format!("ledger entries sum to {sum} for a product that does not exist"),
+                    });
+                }
+            }
+        }
+    }
+
+    // Orders, a chunk at a time, each chunk's reservations netted by the store.
+    let cutoff = crate::store::from_chrono(
+        chrono::Utc::now() - chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::seconds(30)),
+    );
+    let order_filter = match (&scope.product, scope.since) {
+        (Some(product), _) => {
+            let ids = store
+                .ledger()
+                .distinct(
+                    "order_id",
+                    doc! { "product_id": product.as_str(), "order_id": { "$ne": null } },
+                )
+                .await?;
+            doc! { "_id": { "$in": ids } }
+        }
+        (None, Some(since)) => doc! { "updated_at": { "$gte": crate::store::from_chrono(since) } },
+        (None, None) => Document::new(),
+    };
+    let mut orders_in_flight = 0;
+    let mut orders = store.orders().find(order_filter).sort(doc! { "_id": 1 }).await?;
+    let mut chunk: Vec<OrderDoc> = Vec::with_capacity(CHUNK);
+    loop {
+        let next = orders.try_next().await?;
+        let end = next.is_none();
+        if let Some(order) = next {
+            done.orders_checked += 1;
+            if order.updated_at > cutoff {
+                orders_in_flight += 1;
+            } else {
+                chunk.push(order);
+            }
+        }
+        if (end || chunk.len() >= CHUNK) && !chunk.is_empty() {
+            let held = holdings(store, &chunk).await?;
+            for order in &chunk {
+                check_order(order, &held, &mut violations);
+            }
+            progress(done);
+            chunk.clear();
+        }
+        if end {
+            break;
+        }
+    }
+
+    Ok(Report {
+        ok: violations.is_empty(),
+        products_checked: done.products_checked,
+        orders_checked: done.orders_checked,
+        orders_in_flight,
+        violations,
+    })
+}
+
+/// Each product's ledger sum, for `products`.
+async fn ledger_sums(store: &Store, products: &[&str]) -> mongodb::error::Result<HashMap<String, i64>> {
+    let mut sums = HashMap::new();
     let mut cursor = store
         .ledger()
         .aggregate(vec![
+            doc! { "$match": { "product_id": { "$in": products } } },
             doc! { "$group": { "_id": "$product_id", "sum": { "$sum": "$delta" } } },
         ])
         .await?;
     while let Some(row) = cursor.try_next().await? {
         if let Ok(product) = row.get_str("_id") {
-            ledger_sums.insert(product.to_string(), as_i64(row.get("sum")));
+            sums.insert(product.to_string(), as_i64(row.get("sum")));
         }
     }
-    let products: Vec<ProductDoc> = store.products().find(doc! {}).await?.try_collect().await?;
-    for product in &products {
+    Ok(sums)
+}
+
+async fn check_products(
+    store: &Store,
+    products: &[ProductDoc],
+    violations: &mut Vec<Violation>,
+) -> mongodb::error::Result<()> {
+    let ids: Vec<&str> = products.iter().map(|p| p.id.as_str()).collect();
+    let sums = ledger_sums(store, &ids).await?;
+    for product in products {
         if product.stock < 0 {
             violations.push(Violation {
                 kind: "negative_stock",
@@ -72,7 +214,7 @@ pub async fn verify(store: &Store, grace: Duration) -> mongodb::error::Result<Re
                 detail: format!("stock is {}", product.stock),
             });
         }
-        let sum = ledger_sums.remove(product.id.as_str()).unwrap_or(0);
+        let sum = sums.get(product.id.as_str()).copied().unwrap_or(0);
         if sum != product.stock {
             violations.push(Violation {
                 kind: "stock_ledger_mismatch",
@@ -81,22 +223,20 @@ pub async fn verify(store: &Store, grace: Duration) -> mongodb::error::Result<Re
             });
         }
     }
-    for (product, sum) in ledger_sums {
-        if sum != 0 {
-            violations.push(Violation {
-                kind: "stock_ledger_mismatch",
-                subject: product,
-                detail: format!("ledger entries sum to {sum} for a product that does not exist"),
-            });
-        }
-    }
+    Ok(())
+}
 
-    // What each (order, product) holds, net, according to the ledger.
-    let mut held: HashMap<(String, String), i64> = HashMap::new();
+/// What each (order, product) of `orders` holds, net, according to the ledger.
+async fn holdings(
+    store: &Store,
+    orders: &[OrderDoc],
+) -> mongodb::error::Result<HashMap<(String, String), i64>> {
+    let ids: Vec<&str> = orders.iter().map(|o| o.id.as_str()).collect();
+    let mut held = HashMap::new();
     let mut cursor = store
         .ledger()
         .aggregate(vec![
-            doc! { "$match": { "order_id": { "$ne": null } } },
+            doc! { "$match": { "order_id": { "$in": ids } } },
             doc! { "$group": { "_id": { "o": "$order_id", "p": "$product_id" }, "net": { "$sum": "$delta" } } },
         ])
         .await?;
@@ -109,29 +249,7 @@ pub async fn verify(store: &Store, grace: Duration) -> mongodb::error::Result<Re
         };
         held.insert((order.to_string(), product.to_string()), -as_i64(row.get("net")));
     }
-
-    let cutoff = crate::store::from_chrono(
-        chrono::Utc::now() - chrono::Duration::from_std(grace).unwrap_or(chrono::Duration::seconds(30)),
-    );
-    let mut orders_checked = 0;
-    let mut orders_in_flight = 0;
-    let mut cursor = store.orders().find(Document::new()).await?;
-    while let Some(order) = cursor.try_next().await? {
-        orders_checked += 1;
-        if order.updated_at > cutoff {
-            orders_in_flight += 1;
-            continue;
-        }
-        check_order(&order, &held, &mut violations);
-    }
-
-    Ok(Report {
-        ok: violations.is_empty(),
-        products_checked: products.len() as u64,
-        orders_checked,
-        orders_in_flight,
-        violations,
-    })
+    Ok(held)
 }
 
 fn check_order(order: &OrderDoc, held: &HashMap<(String, String), i64>, violations: &mut Vec<Violation>) {

@@ -230,6 +230,8 @@ impl Store {
             (ORDERS, doc! { "user_id": 1, "status": 1, "_id": -1 }),
             (ORDERS, doc! { "user_id": 1, "_id": -1 }),
             (ORDERS, doc! { "status": 1, "_id": -1 }),
+            // `oms verify --since`.
+            (ORDERS, doc! { "updated_at": 1 }),
             (
                 LEDGER,
                 doc! { "product_id": 1, "outcome": 1, "at": -1, "_id": -1 },
