@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod ops_cli;
+pub mod seed;
 
 use std::process::ExitCode;
 
@@ -107,6 +108,32 @@ pub async fn verify(config: &Config, product: Option<&str>, since: Option<&str>)
         println!("{} violation(s)", report.violations.len());
         Ok(ExitCode::from(1))
     }
+}
+
+/// `oms seed`: bulk realistic orders, then the analytics read model rebuilt from them.
+pub async fn seed_store(
+    config: &Config,
+    orders: usize,
+    products: usize,
+    users: usize,
+) -> anyhow::Result<ExitCode> {
+    let store = connect_store(config).await?;
+    store.ensure_indexes().await?;
+    let started = std::time::Instant::now();
+    let seeded = seed::seed(&store, orders, products, users).await?;
+    eprintln!(
+        "seeded {} orders of {} shoppers over {} products in {:.1} s; the busiest shopper is {} (password {})",
+        seeded.orders,
+        seeded.users,
+        seeded.products,
+        started.elapsed().as_secs_f64(),
+        seeded.busiest_user,
+        seed::PASSWORD
+    );
+    eprintln!(
+        "run `oms analytics rebuild` (with the analytics workers stopped) to count them in the read model"
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `--since`: an RFC 3339 time, or a duration back from now (`90m`, `1h`).

@@ -46,6 +46,15 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
+    /// Fill the store with realistic orders (bulk, consistent with the ledger) to measure reads at scale.
+    Seed {
+        #[arg(long, default_value_t = 100_000)]
+        orders: usize,
+        #[arg(long, default_value_t = 500)]
+        products: usize,
+        #[arg(long, default_value_t = 2_000)]
+        users: usize,
+    },
     /// List or replay dead letters.
     DeadLetters {
         #[command(subcommand)]
@@ -213,6 +222,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Analytics {
             command: AnalyticsCommand::Rebuild,
         } => oms::rebuild_analytics(&config).await,
+        Command::Seed {
+            orders,
+            products,
+            users,
+        } => oms::seed_store(&config, orders, products, users).await,
         Command::Queues { once } => oms::ops_cli::queues(&config, once, shutdown_on_signal()).await,
         Command::DeadLetters {
             command: DeadLetterCommand::List { queue, limit },
