@@ -78,6 +78,8 @@ test('cart quantities: cleared then 3 is 3, 0 and -3 and 2.5 are refused, 999 of
   const lineTotal = page.getByLabel(`Line total of ${product.name}`);
   const place = page.getByRole('button', { name: 'Place order' });
 
+  // The line is drawn again once the product's stock has been read: type into that one.
+  await expect(page.getByText(/12 in stock/)).toBeVisible();
   // Before the fix: clearing gave 1 at once, and typing 3 then made 13.
   await quantity.clear();
   await expect(page.getByText('Enter a quantity.')).toBeVisible();

@@ -130,7 +130,11 @@ async fn the_summary_shows_every_order_placed_cancelled_rejected_and_delivered()
         from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
     let s = summary_when(&app, &admin, &query, |s| {
-        s["orders_by_status"]["PLACED"] == 1 && s["totals"]["cancelled"] == 2 && s["totals"]["delivered"] == 1
+        s["orders_by_status"]["PLACED"] == 1
+            && s["totals"]["placed"] == 4
+            && s["totals"]["cancelled"] == 2
+            && s["totals"]["rejected"] == 1
+            && s["totals"]["delivered"] == 1
     })
     .await;
 
