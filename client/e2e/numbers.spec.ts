@@ -69,12 +69,6 @@ test('a price typed as 49,99 is saved as 49.99, shown before saving; unreadable 
   expect(euro.price).toEqual({ amount: 1230, currency: 'EUR' });
 });
 
-// Known flake (about one full run in three): right after the cart opens, clearing the quantity is sometimes undone
-// (the field shows 1 again), likely the line being drawn anew after a refetch. Retried until that is found and fixed.
-test.describe(() => {
-  test.describe.configure({ retries: 2 });
-});
-
 test('cart quantities: cleared then 3 is 3, 0 and -3 and 2.5 are refused, 999 of 12 becomes 12; the total follows', async ({ page, request }) => {
   const product = await seedProduct(request, unique('Plate'), 12);
   await signUp(page);

@@ -28,13 +28,15 @@ export function useFocusOnNavigate() {
       first.current = false;
       return;
     }
-    // The page may still be loading its data: wait for its heading a little.
+    // The page may still be loading its data: wait for its heading a little. Never take the focus from
+    // someone who has already gone into the page (a field they are typing in must keep it).
     let tries = 0;
     const timer = setInterval(() => {
       const h = document.querySelector<HTMLElement>('main [data-page-heading]');
       if (h || ++tries > 20) {
         clearInterval(timer);
-        h?.focus({ preventScroll: false });
+        const inPage = document.activeElement?.closest('main') ?? null;
+        if (!inPage) h?.focus({ preventScroll: false });
       }
     }, 50);
     return () => clearInterval(timer);
