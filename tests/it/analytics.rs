@@ -75,12 +75,17 @@ fn between(order: &Value, from: &str, to: &str) -> i64 {
     (at(to) - at(from)).num_milliseconds()
 }
 
+/// The reported percentile is the value of the bin holding the actual duration, give or take
+/// the 2 ms by which the projection's event times and the order's history times may round apart
+/// (at ~50 ms that alone can move a duration into the next 9 % bin).
 fn within_a_bin(reported: &Value, actual: i64) {
-    let reported = reported.as_i64().expect("a percentile") as f64;
-    let actual = actual.max(1) as f64;
+    let reported = reported.as_i64().expect("a percentile");
+    let near = (actual - 2..=actual + 2)
+        .map(|ms| oms_contracts::analytics::bin_value(oms_contracts::analytics::lead_time_bin(ms)))
+        .collect::<Vec<_>>();
     assert!(
-        (reported / actual - 1.0).abs() < 0.06,
-        "reported {reported} for {actual}"
+        near.contains(&reported),
+        "reported {reported} for {actual} (bins near it: {near:?})"
     );
 }
 
