@@ -4,9 +4,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use futures_util::TryStreamExt;
 use mongodb::bson::{DateTime, Document, doc};
 use oms_contracts::OrderStatus;
+use oms_platform::store::lists::{NotificationList, TimeKey};
 use oms_platform::store::{NotificationDoc, to_chrono};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -16,11 +16,11 @@ use utoipa_axum::routes;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, responses};
 use crate::extract::{ApiJson, ApiQuery};
-use crate::paging::paging;
+use crate::paging::{self, Page, position};
 use crate::state::AppState;
 
 /// The most ids one request may mark read.
-const MAX_IDS: usize = 500;
+pub const MAX_IDS: usize = 500;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
@@ -38,6 +38,8 @@ pub struct NotificationQuery {
     page: Option<i64>,
     /// 1 to 100 (default 20).
     per_page: Option<i64>,
+    /// The `next_cursor` of the previous page (instead of `page`).
+    cursor: Option<String>,
 }
 
 /// One change of one of the caller's orders.
@@ -71,14 +73,21 @@ impl From<NotificationDoc> for NotificationOut {
     }
 }
 
-/// A page of notifications, and how many of the caller's are unread (for the bell).
+/// A page of notifications (the list shape of every list), and how many of the caller's are
+/// unread (for the bell).
 #[derive(Serialize, ToSchema)]
 pub struct NotificationPage {
     pub items: Vec<NotificationOut>,
+    /// The page number asked for (1 when the page was asked for by `cursor`).
     pub page: u64,
     pub per_page: u64,
+    /// Exact up to 10,000 (`total_exact`), beyond that a lower bound.
     pub total: u64,
-    /// All the caller's unread notifications, whatever the filter.
+    pub total_exact: bool,
+    pub has_more: bool,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+    /// All the caller's unread notifications, whatever the filter (at most 10,000 counted).
     pub unread: u64,
 }
 
@@ -92,6 +101,7 @@ pub struct NotificationPage {
     responses(
         (status = 200, description = "A page of the caller's notifications", body = NotificationPage),
         (status = 401, response = responses::Unauthenticated),
+        (status = 404, response = responses::NotFound),
         (status = 422, response = responses::Invalid),
         (status = 503, response = responses::Unavailable),
     )
@@ -101,37 +111,53 @@ async fn list_notifications(
     user: CurrentUser,
     ApiQuery(query): ApiQuery<NotificationQuery>,
 ) -> Result<Json<NotificationPage>, ApiError> {
-    let paging = paging(query.page, query.per_page)?;
-    let mine = doc! { "user_id": user.id.as_str() };
-    let mut filter = mine.clone();
-    match query.unread {
-        Some(true) => filter.insert("read_at", mongodb::bson::Bson::Null),
-        Some(false) => filter.insert("read_at", doc! { "$ne": null }),
-        None => None,
+    let list = NotificationList {
+        user: user.id.clone(),
+        unread: query.unread,
     };
-    let notifications = state.store.notifications();
-    let total = notifications.count_documents(filter.clone()).await?;
-    let mut unread_filter = mine;
-    unread_filter.insert("read_at", mongodb::bson::Bson::Null);
-    let unread = notifications.count_documents(unread_filter).await?;
-    let items: Vec<NotificationDoc> = notifications
-        .find(filter)
-        .sort(doc! { "at": -1, "_id": -1 })
-        .skip(paging.skip())
-        .limit(paging.per_page as i64)
-        .await?
-        .try_collect()
-        .await?;
-    Ok(Json(NotificationPage {
-        items: items.into_iter().map(NotificationOut::from).collect(),
-        page: paging.page,
-        per_page: paging.per_page,
+    let name = format!("notifications:{}:{:?}", user.id, query.unread);
+    let position = position::<TimeKey>(&state, &name, query.page, query.per_page, query.cursor.as_deref())?;
+    let unread = NotificationList {
+        user: user.id.clone(),
+        unread: Some(true),
+    };
+    let (slice, count, unread) = tokio::try_join!(
+        state
+            .store
+            .list_notifications(&list, &position.start, position.paging.per_page),
+        state.store.count_notifications(&list),
+        state.store.count_notifications(&unread),
+    )?;
+    let Page {
+        items,
+        page,
+        per_page,
         total,
-        unread,
+        total_exact,
+        has_more,
+        next_cursor,
+    } = paging::page(
+        &state,
+        &name,
+        &position,
+        slice,
+        count,
+        |n: &NotificationDoc| TimeKey::new(n.at, n.id.clone()),
+        NotificationOut::from,
+    );
+    Ok(Json(NotificationPage {
+        items,
+        page,
+        per_page,
+        total,
+        total_exact,
+        has_more,
+        next_cursor,
+        unread: unread.value,
     }))
 }
 
-/// Which notifications to mark read: `{"ids": [...]}` or `{"all": true}`.
+/// Which notifications to mark read: `{"ids": [...]}` or `{"all": true}` (one of the two).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReadIn {

@@ -159,28 +159,3 @@ fn open<K: DeserializeOwned>(state: &AppState, list: &str, cursor: &str) -> Opti
     }
     serde_json::from_slice(&json).ok()
 }
-
-/// `page` and `per_page` alone, for the lists that have no cursor yet (notifications, webhook
-/// deliveries); a bad one is a 422 `invalid_query` naming it.
-pub fn paging(page: Option<i64>, per_page: Option<i64>) -> Result<Paging, ApiError> {
-    Paging::parse(page, per_page).map_err(|(field, e)| ApiError::Invalid {
-        code: "invalid_query",
-        field: field.to_string(),
-        message: e.0,
-    })
-}
-
-impl<T> Page<T> {
-    /// A page read by offset with an exact `total`: more follow while the offset has not reached it.
-    pub fn by_offset(items: Vec<T>, paging: Paging, total: u64) -> Self {
-        Self {
-            has_more: paging.skip() + (items.len() as u64) < total,
-            items,
-            page: paging.page,
-            per_page: paging.per_page,
-            total,
-            total_exact: true,
-            next_cursor: None,
-        }
-    }
-}

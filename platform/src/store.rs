@@ -235,7 +235,6 @@ impl Store {
                 .await?;
         }
         self.ensure_analytics_indexes().await?;
-        self.ensure_notification_indexes().await?;
         self.ensure_webhook_indexes().await?;
         Ok(())
     }

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{Document, doc};
-use oms_contracts::{ProductId, UserId};
+use oms_contracts::{ProductId, UserId, WebhookId};
 use oms_platform::Store;
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -41,7 +41,7 @@ async fn every_list_walks_an_index_matching_its_filter_and_sort() {
 
     let user_id = UserId::parse(&user.user_id).expect("id");
     let product_id = ProductId::parse(&product_id).expect("id");
-    let queries = Store::list_queries_for_explain(&user_id, &product_id);
+    let queries = Store::list_queries_for_explain(&user_id, &product_id, &WebhookId::new());
     assert!(
         queries.len() >= 20,
         "every list and its variants: {}",

@@ -73,6 +73,36 @@ async fn a_shopper_is_notified_of_each_change_of_their_orders_and_only_theirs() 
     assert_eq!(page["items"][0]["order_id"], order.as_str());
     assert_eq!(page["items"][0]["from"], "CONFIRMED");
     assert!(page["items"][0]["read_at"].is_null());
+    // Paged by cursor: the same three, newest first, and the cursor is the shopper's alone.
+    let first = notifications(&app, &shopper, "?per_page=2").await;
+    assert_eq!(first["has_more"], true);
+    let cursor = first["next_cursor"].as_str().expect("a cursor");
+    let rest = notifications(&app, &shopper, &format!("?per_page=2&cursor={cursor}")).await;
+    assert_eq!(rest["has_more"], false);
+    assert_eq!(rest["next_cursor"], Value::Null);
+    let walked: Vec<&Value> = first["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .chain(rest["items"].as_array().expect("items"))
+        .map(|n| &n["id"])
+        .collect();
+    let listed: Vec<&Value> = page["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|n| &n["id"])
+        .collect();
+    assert_eq!(walked, listed);
+    for (who, query) in [(&other, ""), (&shopper, "&unread=true")] {
+        let response = app
+            .get(
+                &format!("/api/notifications?per_page=2&cursor={cursor}{query}"),
+                Some(&who.access_token),
+            )
+            .await;
+        assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+    }
     // Nobody else sees them, nor can mark them read.
     assert_eq!(notifications(&app, &other, "").await["total"], 0);
     let shipped_id = page["items"][0]["id"].as_str().expect("id").to_string();

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use oms_platform::store::lists::{LedgerKey, Start};
+use oms_platform::store::lists::TimeKey;
 use oms_platform::store::{self, LedgerDoc, LedgerKind};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -47,7 +47,7 @@ pub struct LedgerEntryOut {
     path = "/api/products/{id}/ledger",
     tag = "products",
     params(("id" = String, Path, description = "The product's id"), LedgerQuery),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 200, description = "A page of ledger entries", body = Page<LedgerEntryOut>),
         (status = 401, response = responses::Unauthenticated),
@@ -65,18 +65,12 @@ pub(super) async fn list_ledger(
 ) -> Result<Json<Page<LedgerEntryOut>>, ApiError> {
     let id = parse_product_id(&id)?;
     let name = format!("ledger:{id}");
-    let position =
-        position::<LedgerCursor>(&state, &name, query.page, query.per_page, query.cursor.as_deref())?;
+    let position = position::<TimeKey>(&state, &name, query.page, query.per_page, query.cursor.as_deref())?;
     ensure_product_exists(&state, &id).await?;
-    let start = match position.start {
-        Start::Offset(skip) => Start::Offset(skip),
-        Start::After(ref c) => Start::After(LedgerKey {
-            at: mongodb::bson::DateTime::from_millis(c.at),
-            id: c.id.clone(),
-        }),
-    };
     let (slice, count) = tokio::try_join!(
-        state.store.list_ledger(&id, &start, position.paging.per_page),
+        state
+            .store
+            .list_ledger(&id, &position.start, position.paging.per_page),
         state.store.count_ledger(&id),
     )?;
     Ok(Json(page(
@@ -85,10 +79,7 @@ pub(super) async fn list_ledger(
         &position,
         slice,
         count,
-        |e: &LedgerDoc| LedgerCursor {
-            at: e.at.timestamp_millis(),
-            id: e.op_key.clone(),
-        },
+        |e: &LedgerDoc| TimeKey::new(e.at, e.op_key.clone()),
         |e| LedgerEntryOut {
             id: e.op_key,
             product_id: e.product_id.to_string(),
@@ -101,11 +92,4 @@ pub(super) async fn list_ledger(
             at: store::to_chrono(e.at),
         },
     )))
-}
-
-/// Where a ledger page ends: the last entry's time and id.
-#[derive(Serialize, Deserialize)]
-struct LedgerCursor {
-    at: i64,
-    id: String,
 }

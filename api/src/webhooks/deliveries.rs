@@ -3,10 +3,10 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use futures_util::TryStreamExt;
 use mongodb::bson::{DateTime, doc};
 use oms_contracts::DeliveryId;
 use oms_contracts::webhooks::WebhookEventType;
+use oms_platform::store::lists::{DeliveryList, TimeKey};
 use oms_platform::store::{AttemptDoc, DeliveryDoc, DeliveryStatus, to_chrono};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -15,7 +15,7 @@ use super::{find_endpoint, parse_id};
 use crate::auth::AdminUser;
 use crate::error::{ApiError, responses};
 use crate::extract::ApiQuery;
-use crate::paging::{Page, paging};
+use crate::paging::{Page, page, position};
 use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]
@@ -28,6 +28,8 @@ pub struct DeliveryQuery {
     page: Option<i64>,
     /// 1 to 100 (default 20).
     per_page: Option<i64>,
+    /// The `next_cursor` of the previous page (instead of `page`).
+    cursor: Option<String>,
 }
 
 /// One attempt. `response_body` is the receiver's answer as plain text (at most 4 KiB): show
@@ -92,7 +94,7 @@ impl From<DeliveryDoc> for DeliveryOut {
     path = "/api/webhooks/{id}/deliveries",
     tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint's id"), DeliveryQuery),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 200, description = "A page of deliveries", body = Page<DeliveryOut>),
         (status = 401, response = responses::Unauthenticated),
@@ -109,26 +111,27 @@ pub async fn list_deliveries(
     ApiQuery(query): ApiQuery<DeliveryQuery>,
 ) -> Result<Json<Page<DeliveryOut>>, ApiError> {
     let id = parse_id(&id)?;
-    let paging = paging(query.page, query.per_page)?;
+    let list = DeliveryList {
+        endpoint: id.clone(),
+        status: query.status,
+    };
+    let name = format!("deliveries:{id}:{:?}", query.status);
+    let position = position::<TimeKey>(&state, &name, query.page, query.per_page, query.cursor.as_deref())?;
     find_endpoint(&state, &id).await?;
-    let mut filter = doc! { "endpoint_id": id.as_str() };
-    if let Some(status) = query.status {
-        filter.insert("status", status.as_str());
-    }
-    let deliveries = state.store.webhook_deliveries();
-    let total = deliveries.count_documents(filter.clone()).await?;
-    let items: Vec<DeliveryDoc> = deliveries
-        .find(filter)
-        .sort(doc! { "created_at": -1, "_id": -1 })
-        .skip(paging.skip())
-        .limit(paging.per_page as i64)
-        .await?
-        .try_collect()
-        .await?;
-    Ok(Json(Page::by_offset(
-        items.into_iter().map(DeliveryOut::from).collect(),
-        paging,
-        total,
+    let (slice, count) = tokio::try_join!(
+        state
+            .store
+            .list_deliveries(&list, &position.start, position.paging.per_page),
+        state.store.count_deliveries(&list),
+    )?;
+    Ok(Json(page(
+        &state,
+        &name,
+        &position,
+        slice,
+        count,
+        |d: &DeliveryDoc| TimeKey::new(d.created_at, d.id.to_string()),
+        DeliveryOut::from,
     )))
 }
 
@@ -141,7 +144,7 @@ pub async fn list_deliveries(
         ("id" = String, Path, description = "The endpoint's id"),
         ("delivery_id" = String, Path, description = "The delivery's id"),
     ),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 202, description = "Scheduled now (or being attempted already)"),
         (status = 401, response = responses::Unauthenticated),

@@ -6,8 +6,10 @@
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{self, Bson, Document, doc};
-use oms_contracts::{OrderId, OrderStatus, ProductId, UserId};
+use oms_contracts::{OrderId, OrderStatus, ProductId, UserId, WebhookId};
 
+use super::notifications::{NOTIFICATIONS, NotificationDoc};
+use super::webhooks::{DeliveryDoc, DeliveryStatus, WEBHOOK_DELIVERIES};
 use super::{LEDGER, LedgerDoc, ORDERS, OrderDoc, PRODUCTS, ProductDoc, Store};
 
 /// Counts stop here: beyond, a list's total is reported as "at least this many".
@@ -187,18 +189,83 @@ impl ProductList {
     }
 }
 
-/// The last ledger entry of a page.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LedgerKey {
-    pub at: bson::DateTime,
+/// The last item of a page of a list sorted newest first by a time, ties by id (the ledger, a
+/// user's notifications, an endpoint's deliveries).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TimeKey {
+    /// Milliseconds since the epoch.
+    pub at: i64,
     pub id: String,
 }
 
-impl LedgerKey {
-    pub fn of(entry: &LedgerDoc) -> Self {
+impl TimeKey {
+    pub fn new(at: bson::DateTime, id: impl Into<String>) -> Self {
         Self {
-            at: entry.at,
-            id: entry.op_key.clone(),
+            at: at.timestamp_millis(),
+            id: id.into(),
+        }
+    }
+
+    /// The condition "after this item" on a list sorted `{field: -1, _id: -1}`: the bound on
+    /// `field` is a plain range (which the index walk uses); the tie-break on id is checked on
+    /// the way.
+    fn after(&self, field: &str) -> Document {
+        let at = bson::DateTime::from_millis(self.at);
+        doc! {
+            field: { "$lte": at },
+            "$or": [ { field: { "$lt": at } }, { "_id": { "$lt": self.id.as_str() } } ],
+        }
+    }
+}
+
+/// Which notifications: one user's, all or only the unread (`Some(true)`) or read ones.
+#[derive(Clone, Debug)]
+pub struct NotificationList {
+    pub user: UserId,
+    pub unread: Option<bool>,
+}
+
+impl NotificationList {
+    fn filter(&self) -> Document {
+        let mut filter = doc! { "user_id": self.user.as_str() };
+        match self.unread {
+            Some(true) => filter.insert("read_at", Bson::Null),
+            Some(false) => filter.insert("read_at", doc! { "$ne": Bson::Null }),
+            None => None,
+        };
+        filter
+    }
+
+    /// The unread ones have their own index (the bell asks for them most, and counts them);
+    /// the read ones are picked on the way along the user's index.
+    fn index(&self) -> Document {
+        match self.unread {
+            Some(true) => doc! { "user_id": 1, "read_at": 1, "at": -1, "_id": -1 },
+            _ => doc! { "user_id": 1, "at": -1, "_id": -1 },
+        }
+    }
+}
+
+/// Which webhook deliveries: one endpoint's, in any state or one.
+#[derive(Clone, Debug)]
+pub struct DeliveryList {
+    pub endpoint: WebhookId,
+    pub status: Option<DeliveryStatus>,
+}
+
+impl DeliveryList {
+    fn filter(&self) -> Document {
+        let mut filter = doc! { "endpoint_id": self.endpoint.as_str() };
+        if let Some(status) = self.status {
+            filter.insert("status", status.as_str());
+        }
+        filter
+    }
+
+    fn index(&self) -> Document {
+        match self.status {
+            Some(_) => doc! { "endpoint_id": 1, "status": 1, "created_at": -1, "_id": -1 },
+            None => doc! { "endpoint_id": 1, "created_at": -1, "_id": -1 },
         }
     }
 }
@@ -232,11 +299,22 @@ impl Store {
             (ORDERS, doc! { "status": 1, "_id": -1 }),
             // `oms verify --since`.
             (ORDERS, doc! { "updated_at": 1 }),
-            (
-                LEDGER,
-                doc! { "product_id": 1, "outcome": 1, "at": -1, "_id": -1 },
-            ),
+            (LEDGER, ledger_index()),
         ];
+        for unread in [None, Some(true)] {
+            let list = NotificationList {
+                user: UserId::new(),
+                unread,
+            };
+            out.push((NOTIFICATIONS, list.index()));
+        }
+        for status in [None, Some(DeliveryStatus::Pending)] {
+            let list = DeliveryList {
+                endpoint: WebhookId::new(),
+                status,
+            };
+            out.push((WEBHOOK_DELIVERIES, list.index()));
+        }
         for order in [
             ProductOrder::Name,
             ProductOrder::PriceAsc,
@@ -309,24 +387,10 @@ impl Store {
     pub async fn list_ledger(
         &self,
         product: &ProductId,
-        start: &Start<LedgerKey>,
+        start: &Start<TimeKey>,
         limit: u64,
     ) -> mongodb::error::Result<Slice<LedgerDoc>> {
-        let mut filter = ledger_filter(product);
-        let skip = match start {
-            Start::Offset(skip) => *skip,
-            Start::After(key) => {
-                filter.insert("at", doc! { "$lte": key.at });
-                filter.insert(
-                    "$or",
-                    vec![
-                        doc! { "at": { "$lt": key.at } },
-                        doc! { "_id": { "$lt": key.id.as_str() } },
-                    ],
-                );
-                0
-            }
-        };
+        let (filter, skip) = after_time(ledger_filter(product), start, "at");
         let collection = self.ledger();
         let find = collection
             .find(filter)
@@ -340,6 +404,54 @@ impl Store {
             self.ledger().clone_with_type(),
             ledger_filter(product),
             ledger_index(),
+        )
+        .await
+    }
+
+    pub async fn list_notifications(
+        &self,
+        list: &NotificationList,
+        start: &Start<TimeKey>,
+        limit: u64,
+    ) -> mongodb::error::Result<Slice<NotificationDoc>> {
+        let find = after_time(list.filter(), start, "at");
+        let collection = self.notifications();
+        let find_op = collection
+            .find(find.0)
+            .sort(doc! { "at": -1, "_id": -1 })
+            .hint(mongodb::options::Hint::Keys(list.index()));
+        slice(find_op.skip(find.1).limit(limit as i64 + 1).await?, limit).await
+    }
+
+    pub async fn count_notifications(&self, list: &NotificationList) -> mongodb::error::Result<Count> {
+        self.count(
+            self.notifications().clone_with_type(),
+            list.filter(),
+            list.index(),
+        )
+        .await
+    }
+
+    pub async fn list_deliveries(
+        &self,
+        list: &DeliveryList,
+        start: &Start<TimeKey>,
+        limit: u64,
+    ) -> mongodb::error::Result<Slice<DeliveryDoc>> {
+        let find = after_time(list.filter(), start, "created_at");
+        let collection = self.webhook_deliveries();
+        let find_op = collection
+            .find(find.0)
+            .sort(doc! { "created_at": -1, "_id": -1 })
+            .hint(mongodb::options::Hint::Keys(list.index()));
+        slice(find_op.skip(find.1).limit(limit as i64 + 1).await?, limit).await
+    }
+
+    pub async fn count_deliveries(&self, list: &DeliveryList) -> mongodb::error::Result<Count> {
+        self.count(
+            self.webhook_deliveries().clone_with_type(),
+            list.filter(),
+            list.index(),
         )
         .await
     }
@@ -364,7 +476,11 @@ impl Store {
 
     /// The find commands of every list, for `explain` (see `tests/it/indexes.rs`): what each list
     /// asks of the store, with a sample filter.
-    pub fn list_queries_for_explain(user: &UserId, product: &ProductId) -> Vec<(&'static str, Document)> {
+    pub fn list_queries_for_explain(
+        user: &UserId,
+        product: &ProductId,
+        endpoint: &WebhookId,
+    ) -> Vec<(&'static str, Document)> {
         let mut out = Vec::new();
         for list in [
             OrderList::default(),
@@ -420,22 +536,55 @@ impl Store {
                 }
             }
         }
+        let key = TimeKey::new(bson::DateTime::now(), "x");
         let mut after = ledger_filter(product);
-        after.insert("at", doc! { "$lte": bson::DateTime::now() });
-        after.insert(
-            "$or",
-            vec![
-                doc! { "at": { "$lt": bson::DateTime::now() } },
-                doc! { "_id": { "$lt": "x" } },
-            ],
-        );
+        after.extend(key.after("at"));
         for filter in [ledger_filter(product), after] {
             out.push((
                 LEDGER,
                 doc! { "find": LEDGER, "filter": filter, "sort": LEDGER_SORT(), "hint": ledger_index(), "limit": 21 },
             ));
         }
+        for unread in [None, Some(true), Some(false)] {
+            let list = NotificationList {
+                user: user.clone(),
+                unread,
+            };
+            let mut after = list.filter();
+            after.extend(key.after("at"));
+            for filter in [list.filter(), after] {
+                out.push((
+                    NOTIFICATIONS,
+                    doc! { "find": NOTIFICATIONS, "filter": filter, "sort": { "at": -1, "_id": -1 }, "hint": list.index(), "limit": 21 },
+                ));
+            }
+        }
+        for status in [None, Some(DeliveryStatus::Failed)] {
+            let list = DeliveryList {
+                endpoint: endpoint.clone(),
+                status,
+            };
+            let mut after = list.filter();
+            after.extend(key.after("created_at"));
+            for filter in [list.filter(), after] {
+                out.push((
+                    WEBHOOK_DELIVERIES,
+                    doc! { "find": WEBHOOK_DELIVERIES, "filter": filter, "sort": { "created_at": -1, "_id": -1 }, "hint": list.index(), "limit": 21 },
+                ));
+            }
+        }
         out
+    }
+}
+
+/// A time-sorted list's filter from `start`, and how many to skip.
+fn after_time(mut filter: Document, start: &Start<TimeKey>, field: &str) -> (Document, u64) {
+    match start {
+        Start::Offset(skip) => (filter, *skip),
+        Start::After(key) => {
+            filter.extend(key.after(field));
+            (filter, 0)
+        }
     }
 }
 
@@ -468,7 +617,9 @@ mod tests {
     #[test]
     fn every_list_index_is_created() {
         let created = Store::list_indexes();
-        for (collection, query) in Store::list_queries_for_explain(&UserId::new(), &ProductId::new()) {
+        for (collection, query) in
+            Store::list_queries_for_explain(&UserId::new(), &ProductId::new(), &WebhookId::new())
+        {
             let hint = query.get_document("hint").expect("a hint");
             assert!(
                 hint == &doc! { "_id": 1 }

@@ -1,9 +1,8 @@
 //! The shoppers' in-app inboxes: one notification per status change of a user's order,
 //! keyed by the order and its version so that an event delivered twice adds nothing.
 
+use mongodb::Collection;
 use mongodb::bson::{DateTime, doc};
-use mongodb::options::IndexOptions;
-use mongodb::{Collection, IndexModel};
 use oms_contracts::{OrderId, OrderStatus, UserId};
 use serde::{Deserialize, Serialize};
 
@@ -37,25 +36,5 @@ impl NotificationDoc {
 impl Store {
     pub fn notifications(&self) -> Collection<NotificationDoc> {
         self.db().collection(NOTIFICATIONS)
-    }
-
-    pub(super) async fn ensure_notification_indexes(&self) -> mongodb::error::Result<()> {
-        // A user's list, newest first; the unread count reads the same index.
-        self.notifications()
-            .create_index(
-                IndexModel::builder()
-                    .keys(doc! { "user_id": 1, "at": -1 })
-                    .build(),
-            )
-            .await?;
-        self.notifications()
-            .create_index(
-                IndexModel::builder()
-                    .keys(doc! { "user_id": 1, "read_at": 1 })
-                    .options(IndexOptions::builder().build())
-                    .build(),
-            )
-            .await?;
-        Ok(())
     }
 }

@@ -151,14 +151,7 @@ impl Store {
                     .build(),
             )
             .await?;
-        // The delivery log, newest first.
-        deliveries
-            .create_index(
-                IndexModel::builder()
-                    .keys(doc! { "endpoint_id": 1, "created_at": -1 })
-                    .build(),
-            )
-            .await?;
+        // The delivery log's indexes are the lists' (`lists::DeliveryList`).
         Ok(())
     }
 }
