@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust workspace (unit, integration and end-to-end tests against real RabbitMQ and a
-# MongoDB-compatible server) and, when client/ has a test script, the SPA's tests.
+# MongoDB-compatible server), the API fuzzer (scripts/fuzz-api.sh) and, when client/ has a test
+# script, the SPA's tests.
 # Services already running are used and left running; the ones this run starts are stopped at exit.
 # Extra arguments go to `cargo test`, e.g. scripts/test.sh -- cancel_after_shipping
 set -euo pipefail
@@ -58,6 +59,11 @@ say "cargo test --workspace --all-targets $*"
 cargo test --workspace --all-targets "$@" || failed+=("cargo test")
 cargo test -q --test it -- --ignored --exact helpers::drop_this_runs_databases >/dev/null 2>&1 ||
   say "could not drop this run's test databases (oms_test_${OMS_TEST_RUN}_*)"
+
+# The API contract, fuzzed from the OpenAPI document (the oms binary cargo test built for the
+# integration tests).
+say "API fuzzing (scripts/fuzz-api.sh)"
+OMS_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/oms" bash scripts/fuzz-api.sh || failed+=("API fuzzing")
 
 if [ -f client/package.json ]; then
   if ! command -v npm >/dev/null; then

@@ -103,7 +103,7 @@ async fn read(state: &AppState, query: RangeQuery) -> Result<SummaryOut, ApiErro
     path = "/api/analytics/summary",
     tag = "analytics",
     params(RangeQuery),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The summary of the range", body = SummaryOut),
         (status = 401, response = responses::Unauthenticated),
@@ -128,7 +128,7 @@ async fn analytics_summary(
     path = "/api/analytics/export.csv",
     tag = "analytics",
     params(RangeQuery),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The buckets, one row each", content_type = "text/csv", body = String),
         (status = 401, response = responses::Unauthenticated),

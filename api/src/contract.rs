@@ -9,6 +9,8 @@ use oms_contracts::domain::{
 };
 use serde_json::{Value, json};
 
+use crate::webhooks;
+
 /// The longest `cursor` the lists accept.
 pub const MAX_CURSOR_LEN: usize = 1024;
 /// The longest search text.
@@ -26,7 +28,7 @@ pub fn apply(document: &mut Value) {
         json!({ "minLength": min, "maxLength": max, "pattern": pattern })
     };
     let currencies: Vec<String> = Currency::all().map(|c| c.as_str().to_string()).collect();
-    let properties: [(&str, &str, Value); 22] = [
+    let properties: [(&str, &str, Value); 28] = [
         (
             "RegisterIn",
             "email",
@@ -41,6 +43,24 @@ pub fn apply(document: &mut Value) {
         ("ReplayIn", "queue", json!({ "pattern": QUEUE_PATTERN })),
         ("ReplayIn", "ids", json!({ "minItems": 1, "maxItems": 10_000 })),
         ("WebhookIn", "events", json!({ "minItems": 1 })),
+        ("WebhookIn", "url", json!({ "maxLength": webhooks::MAX_URL })),
+        ("WebhookPatch", "url", json!({ "maxLength": webhooks::MAX_URL })),
+        (
+            "WebhookIn",
+            "description",
+            json!({ "maxLength": webhooks::MAX_DESCRIPTION }),
+        ),
+        (
+            "WebhookPatch",
+            "description",
+            json!({ "maxLength": webhooks::MAX_DESCRIPTION }),
+        ),
+        ("LineIn", "product_id", json!({ "format": "uuid" })),
+        (
+            "ReadIn",
+            "ids",
+            json!({ "maxItems": crate::notifications::MAX_IDS }),
+        ),
         ("WebhookPatch", "events", json!({ "minItems": 1 })),
         (
             "RefreshIn",
@@ -114,6 +134,27 @@ pub fn apply(document: &mut Value) {
             }),
         ),
     ];
+    // Rules across a body's fields: which of them go together.
+    let schemas = [(
+        "ReadIn",
+        json!({ "oneOf": [
+            { "required": ["ids"], "properties": { "ids": { "type": "array" }, "all": { "enum": [false, null] } } },
+            { "required": ["all"], "properties": { "all": { "const": true }, "ids": { "type": "null" } } },
+        ] }),
+    )];
+    for (name, constraints) in schemas {
+        if let Some(schema) = document.pointer_mut(&format!("/components/schemas/{name}")) {
+            merge(schema, constraints);
+        }
+    }
+    // `POST /api/products/{id}/image` takes an image, or no body at all (a retry of the staged
+    // upload): the body is optional, and when there is one it is the form (never `null`).
+    if let Some(body) = document.pointer_mut("/paths/~1api~1products~1{id}~1image/post/requestBody") {
+        *body = json!({
+            "required": false,
+            "content": { "multipart/form-data": { "schema": { "$ref": "#/components/schemas/ImageForm" } } },
+        });
+    }
     for form in ["ProductForm", "ImageForm"] {
         if let Some(schema) = document.pointer_mut(&format!("/components/schemas/{form}")) {
             merge(schema, json!({ "additionalProperties": false }));
@@ -127,7 +168,7 @@ pub fn apply(document: &mut Value) {
         }
     }
 
-    let parameters: [(&str, Value); 7] = [
+    let parameters: [(&str, Value); 8] = [
         ("queue", json!({ "pattern": QUEUE_PATTERN })),
         ("page", json!({ "minimum": 1, "maximum": Paging::MAX_PAGE })),
         (
@@ -139,6 +180,7 @@ pub fn apply(document: &mut Value) {
             json!({ "minLength": 1, "maxLength": MAX_CURSOR_LEN, "pattern": CURSOR_PATTERN }),
         ),
         ("q", json!({ "maxLength": MAX_SEARCH_LEN })),
+        ("user_id", json!({ "format": "uuid" })),
         ("limit", json!({ "minimum": 1, "maximum": 1000 })),
         (
             "Idempotency-Key",
@@ -214,6 +256,16 @@ fn links(document: &mut Value) {
                 "replace_image",
                 "adjust_stock",
                 "list_ledger",
+            ]),
+        ),
+        (
+            "/paths/~1api~1webhooks/post/responses/201",
+            by_id(&[
+                "get_webhook",
+                "update_webhook",
+                "delete_webhook",
+                "rotate_secret",
+                "list_deliveries",
             ]),
         ),
     ];

@@ -122,7 +122,7 @@ impl VerifyOut {
     get,
     path = "/api/ops/verify",
     tag = "ops",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The report; `ok` is false when any invariant is violated", body = VerifyOut),
         (status = 401, response = responses::Unauthenticated),
@@ -143,7 +143,7 @@ async fn verify(State(state): State<AppState>, AdminUser(_): AdminUser) -> Resul
     get,
     path = "/api/ops/queues",
     tag = "ops",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The queues", body = QueuesReport),
         (status = 401, response = responses::Unauthenticated),
@@ -215,7 +215,7 @@ fn dead_letter_error(err: DeadLetterError) -> ApiError {
     path = "/api/ops/dead-letters",
     tag = "ops",
     params(DeadLetterQuery),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The dead letters of the queue, or of every queue", body = DeadLettersOut),
         (status = 401, response = responses::Unauthenticated),
@@ -267,7 +267,7 @@ pub struct ReplayIn {
     path = "/api/ops/dead-letters/replay",
     tag = "ops",
     request_body = ReplayIn,
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 202, description = "How many were replayed, and how many stay dead-lettered", body = Replayed),
         (status = 400, response = responses::BadRequest),

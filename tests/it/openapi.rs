@@ -136,6 +136,65 @@ async fn every_served_route_is_documented_and_every_documented_route_is_served()
     assert!(unserved.is_empty(), "documented but not served: {unserved:?}");
 }
 
+/// The document names the role each operation needs (`security: [{bearer: ["admin"]}]`, the
+/// OpenAPI 3.1 way for non-OAuth schemes), and it is the role the server enforces: a shopper gets
+/// 403 from exactly those operations.
+#[tokio::test]
+async fn the_admin_role_in_the_document_is_the_one_the_server_enforces() {
+    let app = TestApp::spawn().await;
+    let shopper = app.register("shopper").await;
+    let document = document();
+    let mut admin_only = 0;
+    for (method, path) in documented_routes(&document) {
+        // The event streams answer with a stream that stays open; they are checked elsewhere.
+        if path.ends_with("/events") || !path.starts_with("/api/") {
+            continue;
+        }
+        let operation = &document["paths"][&path][&method];
+        let needs_admin = operation["security"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|requirement| {
+                requirement["bearer"]
+                    .as_array()
+                    .is_some_and(|roles| roles.contains(&"admin".into()))
+            });
+        admin_only += usize::from(needs_admin);
+        // Any ids: the role is checked before the resource is looked up.
+        let concrete = path
+            .split('/')
+            .map(|part| {
+                if part.starts_with('{') {
+                    uuid::Uuid::now_v7().to_string()
+                } else {
+                    part.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        let request = app
+            .http
+            .request(
+                method.to_uppercase().parse().expect("a method"),
+                app.url(&concrete),
+            )
+            .bearer_auth(&shopper.access_token);
+        let request = if method == "get" {
+            request
+        } else {
+            request.json(&serde_json::json!({}))
+        };
+        let status = request.send().await.expect("an answer").status();
+        assert_eq!(
+            status == StatusCode::FORBIDDEN,
+            needs_admin,
+            "{method} {path}: a shopper got {status}; the document says admin only: {needs_admin}"
+        );
+    }
+    assert!(admin_only >= 20, "the admin operations are marked: {admin_only}");
+}
+
 #[tokio::test]
 async fn the_document_is_served_at_api_openapi_json() {
     let app = TestApp::spawn().await;

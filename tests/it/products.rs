@@ -174,6 +174,16 @@ async fn an_admin_patches_a_product_and_deactivation_hides_it() {
         .await;
     let body = assert_error(refused, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert_eq!(body["error"]["field"], "price");
+    // An empty patch (or one of nulls) changes nothing and says so with the product as it is.
+    for empty in [json!({}), json!({"name": null, "price": null})] {
+        let response = app.patch_json(&path, Some(&admin.access_token), &empty).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let same: Value = response.json().await.expect("json");
+        assert_eq!(
+            (same["name"].clone(), same["updated_at"].clone()),
+            (patched["name"].clone(), patched["updated_at"].clone())
+        );
+    }
 
     let response = app
         .patch_json(&path, Some(&admin.access_token), &json!({"active": false}))

@@ -83,7 +83,7 @@ pub struct StatusIn {
     tag = "orders",
     params(("id" = String, Path, description = "The order's id")),
     request_body = StatusIn,
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 202, description = "Accepted; the order as it was", body = OrderOut),
         (status = 400, response = responses::BadRequest),

@@ -146,7 +146,7 @@ pub struct StatsOut {
     get,
     path = "/api/orders/stats",
     tag = "orders",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 200, description = "Order counts", body = StatsOut),
         (status = 401, response = responses::Unauthenticated),

@@ -206,7 +206,7 @@ pub(super) async fn get_product(
     Ok(Json(ProductOut::new(product, state.config.low_stock_threshold)))
 }
 
-/// The fields to change; at least one.
+/// The fields to change (absent ones stay as they are; an empty patch changes nothing).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductPatch {
@@ -235,7 +235,7 @@ where
     tag = "products",
     params(("id" = String, Path, description = "The product's id")),
     request_body = ProductPatch,
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The updated product", body = ProductOut),
         (status = 400, response = responses::BadRequest),
@@ -299,11 +299,14 @@ pub(super) async fn patch_product(
     }
     fields.finish(|| Some(()))?;
     if set.is_empty() {
-        return Err(ApiError::Invalid {
-            code: "validation_failed",
-            field: String::new(),
-            message: "name at least one field to change".into(),
-        });
+        // A merge patch with nothing in it changes nothing (RFC 7396): the product as it is.
+        let product = (state
+            .store
+            .products()
+            .find_one(doc! { "_id": id.as_str() })
+            .await?)
+            .ok_or_else(|| ApiError::not_found("product"))?;
+        return Ok(Json(ProductOut::new(product, state.config.low_stock_threshold)));
     }
     set.insert("updated_at", bson::DateTime::now());
     let updated = state

@@ -158,7 +158,7 @@ pub(super) async fn read_new_product(
     path = "/api/products",
     tag = "products",
     request_body(content = ProductForm, content_type = "multipart/form-data"),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (
             status = 201,

@@ -95,7 +95,7 @@ pub(super) async fn dispatch_image_upload(state: &AppState, product: ProductDoc)
     tag = "products",
     params(("id" = String, Path, description = "The product's id")),
     request_body(content = Option<ImageForm>, content_type = "multipart/form-data"),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 202, description = "Accepted; the image worker will upload it", body = ProductOut),
         (status = 400, response = responses::BadRequest),

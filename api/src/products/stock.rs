@@ -55,7 +55,7 @@ pub struct AdjustmentOut {
         ),
     ),
     request_body = StockIn,
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 202, description = "Sent to the product's stock worker", body = AdjustmentOut),
         (status = 400, response = responses::BadRequest),
@@ -162,7 +162,7 @@ pub struct AdjustmentStatusOut {
         ("id" = String, Path, description = "The product's id"),
         ("adjustment_id" = String, Path, description = "The id the adjustment's 202 returned"),
     ),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 200, description = "Where the adjustment stands", body = AdjustmentStatusOut),
         (status = 401, response = responses::Unauthenticated),

@@ -27,8 +27,10 @@ use crate::state::AppState;
 
 /// How long a replaced secret keeps signing beside its successor.
 const ROTATION_OVERLAP_MS: i64 = 24 * 3600 * 1000;
-const MAX_DESCRIPTION: usize = 500;
-const MAX_URL: usize = 2000;
+/// The longest description, in characters.
+pub const MAX_DESCRIPTION: usize = 500;
+/// The longest endpoint URL, in characters.
+pub const MAX_URL: usize = 2000;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
@@ -128,7 +130,7 @@ fn seal_key(state: &AppState) -> Result<SealKey, ApiError> {
 
 /// The URL, if webhooks may go there (checked again at every delivery).
 async fn parse_url(state: &AppState, raw: &str) -> Result<String, ApiError> {
-    if raw.len() > MAX_URL {
+    if raw.chars().count() > MAX_URL {
         return Err(unsafe_url(format!("must be at most {MAX_URL} characters")));
     }
     ssrf::check(policy(state), raw)
@@ -196,7 +198,7 @@ async fn find_endpoint(state: &AppState, id: &WebhookId) -> Result<EndpointDoc, 
     path = "/api/webhooks",
     tag = "webhooks",
     request_body = WebhookIn,
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 201, description = "Created, with its secret", body = WebhookCreated),
         (status = 400, response = responses::BadRequest),
@@ -251,7 +253,7 @@ async fn create_webhook(
     get,
     path = "/api/webhooks",
     tag = "webhooks",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The endpoints", body = Vec<WebhookOut>),
         (status = 401, response = responses::Unauthenticated),
@@ -281,7 +283,7 @@ async fn list_webhooks(
     path = "/api/webhooks/{id}",
     tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint's id")),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The endpoint", body = WebhookOut),
         (status = 401, response = responses::Unauthenticated),
@@ -305,7 +307,7 @@ async fn get_webhook(
     tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint's id")),
     request_body = WebhookPatch,
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The changed endpoint", body = WebhookOut),
         (status = 400, response = responses::BadRequest),
@@ -373,7 +375,7 @@ async fn update_webhook(
     path = "/api/webhooks/{id}",
     tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint's id")),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, response = responses::Unauthenticated),
@@ -411,7 +413,7 @@ async fn delete_webhook(
     path = "/api/webhooks/{id}/rotate-secret",
     tag = "webhooks",
     params(("id" = String, Path, description = "The endpoint's id")),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 200, description = "The new secret, shown once", body = SecretOut),
         (status = 401, response = responses::Unauthenticated),

@@ -874,6 +874,7 @@ export interface components {
         /** @enum {string} */
         LedgerKind: "reserve" | "release" | "adjust" | "initial";
         LineIn: {
+            /** Format: uuid */
             product_id: string;
             /** Format: int64 */
             quantity: number;
@@ -943,18 +944,31 @@ export interface components {
             /** Format: date-time */
             read_at?: string | null;
         };
-        /** @description A page of notifications, and how many of the caller's are unread (for the bell). */
+        /**
+         * @description A page of notifications (the list shape of every list), and how many of the caller's are
+         *     unread (for the bell).
+         */
         NotificationPage: {
             items: components["schemas"]["NotificationOut"][];
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The page number asked for (1 when the page was asked for by `cursor`).
+             */
             page: number;
             /** Format: int64 */
             per_page: number;
-            /** Format: int64 */
-            total: number;
             /**
              * Format: int64
-             * @description All the caller's unread notifications, whatever the filter.
+             * @description Exact up to 10,000 (`total_exact`), beyond that a lower bound.
+             */
+            total: number;
+            total_exact: boolean;
+            has_more: boolean;
+            /** @description Pass as `cursor` for the next page; absent on the last page. */
+            next_cursor?: string | null;
+            /**
+             * Format: int64
+             * @description All the caller's unread notifications, whatever the filter (at most 10,000 counted).
              */
             unread: number;
         };
@@ -1218,7 +1232,7 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
-        /** @description The fields to change; at least one. */
+        /** @description The fields to change (absent ones stay as they are; an empty patch changes nothing). */
         ProductPatch: {
             name?: string | null;
             description?: string | null;
@@ -1262,13 +1276,21 @@ export interface components {
             note?: string | null;
             queues: components["schemas"]["QueueView"][];
         };
-        /** @description Which notifications to mark read: `{"ids": [...]}` or `{"all": true}`. */
+        /** @description Which notifications to mark read: `{"ids": [...]}` or `{"all": true}` (one of the two). */
         ReadIn: {
             /** @description Up to 500 notification ids (another user's are ignored). */
             ids?: string[] | null;
             /** @description Every unread notification of the caller. */
             all?: boolean | null;
-        };
+        } & ({
+            ids: unknown[];
+            /** @enum {unknown} */
+            all?: false | null;
+        } | {
+            /** @constant */
+            all: true;
+            ids?: null;
+        });
         Readiness: {
             /**
              * @description `ready` or `not_ready`.
@@ -1900,6 +1922,8 @@ export interface operations {
                 page?: number;
                 /** @description 1 to 100 (default 20). */
                 per_page?: number;
+                /** @description The `next_cursor` of the previous page (instead of `page`). */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -1917,6 +1941,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
             422: components["responses"]["Invalid"];
             503: components["responses"]["Unavailable"];
         };
@@ -2545,7 +2570,7 @@ export interface operations {
         };
         requestBody?: {
             content: {
-                "multipart/form-data": components["schemas"]["ImageForm"] | null;
+                "multipart/form-data": components["schemas"]["ImageForm"];
             };
         };
         responses: {
@@ -2851,6 +2876,8 @@ export interface operations {
                 page?: number;
                 /** @description 1 to 100 (default 20). */
                 per_page?: number;
+                /** @description The `next_cursor` of the previous page (instead of `page`). */
+                cursor?: string;
             };
             header?: never;
             path: {
