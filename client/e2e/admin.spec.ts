@@ -207,29 +207,31 @@ test('an admin filters all orders by status and by user, and pages through them'
 
   await signInAdmin(page);
   await page.getByRole('link', { name: 'All orders' }).click();
+  const range = page.getByRole('navigation', { name: 'Pages of orders' }).getByTestId('page-range');
   await expect(page.getByRole('link', { name: bobs.slice(-8) })).toBeVisible();
   // A user's id in the list filters by that user.
   await page.getByRole('button', { name: `Only orders of user ${bob.id}` }).click();
   await expect(page.getByLabel('User id')).toHaveValue(bob.id);
-  await expect(page.getByText('Page 1 of 1 (1)')).toBeVisible();
+  await expect(range).toHaveText('1–1 of 1');
   await expect(page.getByRole('link', { name: bobs.slice(-8) })).toBeVisible();
 
   await page.getByLabel('User id').fill(ada.id);
-  await expect(page.getByText('Page 1 of 2 (21)')).toBeVisible();
+  await expect(range).toHaveText('1–20 of 21');
   await expect(page.getByRole('link', { name: bobs.slice(-8) })).toHaveCount(0);
   const rows = page.getByRole('table').getByRole('row');
   await expect(rows).toHaveCount(21); // a header and 20 orders, newest first
   await expect(page.getByRole('link', { name: adas[20].slice(-8) })).toBeVisible();
   await shot(page, 'admin-orders-by-user');
-  await page.getByRole('button', { name: 'Next' }).click();
-  await expect(page.getByText('Page 2 of 2 (21)')).toBeVisible();
+  // Page 2 by cursor, and back.
+  await page.getByRole('button', { name: 'Next page' }).click();
+  await expect(range).toHaveText('21–21 of 21');
   await expect(rows).toHaveCount(2);
   await expect(page.getByRole('link', { name: adas[0].slice(-8) })).toBeVisible();
-  await page.getByRole('button', { name: 'Previous' }).click();
-  await expect(page.getByText('Page 1 of 2 (21)')).toBeVisible();
+  await page.getByRole('button', { name: 'Previous page' }).click();
+  await expect(range).toHaveText('1–20 of 21');
 
   await page.getByLabel('Status').selectOption('CANCELLED');
-  await expect(page.getByText('Page 1 of 1 (1)')).toBeVisible();
+  await expect(range).toHaveText('1–1 of 1');
   await expect(page.getByRole('link', { name: cancelled.slice(-8) })).toBeVisible();
   await expect(page.getByRole('table').getByTestId('order-status')).toHaveText(['CANCELLED']);
   // The filters are in the address: the filtered list survives a reload.
@@ -238,7 +240,7 @@ test('an admin filters all orders by status and by user, and pages through them'
   await expect(page.getByRole('link', { name: cancelled.slice(-8) })).toBeVisible();
 
   await page.getByLabel('Status').selectOption('PLACED');
-  await expect(page.getByText('Page 1 of 1 (20)')).toBeVisible();
+  await expect(range).toHaveText('1–20 of 20');
   await page.getByRole('button', { name: 'Clear filters' }).click();
   await expect(page.getByLabel('User id')).toHaveValue('');
   await expect(page.getByRole('link', { name: bobs.slice(-8) })).toBeVisible();
@@ -246,5 +248,5 @@ test('an admin filters all orders by status and by user, and pages through them'
   // From an order, the admin reaches all orders of its user.
   await page.goto(`/orders/${cancelled}`);
   await page.getByRole('link', { name: ada.id }).click();
-  await expect(page.getByText('Page 1 of 2 (21)')).toBeVisible();
+  await expect(range).toHaveText('1–20 of 21');
 });

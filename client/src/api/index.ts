@@ -23,7 +23,8 @@ export const auth = {
 
 export const products = {
   list: (q: {
-    q?: string; page?: number; per_page?: number; in_stock?: boolean; include_inactive?: boolean; sort?: T.ProductSort;
+    q?: string; page?: number; per_page?: number; cursor?: string; in_stock?: boolean; include_inactive?: boolean;
+    sort?: T.ProductSort;
   }) =>
     http.get<T.ProductPage>('/api/products', { params: clean(q) }).then((r) => r.data),
   get: (id: string) => http.get<T.Product>(`/api/products/${id}`).then((r) => r.data),
@@ -46,14 +47,15 @@ export const products = {
     http
       .get<T.AdjustmentStatusOut>(`/api/products/${id}/stock/${encodeURIComponent(adjustmentId)}`)
       .then((r) => r.data),
-  ledger: (id: string, page: number) =>
-    http.get<T.LedgerPage>(`/api/products/${id}/ledger`, { params: { page, per_page: 20 } }).then((r) => r.data),
+  /** A page of the product's stock ledger, newest first: the first, or the one `cursor` (a `next_cursor`) starts. */
+  ledger: (id: string, q: { cursor?: string; per_page?: number } = {}) =>
+    http.get<T.LedgerPage>(`/api/products/${id}/ledger`, { params: clean(q) }).then((r) => r.data),
 };
 
 export const orders = {
   place: (body: T.OrderIn, idempotencyKey: string) =>
     http.post<T.Order>('/api/orders', body, { headers: { 'Idempotency-Key': idempotencyKey } }).then((r) => r.data),
-  list: (q: { status?: T.OrderStatus; user_id?: string; page?: number; per_page?: number }) =>
+  list: (q: { status?: T.OrderStatus; user_id?: string; page?: number; per_page?: number; cursor?: string }) =>
     http.get<T.OrderPage>('/api/orders', { params: clean(q) }).then((r) => r.data),
   get: (id: string) => http.get<T.Order>(`/api/orders/${id}`).then((r) => r.data),
   cancel: (id: string) => http.post(`/api/orders/${id}/cancel`).then((r) => r.data),

@@ -1,12 +1,12 @@
 import { useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { products } from '../api';
 import type { Product, ProductSort } from '../api/types';
 import { useCart } from '../cart/CartContext';
 import { useFeedback } from '../components/feedback';
 import { PageHeading } from '../components/page';
-import { Button, Empty, ErrorBox, Loading, Money, Pager, StockBadge } from '../components/ui';
+import { Button, Empty, ErrorBox, Loading, Money, StockBadge } from '../components/ui';
+import { CursorPager, useCursorList } from '../components/pager';
 
 const PER_PAGE = 12;
 
@@ -85,29 +85,27 @@ function ProductCard({ p }: { p: Product }) {
 }
 
 export function CatalogPage() {
-  // Search, sort and filters live in the address: a search can be linked to and survives a reload.
+  // Search, sort and filters live in the address: a search can be linked to and survives a reload. A new search,
+  // sort or filter's address has no cursor: its first page.
   const [params, setParams] = useSearchParams();
   const q = params.get('q') ?? '';
   const sort = (params.get('sort') ?? 'newest') as ProductSort;
   // The checkbox follows a click at once (the address is updated in a transition).
   const [inStock, setInStock] = useState(params.get('in_stock') === 'true');
-  const page = Math.max(1, Number(params.get('page')) || 1);
   const [draft, setDraft] = useState(q);
-  const update = (next: Partial<{ q: string; sort: string; in_stock: boolean; page: number }>) => {
-    const merged = { q, sort, in_stock: inStock, page: 1, ...next };
+  const update = (next: Partial<{ q: string; sort: string; in_stock: boolean }>) => {
+    const merged = { q, sort, in_stock: inStock, ...next };
     const out: Record<string, string> = {};
     if (merged.q) out.q = merged.q;
     if (merged.sort !== 'newest') out.sort = merged.sort;
     if (merged.in_stock) out.in_stock = 'true';
-    if (merged.page > 1) out.page = String(merged.page);
     setParams(out, { replace: true });
   };
-  const query = useQuery({
-    queryKey: ['products', { q, page, inStock, sort }],
-    queryFn: () => products.list({ q, page, per_page: PER_PAGE, in_stock: inStock || undefined, sort }),
-    placeholderData: keepPreviousData,
+  const { list: query, pager } = useCursorList({
+    queryKey: ['products', { q, inStock, sort }],
+    queryFn: (cursor) => products.list({ q, cursor, per_page: PER_PAGE, in_stock: inStock || undefined, sort }),
     // Images are processed after a product is created: look again until they are ready.
-    refetchInterval: (query) => (query.state.data?.items.some((p) => p.image.status === 'pending') ? 3_000 : false),
+    refetchInterval: (data) => (data?.items.some((p) => p.image.status === 'pending') ? 3_000 : false),
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -139,14 +137,16 @@ export function CatalogPage() {
         <Loading label="Loading products…" />
       ) : query.isError ? (
         <ErrorBox error={query.error} />
-      ) : query.data.items.length === 0 ? (
-        <Empty>{q ? `No products match “${q}”.` : 'No products yet.'}</Empty>
       ) : (
         <>
-          <ul aria-label="Products" className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3">
-            {query.data.items.map((p) => <ProductCard key={p.id} p={p} />)}
-          </ul>
-          <Pager page={page} perPage={PER_PAGE} total={query.data.total} onPage={(p) => update({ page: p })} />
+          {query.data.items.length === 0 ? (
+            <Empty>{pager.page > 1 ? 'No more products.' : q ? `No products match “${q}”.` : 'No products yet.'}</Empty>
+          ) : (
+            <ul aria-label="Products" className="grid grid-cols-1 gap-4 sm:grid-cols-2 lg:grid-cols-3">
+              {query.data.items.map((p) => <ProductCard key={p.id} p={p} />)}
+            </ul>
+          )}
+          <CursorPager pager={pager} label="Pages of products" />
         </>
       )}
     </section>

@@ -32,7 +32,7 @@ beforeEach(() => {
   vi.resetAllMocks();
   sessionStore.set({ access: 'a', user: admin });
   api.get.mockResolvedValue(product);
-  api.ledger.mockResolvedValue({ items: [], page: 1, per_page: 20, total: 0 });
+  api.ledger.mockResolvedValue({ items: [], page: 1, per_page: 20, total: 0, total_exact: true, has_more: false, next_cursor: null });
 });
 
 describe('admin product page', () => {
@@ -111,15 +111,63 @@ describe('admin product page', () => {
   });
 });
 
+const order = (id: string, userId = 'u-42') => ({
+  id, user_id: userId, status: 'PLACED', items: [], history: [], version: 1,
+  created_at: '2024-01-01T00:00:00Z', updated_at: '2024-01-01T00:00:00Z', allowed_next: [],
+}) as unknown as Order;
+/** A cursor as the server writes them. */
+const cursor = (n: number) => `c${n}.${'x'.repeat(22)}`;
+
 describe('all orders', () => {
   it('filters by a user when the admin clicks the user in the list', async () => {
-    const order = { id: 'o-0001', user_id: 'u-42', status: 'PLACED', items: [], history: [], version: 1,
-      created_at: '2024-01-01T00:00:00Z', updated_at: '2024-01-01T00:00:00Z', allowed_next: [] } as unknown as Order;
-    api.list.mockResolvedValue({ items: [order], page: 1, per_page: 20, total: 1 });
+    api.list.mockResolvedValue({ items: [order('o-0001')], page: 1, per_page: 20, total: 1, total_exact: true, has_more: false });
     renderAt('/admin/orders', { '/admin/orders': <AdminOrdersPage /> });
     // jsdom has no CSS: the phone's cards are there beside the table.
     await userEvent.click((await screen.findAllByRole('button', { name: /only orders of user u-42$/ }))[0]);
-    await waitFor(() => expect(api.list).toHaveBeenLastCalledWith({ status: undefined, user_id: 'u-42', page: 1, per_page: 20 }));
+    await waitFor(() => expect(api.list).toHaveBeenLastCalledWith({ status: undefined, user_id: 'u-42', cursor: undefined, per_page: 20 }));
     expect(screen.getByLabelText('User id')).toHaveValue('u-42');
+  });
+
+  it('pages by cursor, says when the total is not exact, and starts again at page 1 when the filter changes', async () => {
+    api.list.mockImplementation(async (q: { cursor?: string; status?: string }) => q.cursor
+      ? { items: [order('o-0021')], page: 1, per_page: 20, total: 10_000, total_exact: false, has_more: true, next_cursor: cursor(3) }
+      : {
+        items: Array.from({ length: 20 }, (_, i) => order(`o-${String(i + 1).padStart(4, '0')}`)), page: 1, per_page: 20,
+        total: q.status ? 20 : 10_000, total_exact: Boolean(q.status), has_more: !q.status, next_cursor: q.status ? null : cursor(2),
+      });
+    renderAt('/admin/orders', { '/admin/orders': <AdminOrdersPage /> });
+    expect(await screen.findByText('1–20 of 10,000+')).toHaveAttribute('aria-live', 'polite');
+    await userEvent.click(screen.getByRole('button', { name: 'Next page' }));
+    expect(await screen.findByText('21–21 of 10,000+')).toBeInTheDocument();
+    expect(api.list).toHaveBeenLastCalledWith({ status: undefined, user_id: undefined, cursor: cursor(2), per_page: 20 });
+
+    await userEvent.selectOptions(screen.getByLabelText('Status'), 'PLACED');
+    expect(await screen.findByText('1–20 of 20')).toBeInTheDocument();
+    expect(api.list).toHaveBeenLastCalledWith({ status: 'PLACED', user_id: undefined, cursor: undefined, per_page: 20 });
+    expect(screen.queryByRole('button', { name: 'Next page' })).not.toBeInTheDocument();
+  });
+});
+
+describe('the stock ledger', () => {
+  it('walks its pages with Next and Previous', async () => {
+    const entry = (n: number) => ({
+      id: `e${n}`, product_id: 'p1', kind: 'adjustment', delta: 1, balance_after: n, order_id: null, actor: 'a1',
+      reason: `entry ${n}`, at: '2024-01-01T00:00:00Z',
+    });
+    api.ledger.mockImplementation(async (_id: string, q: { cursor?: string }) => q.cursor
+      ? { items: [entry(21), entry(22)], page: 1, per_page: 20, total: 22, total_exact: true, has_more: false, next_cursor: null }
+      : {
+        items: Array.from({ length: 20 }, (_, i) => entry(i + 1)), page: 1, per_page: 20, total: 22, total_exact: true,
+        has_more: true, next_cursor: cursor(2),
+      });
+    renderAt('/admin/products/p1', { '/admin/products/:id': <AdminProductPage /> });
+    expect(await screen.findByText('1–20 of 22')).toBeInTheDocument();
+    await userEvent.click(screen.getByRole('button', { name: 'Next page' }));
+    expect(await screen.findByText('21–22 of 22')).toBeInTheDocument();
+    expect(screen.getAllByText('entry 22').length).toBeGreaterThan(0);
+    expect(api.ledger).toHaveBeenLastCalledWith('p1', { cursor: cursor(2), per_page: 20 });
+    await userEvent.click(screen.getByRole('button', { name: 'Previous page' }));
+    expect(await screen.findByText('1–20 of 22')).toBeInTheDocument();
+    expect(screen.queryAllByText('entry 22')).toHaveLength(0);
   });
 });

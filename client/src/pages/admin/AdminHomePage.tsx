@@ -3,6 +3,7 @@ import { useQuery } from '@tanstack/react-query';
 import { ops, orders, products } from '../../api';
 import { PageHeading } from '../../components/page';
 import { Loading, StockBadge } from '../../components/ui';
+import { formatTotal } from '../../components/pager';
 import { HealthSummary } from '../ops/QueuesPage';
 import { problems } from '../ops/health';
 
@@ -32,11 +33,11 @@ export function AdminHomePage() {
       {queues.data ? <HealthSummary found={problems(queues.data.queues, new Map())} /> : <Loading label="Checking the system…" />}
       <div className="grid grid-cols-1 gap-4 md:grid-cols-3">
         <Card title="Orders to confirm" to="/admin/orders?status=PLACED" linkText="Confirm orders">
-          <p className="text-3xl font-semibold" data-testid="to-confirm">{toConfirm.data?.total ?? '…'}</p>
+          <p className="text-3xl font-semibold" data-testid="to-confirm">{toConfirm.data ? formatTotal(toConfirm.data.total, toConfirm.data.total_exact) : '…'}</p>
           <p className="text-slate-600">placed and waiting for you</p>
         </Card>
         <Card title="Orders to ship" to="/admin/orders?status=CONFIRMED" linkText="Ship orders">
-          <p className="text-3xl font-semibold" data-testid="to-ship">{toShip.data?.total ?? '…'}</p>
+          <p className="text-3xl font-semibold" data-testid="to-ship">{toShip.data ? formatTotal(toShip.data.total, toShip.data.total_exact) : '…'}</p>
           <p className="text-slate-600">confirmed, not shipped yet</p>
         </Card>
         <Card title="Running low" to="/admin/products?sort=stock_asc" linkText="All products by stock">

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router';
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { products } from '../../api';
 import type { AdjustmentStatusOut, Product, ProductPatch } from '../../api/types';
 import { fieldError, formError } from '../../api/errors';
@@ -11,8 +11,11 @@ import { DataTable } from '../../components/DataTable';
 import { useFeedback } from '../../components/feedback';
 import { MoneyField } from '../../components/inputs';
 import { PageHeading, useFocusFirstInvalid } from '../../components/page';
-import { Button, Empty, ErrorBox, ImageStateBadge, Loading, Pager, StockBadge, TextArea, TextField, formatTime } from '../../components/ui';
+import { Button, Empty, ErrorBox, ImageStateBadge, Loading, StockBadge, TextArea, TextField, formatTime } from '../../components/ui';
+import { CursorPager, useCursorList } from '../../components/pager';
 import { ImagePicker } from './ImagePicker';
+
+const LEDGER_PER_PAGE = 20;
 
 const asForm = (p: Product) => ({
   name: p.name,
@@ -244,11 +247,15 @@ function StockSection({ p }: { p: Product }) {
 
 function Ledger({ id }: { id: string }) {
   const { user } = useAuth();
-  const [page, setPage] = useState(1);
-  const q = useQuery({ queryKey: ['ledger', id, page], queryFn: () => products.ledger(id, page), placeholderData: keepPreviousData });
+  const { list: q, pager } = useCursorList({
+    queryKey: ['ledger', id],
+    queryFn: (cursor) => products.ledger(id, { cursor, per_page: LEDGER_PER_PAGE }),
+  });
   if (q.isPending) return <Loading label="Loading ledger…" />;
   if (q.isError) return <ErrorBox error={q.error} />;
-  if (q.data.items.length === 0) return <Empty>No ledger entries.</Empty>;
+  if (q.data.items.length === 0) {
+    return <div><Empty>{pager.page > 1 ? 'No more ledger entries.' : 'No ledger entries.'}</Empty><CursorPager pager={pager} label="Pages of the ledger" /></div>;
+  }
   return (
     <div>
       <DataTable
@@ -270,7 +277,7 @@ function Ledger({ id }: { id: string }) {
           { header: 'Reason', cell: (e) => e.reason ?? '' },
         ]}
       />
-      <Pager page={page} perPage={20} total={q.data.total} onPage={setPage} />
+      <CursorPager pager={pager} label="Pages of the ledger" />
     </div>
   );
 }

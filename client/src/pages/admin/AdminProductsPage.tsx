@@ -1,6 +1,6 @@
 import { useRef, useState, type FormEvent } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { products } from '../../api';
 import type { ProductSort } from '../../api/types';
 import { fieldError, formError } from '../../api/errors';
@@ -9,9 +9,12 @@ import { DataTable } from '../../components/DataTable';
 import { useFeedback } from '../../components/feedback';
 import { MoneyField } from '../../components/inputs';
 import { PageHeading, useFocusFirstInvalid } from '../../components/page';
-import { Button, Empty, ErrorBox, ImageStateBadge, Loading, Money, Pager, StockBadge, TextArea, TextField } from '../../components/ui';
+import { Button, Empty, ErrorBox, ImageStateBadge, Loading, Money, StockBadge, TextArea, TextField } from '../../components/ui';
+import { CursorPager, useCursorList } from '../../components/pager';
 import { ProductImage, SORTS } from '../CatalogPage';
 import { ImagePicker } from './ImagePicker';
+
+const PER_PAGE = 20;
 
 const FIELDS = ['name', 'description', 'sku', 'price', 'currency', 'stock', 'image'];
 
@@ -97,19 +100,17 @@ export function AdminProductsPage() {
   const [params, setParams] = useSearchParams();
   const q = params.get('q') ?? '';
   const sort = (params.get('sort') ?? 'newest') as ProductSort;
-  const page = Math.max(1, Number(params.get('page')) || 1);
-  const update = (next: Partial<{ q: string; sort: string; page: number }>) => {
-    const merged = { q, sort, page: 1, ...next };
+  // A new filter or sort's address has no cursor: its first page.
+  const update = (next: Partial<{ q: string; sort: string }>) => {
+    const merged = { q, sort, ...next };
     const out: Record<string, string> = {};
     if (merged.q) out.q = merged.q;
     if (merged.sort !== 'newest') out.sort = merged.sort;
-    if (merged.page > 1) out.page = String(merged.page);
     setParams(out, { replace: true });
   };
-  const list = useQuery({
-    queryKey: ['products', 'admin', { page, q, sort }],
-    queryFn: () => products.list({ page, q, sort, per_page: 20, include_inactive: true }),
-    placeholderData: keepPreviousData,
+  const { list, pager } = useCursorList({
+    queryKey: ['products', 'admin', { q, sort }],
+    queryFn: (cursor) => products.list({ cursor, q, sort, per_page: PER_PAGE, include_inactive: true }),
   });
   return (
     <section className="space-y-6">
@@ -131,7 +132,10 @@ export function AdminProductsPage() {
           </label>
         </div>
         {list.isPending ? <Loading /> : list.isError ? <ErrorBox error={list.error} /> : list.data.items.length === 0 ? (
-          <Empty>{q ? `No products match “${q}”.` : 'No products yet. Create the first one above.'}</Empty>
+          <>
+            <Empty>{pager.page > 1 ? 'No more products.' : q ? `No products match “${q}”.` : 'No products yet. Create the first one above.'}</Empty>
+            <CursorPager pager={pager} label="Pages of products" />
+          </>
         ) : (
           <>
             <DataTable
@@ -156,7 +160,7 @@ export function AdminProductsPage() {
                 { header: 'Image', cell: (p) => <ImageStateBadge status={p.image.status} /> },
               ]}
             />
-            <Pager page={page} perPage={20} total={list.data.total} onPage={(p) => update({ page: p })} />
+            <CursorPager pager={pager} label="Pages of products" />
           </>
         )}
       </div>
