@@ -95,7 +95,8 @@ export const webhooks = {
   patch: (id: string, body: T.WebhookPatch) => http.patch<T.Webhook>(`/api/webhooks/${id}`, body).then((r) => r.data),
   remove: (id: string) => http.delete(`/api/webhooks/${id}`).then(() => undefined),
   rotate: (id: string) => http.post<T.SecretOut>(`/api/webhooks/${id}/rotate-secret`).then((r) => r.data),
-  deliveries: (id: string, q: { status?: T.DeliveryStatus; page?: number; per_page?: number }) =>
+  /** A page of the endpoint's deliveries, newest first: the first, or the one `cursor` (a `next_cursor`) starts. */
+  deliveries: (id: string, q: Omit<T.DeliveryQuery, 'page'> = {}) =>
     http.get<T.DeliveryPage>(`/api/webhooks/${id}/deliveries`, { params: clean(q) }).then((r) => r.data),
   retry: (id: string, deliveryId: string) =>
     http.post(`/api/webhooks/${id}/deliveries/${deliveryId}/retry`).then(() => undefined),

@@ -54,4 +54,6 @@ export type SecretOut = S['SecretOut'];
 export type Delivery = S['DeliveryOut'];
 export type DeliveryPage = S['Page_DeliveryOut'];
 export type DeliveryStatus = S['DeliveryStatus'];
+/** `GET /api/webhooks/{id}/deliveries`' query (`status`, `per_page`, `cursor`, and `page`, which the app does not use). */
+export type DeliveryQuery = NonNullable<import('./schema').operations['list_deliveries']['parameters']['query']>;
 export type Attempt = S['AttemptOut'];

@@ -1,14 +1,16 @@
 // One endpoint's delivery log: every event sent to it with each attempt (status, latency, error, the start of
-// the receiver's answer shown as plain text), the next attempt's time, and a retry button.
+// the receiver's answer shown as plain text), the next attempt's time, and a retry button. Newest first, paged by
+// the API's cursors (`components/pager.tsx`), filtered by status.
 import { useState } from 'react';
-import { Link, useParams } from 'react-router';
+import { Link, useParams, useSearchParams } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { webhooks } from '../../api';
 import type { Delivery, DeliveryStatus } from '../../api/types';
 import { describeError } from '../../api/errors';
 import { useFeedback } from '../../components/feedback';
 import { PageHeading } from '../../components/page';
-import { Button, Empty, ErrorBox, Loading, Pager, SelectField, formatTime } from '../../components/ui';
+import { Button, Empty, ErrorBox, Loading, SelectField, formatTime } from '../../components/ui';
+import { CursorPager, useCursorList } from '../../components/pager';
 
 const PER_PAGE = 20;
 const STATUS_CLASS: Record<DeliveryStatus, string> = {
@@ -61,15 +63,22 @@ function DeliveryRow({ webhookId, delivery }: { webhookId: string; delivery: Del
   );
 }
 
+const STATUSES: readonly DeliveryStatus[] = ['pending', 'succeeded', 'failed'];
+const isStatus = (s: string | null): s is DeliveryStatus => STATUSES.includes(s as DeliveryStatus);
+
 export function WebhookDeliveriesPage() {
   const { id = '' } = useParams();
-  const [status, setStatus] = useState<DeliveryStatus | ''>('');
-  const [page, setPage] = useState(1);
+  // The filter lives in the address with the page (a reload, or back and forward, keep both); a new filter's
+  // address has no cursor: its first page.
+  const [params, setParams] = useSearchParams();
+  const asked = params.get('status');
+  const status: DeliveryStatus | '' = isStatus(asked) ? asked : '';
   const endpoint = useQuery({ queryKey: ['webhooks', id], queryFn: () => webhooks.get(id) });
-  const list = useQuery({
-    queryKey: ['webhook-deliveries', id, status, page],
-    queryFn: () => webhooks.deliveries(id, { status: status || undefined, page, per_page: PER_PAGE }),
-    refetchInterval: 5_000,
+  const { list, pager } = useCursorList({
+    queryKey: ['webhook-deliveries', id, { status }],
+    queryFn: (cursor) => webhooks.deliveries(id, { status: status || undefined, cursor, per_page: PER_PAGE }),
+    // Attempts go on in the background: the page on screen is read again (from the same cursor).
+    refetchInterval: () => 5_000,
   });
   const items = list.data?.items ?? [];
   return (
@@ -78,21 +87,24 @@ export function WebhookDeliveriesPage() {
       <p className="text-sm"><Link to="/admin/webhooks" className="text-indigo-700 underline">All endpoints</Link></p>
       {endpoint.data && <p className="break-all font-mono text-sm">{endpoint.data.url}</p>}
       <div className="max-w-xs">
-        <SelectField label="Status" value={status} onChange={(e) => { setStatus(e.target.value as DeliveryStatus | ''); setPage(1); }}>
+        <SelectField label="Status" value={status}
+          onChange={(e) => setParams(e.target.value ? { status: e.target.value } : {}, { replace: true })}>
           <option value="">All</option>
           <option value="pending">Pending</option>
           <option value="succeeded">Succeeded</option>
           <option value="failed">Failed</option>
         </SelectField>
       </div>
-      {list.isPending ? <Loading /> : list.isError ? <ErrorBox error={list.error} /> : items.length === 0 ? (
-        <Empty>No deliveries{status ? ` ${status}` : ''} yet.</Empty>
-      ) : (
+      {list.isPending ? <Loading /> : list.isError ? <ErrorBox error={list.error} /> : (
         <>
-          <ul aria-label="Deliveries" className="divide-y divide-slate-200 rounded-md border border-slate-200 bg-white">
-            {items.map((d) => <DeliveryRow key={d.id} webhookId={id} delivery={d} />)}
-          </ul>
-          <Pager page={page} perPage={PER_PAGE} total={list.data.total} onPage={setPage} />
+          {items.length === 0 ? (
+            pager.page === 1 && <Empty>No deliveries{status ? ` ${status}` : ''} yet.</Empty>
+          ) : (
+            <ul aria-label="Deliveries" className="divide-y divide-slate-200 rounded-md border border-slate-200 bg-white">
+              {items.map((d) => <DeliveryRow key={d.id} webhookId={id} delivery={d} />)}
+            </ul>
+          )}
+          <CursorPager pager={pager} label="Pages of deliveries" />
         </>
       )}
     </section>
