@@ -83,7 +83,9 @@ export const analytics = {
 };
 
 export const notifications = {
-  list: (q: { unread?: boolean; page?: number; per_page?: number }) =>
+  /** A page of the caller's notifications, newest first: the first, or the one `cursor` (a `next_cursor`) starts.
+   * Each page also says how many of the caller's are unread, whatever the filter (`unread`, for the bell). */
+  list: (q: Omit<T.NotificationQuery, 'page'> = {}) =>
     http.get<T.NotificationPage>('/api/notifications', { params: clean(q) }).then((r) => r.data),
   markRead: (body: T.ReadIn) => http.post('/api/notifications/read', body).then(() => undefined),
 };

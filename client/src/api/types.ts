@@ -44,6 +44,8 @@ export type TopProduct = S['TopProductOut'];
 export type LowStockProduct = S['LowStockOut'];
 export type Notification = S['NotificationOut'];
 export type NotificationPage = S['NotificationPage'];
+/** `GET /api/notifications`' query (`unread`, `per_page`, `cursor`, and `page`, which the app does not use). */
+export type NotificationQuery = NonNullable<import('./schema').operations['list_notifications']['parameters']['query']>;
 export type ReadIn = S['ReadIn'];
 export type Webhook = S['WebhookOut'];
 export type WebhookCreated = S['WebhookCreated'];
