@@ -162,20 +162,3 @@ export function ImageStateBadge({ status, error }: { status: ImageStatus; error?
     </span>
   );
 }
-
-export function Pager({ page, perPage, total, onPage }: { page: number; perPage: number; total: number; onPage(p: number): void }) {
-  const pages = Math.max(1, Math.ceil(total / perPage));
-  return (
-    <nav aria-label="Pages" className="mt-4 flex items-center gap-3 text-sm">
-      <Button variant="secondary" disabled={page <= 1} onClick={() => onPage(page - 1)}>
-        Previous
-      </Button>
-      <span>
-        Page {page} of {pages} ({total})
-      </span>
-      <Button variant="secondary" disabled={page >= pages} onClick={() => onPage(page + 1)}>
-        Next
-      </Button>
-    </nav>
-  );
-}
