@@ -25,10 +25,19 @@ test('the bell counts the shopper’s SHIPPED a moment after the admin ships, an
   await expect(page.getByRole('heading', { name: 'Notifications' })).toBeVisible();
   const list = page.getByRole('list', { name: 'Notifications' });
   await expect(list.getByRole('listitem')).toHaveCount(3);
+  // Paged by cursor: one page, so only the range.
+  await expect(page.getByTestId('page-range')).toHaveText('1–3 of 3');
   await expect(list.getByRole('listitem').first()).toContainText('has shipped');
   await list.getByRole('listitem').first().getByRole('button', { name: 'Mark read' }).click();
   await expect(page.getByRole('link', { name: 'Notifications, 2 unread' })).toBeVisible();
   await page.getByRole('button', { name: /Mark all read/ }).click();
   await expect(page.getByRole('link', { name: 'Notifications, none unread' })).toBeVisible();
   await expect(list.getByRole('button', { name: 'Mark read' })).toHaveCount(0);
+  // "Unread only" is in the address, and survives a reload.
+  await page.getByLabel('Unread only').check();
+  await expect(page.getByText('Nothing unread.')).toBeVisible();
+  await expect(page).toHaveURL(/[?&]unread=1/);
+  await page.reload();
+  await expect(page.getByLabel('Unread only')).toBeChecked();
+  await expect(page.getByText('Nothing unread.')).toBeVisible();
 });

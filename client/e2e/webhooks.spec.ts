@@ -50,6 +50,13 @@ test('an admin adds an endpoint, sees its secret once, rotates, disables, edits,
   await expect(delivery.locator('pre').first()).toContainText('not_found');
   await delivery.getByRole('button', { name: 'Retry' }).click();
   await expect(page.getByText('Retry scheduled.')).toBeVisible();
+  // Paged by cursor; the status filter is in the address (nothing reaches this receiver).
+  await expect(page.getByTestId('page-range')).toHaveText(/^1–\d+ of \d+$/);
+  await page.getByLabel('Status').selectOption('succeeded');
+  await expect(page.getByText('No deliveries succeeded yet.')).toBeVisible();
+  await expect(page).toHaveURL(/[?&]status=succeeded/);
+  await page.getByLabel('Status').selectOption('');
+  await expect(delivery).toContainText('order.placed');
 
   await page.getByRole('link', { name: 'All endpoints' }).click();
   await row.getByRole('button', { name: 'Delete' }).click();
