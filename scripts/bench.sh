@@ -8,6 +8,7 @@
 #
 # Knobs: BENCH_SCENARIOS ("uniform hot mixed"), BENCH_MODES ("one-at-a-time batched"), BENCH_PORT (8091),
 # BENCH_STORE_PORT (27091), BENCH_RATE (orders/s, open loop; unset: as fast as the clients go),
+# BENCH_UP_WITHOUT (worker kinds `oms up` leaves out, e.g. "analytics,notifications,webhooks"),
 # BENCH_PARTITIONS (unset: the default a user gets from `oms up`), OMS_BIN (a prebuilt `oms` to measure
 # instead of building this checkout, e.g. an older commit's), BENCH_LABEL (names the JSON reports).
 set -euo pipefail
@@ -82,7 +83,7 @@ for mode in $MODES; do
       sleep 0.5
     done
     report="$OUT/$LABEL$scenario-$mode"
-    env OMS_MONGO_DB=$db ${batch:+OMS_STOCK_BATCH=$batch OMS_ORDER_BATCH=$batch} "$OMS" up >"$report.log" 2>&1 &
+    env OMS_MONGO_DB=$db ${batch:+OMS_STOCK_BATCH=$batch OMS_ORDER_BATCH=$batch} "$OMS" up ${BENCH_UP_WITHOUT:+--without "$BENCH_UP_WITHOUT"} >"$report.log" 2>&1 &
     server=$!
     for _ in $(seq 120); do
       curl -fs -o /dev/null "http://127.0.0.1:$PORT/readyz" && break

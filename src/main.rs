@@ -22,7 +22,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the API and every worker in one process.
-    Up,
+    Up {
+        /// Worker kinds not to run here (comma-separated), e.g. when another process runs them.
+        #[arg(long, value_delimiter = ',', value_name = "KINDS")]
+        without: Vec<WorkerArg>,
+    },
     /// Run the HTTP API only.
     Api,
     /// Run workers of one kind, or all of them. Start several processes for fail-over:
@@ -112,6 +116,20 @@ enum WorkerArg {
     All,
 }
 
+impl WorkerArg {
+    fn kinds(self) -> Vec<WorkerKind> {
+        match self {
+            WorkerArg::Stock => vec![WorkerKind::Stock],
+            WorkerArg::Orders => vec![WorkerKind::Orders],
+            WorkerArg::Images => vec![WorkerKind::Images],
+            WorkerArg::Analytics => vec![WorkerKind::Analytics],
+            WorkerArg::Notifications => vec![WorkerKind::Notifications],
+            WorkerArg::Webhooks => vec![WorkerKind::Webhooks],
+            WorkerArg::All => WorkerKind::ALL.to_vec(),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum AnalyticsCommand {
     /// Rebuild the read model from the orders (stop the analytics workers first).
@@ -184,10 +202,14 @@ fn main() -> ExitCode {
 
 async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Up => {
+        Command::Up { without } => {
+            let without: Vec<WorkerKind> = without.into_iter().flat_map(WorkerArg::kinds).collect();
             let roles = Roles {
                 api: true,
-                workers: WorkerKind::ALL.to_vec(),
+                workers: WorkerKind::ALL
+                    .into_iter()
+                    .filter(|k| !without.contains(k))
+                    .collect(),
             };
             oms::run(config, roles, shutdown_on_signal()).await?;
             Ok(ExitCode::SUCCESS)
@@ -201,15 +223,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Worker { kind } => {
-            let workers = match kind {
-                WorkerArg::Stock => vec![WorkerKind::Stock],
-                WorkerArg::Orders => vec![WorkerKind::Orders],
-                WorkerArg::Images => vec![WorkerKind::Images],
-                WorkerArg::Analytics => vec![WorkerKind::Analytics],
-                WorkerArg::Notifications => vec![WorkerKind::Notifications],
-                WorkerArg::Webhooks => vec![WorkerKind::Webhooks],
-                WorkerArg::All => WorkerKind::ALL.to_vec(),
-            };
+            let workers = kind.kinds();
             oms::run(config, Roles { api: false, workers }, shutdown_on_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
