@@ -12,7 +12,8 @@ use oms_contracts::messages::{HistoryEntry, OrderLine};
 use oms_contracts::{Money, OrderId, OrderStatus, ProductId, Role, UserId};
 use oms_platform::Store;
 use oms_platform::store::{
-    ImageDoc, LedgerDoc, LedgerKind, LedgerOutcome, LineReservation, OrderDoc, ProductDoc, UserDoc,
+    CustomerDoc, ImageDoc, LedgerDoc, LedgerKind, LedgerOutcome, LineReservation, OrderDoc, ProductDoc,
+    UserDoc,
 };
 
 /// Documents per insert.
@@ -104,7 +105,7 @@ pub async fn seed(store: &Store, orders: usize, products: usize, users: usize) -
         })
         .collect();
 
-    let busiest = user_ids[0].clone();
+    let numbers = store.reserve_order_numbers(orders as i64).await?;
     let mut batch: Vec<OrderDoc> = Vec::with_capacity(BATCH);
     for n in 0..orders {
         let created = now - Span::seconds(rng.below(365 * 24 * 3600) as i64);
@@ -117,11 +118,12 @@ pub async fn seed(store: &Store, orders: usize, products: usize, users: usize) -
             .to_string(),
         )?;
         // A tenth of the orders are one shopper's; the rest spread over everyone.
-        let owner = if n % 10 == 0 {
-            busiest.clone()
+        let who = if n % 10 == 0 {
+            0
         } else {
-            user_ids[rng.below(user_ids.len() as u64) as usize].clone()
+            rng.below(user_ids.len() as u64) as usize
         };
+        let owner = user_ids[who].clone();
         let lines: Vec<OrderLine> = (0..1 + rng.below(3))
             .map(|_| OrderLine {
                 product_id: catalogue[rng.below(catalogue.len() as u64) as usize].id.clone(),
@@ -140,6 +142,12 @@ pub async fn seed(store: &Store, orders: usize, products: usize, users: usize) -
             _ => OrderStatus::Rejected,
         };
         let mut order = OrderDoc::placed(&id, &owner, &lines, None, String::new(), created);
+        // Numbers as the API gives them, from the store's counter (not in time order here).
+        order.number = Some(numbers.start + n as i64);
+        order.customer = Some(CustomerDoc {
+            name: user_docs[who].name.clone(),
+            email: user_docs[who].email.clone(),
+        });
         let mut total = 0;
         for line in &mut order.items {
             let product = catalogue

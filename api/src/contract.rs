@@ -168,7 +168,7 @@ pub fn apply(document: &mut Value) {
         }
     }
 
-    let parameters: [(&str, Value); 8] = [
+    let parameters: [(&str, Value); 10] = [
         ("queue", json!({ "pattern": QUEUE_PATTERN })),
         ("page", json!({ "minimum": 1, "maximum": Paging::MAX_PAGE })),
         (
@@ -181,6 +181,11 @@ pub fn apply(document: &mut Value) {
         ),
         ("q", json!({ "maxLength": MAX_SEARCH_LEN })),
         ("user_id", json!({ "format": "uuid" })),
+        ("number", json!({ "minimum": 1 })),
+        (
+            "customer",
+            json!({ "pattern": Email::PATTERN, "maxLength": Email::MAX_LEN }),
+        ),
         ("limit", json!({ "minimum": 1, "maximum": 1000 })),
         (
             "Idempotency-Key",

@@ -9,6 +9,7 @@ use crate::auth::rate_limit::LoginLimiter;
 use crate::auth::tokens::TokenKeys;
 use crate::orders::events::EventHub;
 use crate::orders::intake::Intake;
+use crate::orders::numbers::OrderNumbers;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -21,6 +22,8 @@ pub struct AppState {
     pub events: EventHub,
     /// Group commit of new orders.
     pub intake: Intake,
+    /// This process's order numbers.
+    pub order_numbers: Arc<OrderNumbers>,
     pub login_limiter: Arc<LoginLimiter>,
     /// RabbitMQ's management API, for the ops views.
     pub management: oms_platform::rabbit::Management,
@@ -33,6 +36,7 @@ impl AppState {
         let intake = Intake::start(store.clone(), broker.clone(), config.partitions);
         Self {
             intake,
+            order_numbers: Arc::default(),
             accounts: Arc::new(AccountCache::new(config.account_cache_ttl)),
             config: Arc::new(config),
             store,

@@ -25,6 +25,9 @@ pub mod txn;
 pub mod webhooks;
 
 pub use docs::*;
+
+/// Counters kept by the store (the next order number).
+pub const COUNTERS: &str = "counters";
 pub use notifications::NotificationDoc;
 pub use staged::Staged;
 pub use txn::transaction;
@@ -157,6 +160,29 @@ impl Store {
 
     pub fn orders(&self) -> Collection<OrderDoc> {
         self.db.collection(ORDERS)
+    }
+
+    /// Reserves `count` order numbers (one round trip): the range returned is the caller's
+    /// alone, whichever process asks. Numbers start at 1; a range not used up leaves a gap.
+    pub async fn reserve_order_numbers(&self, count: i64) -> mongodb::error::Result<std::ops::Range<i64>> {
+        let counter = self
+            .db
+            .collection::<bson::Document>(COUNTERS)
+            .find_one_and_update(doc! { "_id": "order_number" }, doc! { "$inc": { "next": count } })
+            .upsert(true)
+            .return_document(mongodb::options::ReturnDocument::After)
+            .await?
+            .ok_or_else(|| mongodb::error::Error::custom("the order number counter vanished"))?;
+        let end = match counter.get("next") {
+            Some(bson::Bson::Int64(n)) => *n,
+            Some(bson::Bson::Int32(n)) => i64::from(*n),
+            _ => {
+                return Err(mongodb::error::Error::custom(
+                    "the order number counter is not a number",
+                ));
+            }
+        };
+        Ok(end - count + 1..end + 1)
     }
 
     pub fn staged_images(&self) -> mongodb::gridfs::GridFsBucket {

@@ -1061,3 +1061,85 @@ async fn a_message_with_an_unparseable_id_is_dead_lettered_with_the_reason() {
     // Nothing was taken for it.
     assert_eq!(app.assert_stock_consistent(&product).await, 5);
 }
+
+/// Orders carry a short number and their customer, and an admin finds them by either: by number
+/// exactly one, by e-mail address (any case) only that customer's; a shopper may not search by
+/// customer.
+#[tokio::test]
+async fn orders_have_numbers_and_customers_and_admins_find_them_by_either() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let ada = app.register("Ada").await;
+    let bob = app.register("Bob").await;
+    let product = app.create_product(&admin, "NUM-1", 100, 50).await;
+    let product = product["id"].as_str().expect("id");
+    let mut numbers = Vec::new();
+    for (who, n) in [(&ada, 3), (&bob, 2)] {
+        for _ in 0..n {
+            let id = app.order(who, &[(product, 1)]).await;
+            let order: Value = app
+                .get(&format!("/api/orders/{id}"), Some(&who.access_token))
+                .await
+                .json()
+                .await
+                .expect("order");
+            assert_eq!(order["customer"]["email"], who.email.as_str());
+            numbers.push((id, order["number"].as_i64().expect("a number")));
+        }
+    }
+    let mut seen: Vec<i64> = numbers.iter().map(|(_, n)| *n).collect();
+    assert!(
+        seen.windows(2).all(|w| w[0] < w[1]),
+        "increasing within a process: {seen:?}"
+    );
+    seen.dedup();
+    assert_eq!(seen.len(), 5, "unique");
+
+    let list = |query: String, token: String| {
+        let app = &app;
+        async move {
+            let response = app.get(&format!("/api/orders?{query}"), Some(&token)).await;
+            (
+                response.status(),
+                response.json::<Value>().await.unwrap_or_default(),
+            )
+        }
+    };
+    let (id, number) = &numbers[3];
+    let (status, page) = list(format!("number={number}"), admin.access_token.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["items"][0]["id"], id.as_str());
+    let (_, page) = list(
+        format!("customer={}", ada.email.to_uppercase()),
+        admin.access_token.clone(),
+    )
+    .await;
+    assert_eq!(page["total"], 3);
+    assert!(
+        page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|o| o["user_id"] == ada.user_id.as_str())
+    );
+    let (_, page) = list(
+        format!("customer={}&status=PENDING", ada.email),
+        admin.access_token.clone(),
+    )
+    .await;
+    assert!(page["total"].as_u64().expect("total") <= 3);
+    // A shopper finds their own order by number, nobody else's, and may not search by customer.
+    let (_, page) = list(format!("number={number}"), bob.access_token.clone()).await;
+    assert_eq!(page["total"], 1);
+    let (_, page) = list(format!("number={}", numbers[0].1), bob.access_token.clone()).await;
+    assert_eq!(page["total"], 0);
+    let (status, _) = list(format!("customer={}", bob.email), bob.access_token.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    for bad in ["number=0", "customer=not-an-address"] {
+        let response = app
+            .get(&format!("/api/orders?{bad}"), Some(&admin.access_token))
+            .await;
+        assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "invalid_query").await;
+    }
+}

@@ -11,6 +11,7 @@ pub use change::*;
 
 pub mod events;
 pub mod intake;
+pub mod numbers;
 
 use mongodb::bson::doc;
 use oms_contracts::messages::{HistoryEntry, RejectReason};
@@ -57,7 +58,11 @@ pub struct LineOut {
 #[derive(Serialize, ToSchema)]
 pub struct OrderOut {
     pub id: String,
+    /// The short number people use for it (`#1042`); absent on orders placed before numbers.
+    pub number: Option<i64>,
     pub user_id: String,
+    /// Who placed it (name and e-mail address as they were then); absent on older orders.
+    pub customer: Option<CustomerOut>,
     pub status: OrderStatus,
     pub items: Vec<LineOut>,
     pub total: Option<Money>,
@@ -70,6 +75,13 @@ pub struct OrderOut {
     /// for the order's owner only `CANCELLED` (before shipping); empty when the status is
     /// final. Live status events do not carry it: fetch the order again after one.
     pub allowed_next: Vec<OrderStatus>,
+}
+
+/// The customer of an order.
+#[derive(Serialize, ToSchema)]
+pub struct CustomerOut {
+    pub name: String,
+    pub email: String,
 }
 
 /// How the state machine sees `user` acting on an order owned by `owner_id`.
@@ -112,7 +124,12 @@ impl OrderOut {
                 })
                 .collect(),
             id: o.id.to_string(),
+            number: o.number,
             user_id: o.user_id.to_string(),
+            customer: o.customer.map(|c| CustomerOut {
+                name: c.name,
+                email: c.email,
+            }),
             status: o.status,
             total: o.total,
             history: o.history,

@@ -9,7 +9,7 @@ use mongodb::bson::doc;
 use oms_contracts::domain::{IdempotencyKey, Quantity};
 use oms_contracts::messages::OrderLine;
 use oms_contracts::{OrderId, OrderStatus, ProductId};
-use oms_platform::store::OrderDoc;
+use oms_platform::store::{CustomerDoc, OrderDoc};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -144,7 +144,7 @@ pub(crate) async fn place_order(
     let key = idempotency_key(&headers)?;
     let new = NewOrder::parse(body)?;
     let request_hash = new.hash();
-    let order = OrderDoc::placed(
+    let mut order = OrderDoc::placed(
         &OrderId::new(),
         &user.id,
         &new.lines,
@@ -152,6 +152,11 @@ pub(crate) async fn place_order(
         request_hash.clone(),
         chrono::Utc::now(),
     );
+    order.number = Some(state.order_numbers.next(&state.store).await?);
+    order.customer = Some(CustomerDoc {
+        name: user.name.clone(),
+        email: user.email.clone(),
+    });
 
     // Durable first: once the order is stored, nothing downstream can lose it. The intake
     // stores it and sends its placement together with the orders that arrived meanwhile.

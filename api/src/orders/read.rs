@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use mongodb::bson::doc;
+use oms_contracts::domain::Email;
 use oms_contracts::{OrderId, OrderStatus, UserId};
 use oms_platform::store::OrderDoc;
 use oms_platform::store::lists::OrderList;
@@ -54,6 +55,10 @@ pub struct OrderQuery {
     status: Option<String>,
     /// Admins: only this user's orders. Others may name only themselves.
     user_id: Option<String>,
+    /// Only the order with this number (`#1042` is number 1042).
+    number: Option<i64>,
+    /// Admins: only the orders of the customer with this e-mail address (any case).
+    customer: Option<String>,
     /// From 1 (default 1).
     page: Option<i64>,
     /// 1 to 100 (default 20).
@@ -72,7 +77,7 @@ pub struct OrderQuery {
     responses(
         (status = 200, description = "A page of orders", body = Page<OrderOut>),
         (status = 401, response = responses::Unauthenticated),
-        (status = 403, description = "A non-admin asked for another user's orders", body = ErrorBody),
+        (status = 403, description = "A non-admin asked for another user's orders, or by customer", body = ErrorBody),
         (status = 404, description = "`not_found`: a cursor that is not one this list gave (altered, or from another list or filter)", body = ErrorBody),
         (status = 422, response = responses::Invalid),
         (status = 503, response = responses::Unavailable),
@@ -92,11 +97,33 @@ pub(crate) async fn list_orders(
                 message: e.0,
             })?);
         }
+        if let Some(email) = &query.customer {
+            list.customer_email = Some(
+                Email::parse(email)
+                    .map_err(|e| ApiError::Invalid {
+                        code: "invalid_query",
+                        field: "customer".into(),
+                        message: e.0,
+                    })?
+                    .as_str()
+                    .to_string(),
+            );
+        }
     } else {
-        if query.user_id.as_ref().is_some_and(|u| u != user.id.as_str()) {
+        if query.user_id.as_ref().is_some_and(|u| u != user.id.as_str()) || query.customer.is_some() {
             return Err(ApiError::Forbidden);
         }
         list.user = Some(user.id.clone());
+    }
+    if let Some(number) = query.number {
+        if number < 1 {
+            return Err(ApiError::Invalid {
+                code: "invalid_query",
+                field: "number".into(),
+                message: "must be at least 1".into(),
+            });
+        }
+        list.number = Some(number);
     }
     if let Some(status) = &query.status {
         list.status = Some(
@@ -110,9 +137,11 @@ pub(crate) async fn list_orders(
         );
     }
     let name = format!(
-        "orders:{}:{}",
+        "orders:{}:{}:{}:{}",
         list.user.as_ref().map_or("", UserId::as_str),
-        list.status.map_or("", OrderStatus::as_str)
+        list.status.map_or("", OrderStatus::as_str),
+        list.number.map(|n| n.to_string()).unwrap_or_default(),
+        list.customer_email.as_deref().unwrap_or_default(),
     );
     let position = position::<OrderId>(&state, &name, query.page, query.per_page, query.cursor.as_deref())?;
     let (slice, count) = tokio::try_join!(

@@ -738,6 +738,11 @@ export interface components {
          * @example USD
          */
         Currency: string;
+        /** @description The customer of an order. */
+        CustomerOut: {
+            name: string;
+            email: string;
+        };
         DeadLetter: {
             /** @description The message id, or a digest of the body for messages without one. */
             id: string;
@@ -999,7 +1004,13 @@ export interface components {
         };
         OrderOut: {
             id: string;
+            /**
+             * Format: int64
+             * @description The short number people use for it (`#1042`); absent on orders placed before numbers.
+             */
+            number?: number | null;
             user_id: string;
+            customer?: components["schemas"]["CustomerOut"] | null;
             status: components["schemas"]["OrderStatus"];
             items: components["schemas"]["LineOut"][];
             total?: components["schemas"]["Money"] | null;
@@ -1097,7 +1108,13 @@ export interface components {
         Page_OrderOut: {
             items: {
                 id: string;
+                /**
+                 * Format: int64
+                 * @description The short number people use for it (`#1042`); absent on orders placed before numbers.
+                 */
+                number?: number | null;
                 user_id: string;
+                customer?: components["schemas"]["CustomerOut"] | null;
                 status: components["schemas"]["OrderStatus"];
                 items: components["schemas"]["LineOut"][];
                 total?: components["schemas"]["Money"] | null;
@@ -2124,6 +2141,10 @@ export interface operations {
                 status?: components["schemas"]["OrderStatus"];
                 /** @description Admins: only this user's orders. Others may name only themselves. */
                 user_id?: string;
+                /** @description Only the order with this number (`#1042` is number 1042). */
+                number?: number;
+                /** @description Admins: only the orders of the customer with this e-mail address (any case). */
+                customer?: string;
                 /** @description From 1 (default 1). */
                 page?: number;
                 /** @description 1 to 100 (default 20). */
@@ -2147,7 +2168,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthenticated"];
-            /** @description A non-admin asked for another user's orders */
+            /** @description A non-admin asked for another user's orders, or by customer */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -258,6 +258,22 @@ pub struct OrderDoc {
     pub seen: Vec<String>,
     pub created_at: DateTime,
     pub updated_at: DateTime,
+    /// The short number people use for the order (`#1042`): unique; increasing within one API
+    /// process, which takes numbers in blocks ([`Store::reserve_order_numbers`]). Absent on
+    /// orders placed before orders had numbers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<i64>,
+    /// Who placed the order, as they were then (the admin's list shows it and is searched by it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<CustomerDoc>,
+}
+
+/// The customer of an order: the owner's name and e-mail address when they placed it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CustomerDoc {
+    pub name: String,
+    /// As the account has it (lower case).
+    pub email: String,
 }
 
 impl OrderDoc {
@@ -317,6 +333,8 @@ impl OrderDoc {
             seen: Vec::new(),
             created_at: now,
             updated_at: now,
+            number: None,
+            customer: None,
         }
     }
 

@@ -42,12 +42,16 @@ pub struct Count {
     pub exact: bool,
 }
 
-/// Which orders: everyone's or one user's, in any status or one. Newest first (order ids are
-/// UUIDv7, so their order is their creation order).
+/// Which orders: everyone's or one user's, in any status or one, optionally only the one with a
+/// number or those of a customer's e-mail address. Newest first (order ids are UUIDv7, so their
+/// order is their creation order).
 #[derive(Clone, Debug, Default)]
 pub struct OrderList {
     pub user: Option<UserId>,
     pub status: Option<OrderStatus>,
+    pub number: Option<i64>,
+    /// As accounts store it (lower case).
+    pub customer_email: Option<String>,
 }
 
 impl OrderList {
@@ -59,11 +63,24 @@ impl OrderList {
         if let Some(status) = self.status {
             filter.insert("status", status.as_str());
         }
+        if let Some(number) = self.number {
+            filter.insert("number", number);
+        }
+        if let Some(email) = &self.customer_email {
+            filter.insert("customer.email", email.as_str());
+        }
         filter
     }
 
-    /// The index whose prefix is the filter and whose rest is the sort.
+    /// The index whose prefix is the filter and whose rest is the sort. A number names one
+    /// order, and a customer has few: their indexes lead, the rest is checked on the way.
     fn index(&self) -> Document {
+        if self.number.is_some() {
+            return doc! { "number": 1, "_id": -1 };
+        }
+        if self.customer_email.is_some() {
+            return doc! { "customer.email": 1, "_id": -1 };
+        }
         match (&self.user, self.status) {
             (Some(_), Some(_)) => doc! { "user_id": 1, "status": 1, "_id": -1 },
             (Some(_), None) => doc! { "user_id": 1, "_id": -1 },
@@ -297,6 +314,8 @@ impl Store {
             (ORDERS, doc! { "user_id": 1, "status": 1, "_id": -1 }),
             (ORDERS, doc! { "user_id": 1, "_id": -1 }),
             (ORDERS, doc! { "status": 1, "_id": -1 }),
+            (ORDERS, doc! { "number": 1, "_id": -1 }),
+            (ORDERS, doc! { "customer.email": 1, "_id": -1 }),
             // `oms verify --since`.
             (ORDERS, doc! { "updated_at": 1 }),
             (LEDGER, ledger_index()),
@@ -486,15 +505,25 @@ impl Store {
             OrderList::default(),
             OrderList {
                 user: Some(user.clone()),
-                status: None,
+                ..OrderList::default()
             },
             OrderList {
-                user: None,
                 status: Some(OrderStatus::Placed),
+                ..OrderList::default()
             },
             OrderList {
                 user: Some(user.clone()),
                 status: Some(OrderStatus::Placed),
+                ..OrderList::default()
+            },
+            OrderList {
+                number: Some(1042),
+                ..OrderList::default()
+            },
+            OrderList {
+                customer_email: Some("ada@example.com".into()),
+                status: Some(OrderStatus::Placed),
+                ..OrderList::default()
             },
         ] {
             let mut after = list.filter();
