@@ -9,12 +9,16 @@ use oms_contracts::domain::{
 };
 use serde_json::{Value, json};
 
-use crate::webhooks;
-
 /// The longest `cursor` the lists accept.
 pub const MAX_CURSOR_LEN: usize = 1024;
 /// The longest search text.
 pub const MAX_SEARCH_LEN: usize = 100;
+/// The most notification ids one request may mark read.
+pub const MAX_READ_IDS: usize = 500;
+/// The longest webhook endpoint URL, in characters.
+pub const MAX_WEBHOOK_URL: usize = 2000;
+/// The longest webhook endpoint description, in characters.
+pub const MAX_WEBHOOK_DESCRIPTION: usize = 500;
 
 /// A cursor as the lists write it: the position, a dot, and a 16-byte tag (base64url).
 pub const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]{22}$";
@@ -43,24 +47,20 @@ pub fn apply(document: &mut Value) {
         ("ReplayIn", "queue", json!({ "pattern": QUEUE_PATTERN })),
         ("ReplayIn", "ids", json!({ "minItems": 1, "maxItems": 10_000 })),
         ("WebhookIn", "events", json!({ "minItems": 1 })),
-        ("WebhookIn", "url", json!({ "maxLength": webhooks::MAX_URL })),
-        ("WebhookPatch", "url", json!({ "maxLength": webhooks::MAX_URL })),
+        ("WebhookIn", "url", json!({ "maxLength": MAX_WEBHOOK_URL })),
+        ("WebhookPatch", "url", json!({ "maxLength": MAX_WEBHOOK_URL })),
         (
             "WebhookIn",
             "description",
-            json!({ "maxLength": webhooks::MAX_DESCRIPTION }),
+            json!({ "maxLength": MAX_WEBHOOK_DESCRIPTION }),
         ),
         (
             "WebhookPatch",
             "description",
-            json!({ "maxLength": webhooks::MAX_DESCRIPTION }),
+            json!({ "maxLength": MAX_WEBHOOK_DESCRIPTION }),
         ),
         ("LineIn", "product_id", json!({ "format": "uuid" })),
-        (
-            "ReadIn",
-            "ids",
-            json!({ "maxItems": crate::notifications::MAX_IDS }),
-        ),
+        ("ReadIn", "ids", json!({ "maxItems": MAX_READ_IDS })),
         ("WebhookPatch", "events", json!({ "minItems": 1 })),
         (
             "RefreshIn",

@@ -14,13 +14,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::CurrentUser;
+use crate::contract::MAX_READ_IDS;
 use crate::error::{ApiError, responses};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::paging::{self, Page, position};
 use crate::state::AppState;
-
-/// The most ids one request may mark read.
-pub const MAX_IDS: usize = 500;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
@@ -191,11 +189,11 @@ async fn mark_read(
     let mut filter: Document = doc! { "user_id": user.id.as_str(), "read_at": null };
     match (body.ids, body.all) {
         (Some(ids), None | Some(false)) => {
-            if ids.len() > MAX_IDS {
+            if ids.len() > MAX_READ_IDS {
                 return Err(ApiError::Invalid {
                     code: "validation_failed",
                     field: "ids".into(),
-                    message: format!("at most {MAX_IDS} ids at once"),
+                    message: format!("at most {MAX_READ_IDS} ids at once"),
                 });
             }
             filter.insert("_id", doc! { "$in": ids });

@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use oms_platform::{Broker, Config, Store};
 
-use crate::auth::extract::AccountCache;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::auth::tokens::TokenKeys;
-use crate::orders::events::EventHub;
+use crate::auth::user::AccountCache;
+use crate::orders::hub::EventHub;
 use crate::orders::intake::Intake;
 use crate::orders::numbers::OrderNumbers;
 

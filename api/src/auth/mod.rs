@@ -15,6 +15,7 @@ pub mod extract;
 pub mod password;
 pub mod rate_limit;
 pub mod tokens;
+pub mod user;
 
 use std::net::SocketAddr;
 

@@ -10,6 +10,7 @@ mod change;
 pub use change::*;
 
 pub mod events;
+pub mod hub;
 pub mod intake;
 pub mod numbers;
 

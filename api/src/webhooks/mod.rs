@@ -21,16 +21,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::AdminUser;
+use crate::contract::{MAX_WEBHOOK_DESCRIPTION, MAX_WEBHOOK_URL};
 use crate::error::{ApiError, ErrorBody, Fields, responses};
 use crate::extract::ApiJson;
 use crate::state::AppState;
 
 /// How long a replaced secret keeps signing beside its successor.
 const ROTATION_OVERLAP_MS: i64 = 24 * 3600 * 1000;
-/// The longest description, in characters.
-pub const MAX_DESCRIPTION: usize = 500;
-/// The longest endpoint URL, in characters.
-pub const MAX_URL: usize = 2000;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
@@ -130,8 +127,10 @@ fn seal_key(state: &AppState) -> Result<SealKey, ApiError> {
 
 /// The URL, if webhooks may go there (checked again at every delivery).
 async fn parse_url(state: &AppState, raw: &str) -> Result<String, ApiError> {
-    if raw.chars().count() > MAX_URL {
-        return Err(unsafe_url(format!("must be at most {MAX_URL} characters")));
+    if raw.chars().count() > MAX_WEBHOOK_URL {
+        return Err(unsafe_url(format!(
+            "must be at most {MAX_WEBHOOK_URL} characters"
+        )));
     }
     ssrf::check(policy(state), raw)
         .await
@@ -167,12 +166,12 @@ fn parse_description(fields: &mut Fields, description: Option<String>) -> Option
         .filter(|d| !d.is_empty());
     if description
         .as_ref()
-        .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION)
+        .is_some_and(|d| d.chars().count() > MAX_WEBHOOK_DESCRIPTION)
     {
         fields.invalid(
             "description",
             "validation_failed",
-            format!("must be at most {MAX_DESCRIPTION} characters"),
+            format!("must be at most {MAX_WEBHOOK_DESCRIPTION} characters"),
         );
         return None;
     }
