@@ -1,6 +1,6 @@
 import {
   test, expect, signUp, signInAdmin, orderProduct, seedProduct, registerApi, placeOrderApi, catalogCard, shot, unique, PNG,
-  adminApi,
+  adminApi, orderLink,
 } from './fixtures';
 
 test('an admin creates a product with an image and ships an order; the shopper page follows', async ({ newPage }) => {
@@ -45,7 +45,7 @@ test('an admin creates a product with an image and ships an order; the shopper p
 
   await admin.getByRole('link', { name: 'All orders' }).click();
   await admin.getByLabel('Status').selectOption('SHIPPED');
-  await expect(admin.getByRole('link', { name: orderId.slice(-8) })).toBeVisible();
+  await expect(orderLink(admin, orderId)).toBeVisible();
   await shot(admin, 'admin-orders');
 });
 
@@ -194,7 +194,7 @@ test('an admin edits a product and (de)activates it; the catalog follows', async
   await expect(card.getByRole('button', { name: `Add ${renamed} to cart` })).toBeEnabled();
 });
 
-test('an admin filters all orders by status and by user, and pages through them', async ({ page, request }) => {
+test('an admin filters all orders by status and by customer, and pages through them', async ({ page, request }) => {
   const product = await seedProduct(request, unique('Pencil'), 100);
   const ada = await registerApi(request, 'Ada Many Orders');
   const bob = await registerApi(request, 'Bob One Order');
@@ -208,45 +208,60 @@ test('an admin filters all orders by status and by user, and pages through them'
   await signInAdmin(page);
   await page.getByRole('link', { name: 'All orders' }).click();
   const range = page.getByRole('navigation', { name: 'Pages of orders' }).getByTestId('page-range');
-  await expect(page.getByRole('link', { name: bobs.slice(-8) })).toBeVisible();
-  // A user's id in the list filters by that user.
-  await page.getByRole('button', { name: `Only orders of user ${bob.id}` }).click();
-  await expect(page.getByLabel('User id')).toHaveValue(bob.id);
+  const search = page.getByLabel('Order number or customer e-mail');
+  await expect(orderLink(page, bobs)).toBeVisible();
+  // A customer in the list, by name and e-mail, filters by that customer.
+  const bobButton = page.getByRole('table').getByRole('button', { name: /Bob One Order/ });
+  await expect(bobButton).toContainText(bob.email);
+  await bobButton.click();
+  await expect(search).toHaveValue(bob.email);
+  await expect(page).toHaveURL(/customer=/);
   await expect(range).toHaveText('1–1 of 1');
-  await expect(page.getByRole('link', { name: bobs.slice(-8) })).toBeVisible();
+  await expect(orderLink(page, bobs)).toBeVisible();
 
-  await page.getByLabel('User id').fill(ada.id);
+  await search.fill(ada.email);
+  await search.press('Enter');
   await expect(range).toHaveText('1–20 of 21');
-  await expect(page.getByRole('link', { name: bobs.slice(-8) })).toHaveCount(0);
+  await expect(orderLink(page, bobs)).toHaveCount(0);
   const rows = page.getByRole('table').getByRole('row');
   await expect(rows).toHaveCount(21); // a header and 20 orders, newest first
-  await expect(page.getByRole('link', { name: adas[20].slice(-8) })).toBeVisible();
-  await shot(page, 'admin-orders-by-user');
+  await expect(orderLink(page, adas[20])).toBeVisible();
+  await shot(page, 'admin-orders-by-customer');
   // Page 2 by cursor, and back.
   await page.getByRole('button', { name: 'Next page' }).click();
   await expect(range).toHaveText('21–21 of 21');
   await expect(rows).toHaveCount(2);
-  await expect(page.getByRole('link', { name: adas[0].slice(-8) })).toBeVisible();
+  await expect(orderLink(page, adas[0])).toBeVisible();
   await page.getByRole('button', { name: 'Previous page' }).click();
   await expect(range).toHaveText('1–20 of 21');
 
   await page.getByLabel('Status').selectOption('CANCELLED');
   await expect(range).toHaveText('1–1 of 1');
-  await expect(page.getByRole('link', { name: cancelled.slice(-8) })).toBeVisible();
+  await expect(orderLink(page, cancelled)).toBeVisible();
   await expect(page.getByRole('table').getByTestId('order-status')).toHaveText(['CANCELLED']);
   // The filters are in the address: the filtered list survives a reload.
   await page.reload();
   await expect(page.getByLabel('Status')).toHaveValue('CANCELLED');
-  await expect(page.getByRole('link', { name: cancelled.slice(-8) })).toBeVisible();
+  await expect(search).toHaveValue(ada.email);
+  await expect(orderLink(page, cancelled)).toBeVisible();
 
   await page.getByLabel('Status').selectOption('PLACED');
   await expect(range).toHaveText('1–20 of 20');
   await page.getByRole('button', { name: 'Clear filters' }).click();
-  await expect(page.getByLabel('User id')).toHaveValue('');
-  await expect(page.getByRole('link', { name: bobs.slice(-8) })).toBeVisible();
+  await expect(search).toHaveValue('');
+  await expect(orderLink(page, bobs)).toBeVisible();
 
-  // From an order, the admin reaches all orders of its user.
+  // From an order, the admin reaches all orders of its customer, by name and e-mail.
   await page.goto(`/orders/${cancelled}`);
-  await page.getByRole('link', { name: ada.id }).click();
+  await expect(page.getByTestId('order-customer')).toContainText(`Ada Many Orders <${ada.email}>`);
+  await expect(page.getByTestId('order-id')).toHaveText(cancelled);
+  await page.getByRole('link', { name: "this customer's orders" }).click();
   await expect(range).toHaveText('1–20 of 21');
+  await expect(search).toHaveValue(ada.email);
+
+  // An older link by user id still works, though the page no longer asks for ids.
+  await page.goto(`/admin/orders?user_id=${bob.id}`);
+  await expect(range).toHaveText('1–1 of 1');
+  await expect(orderLink(page, bobs)).toBeVisible();
+  await expect(page.getByText("Showing one customer's orders")).toBeVisible();
 });

@@ -3,7 +3,7 @@
 // works. And what no script on the page can do: read either token, or find one in any URL.
 import type { Page, Request } from '@playwright/test';
 import {
-  test, expect, signUp, seedProduct, orderProduct, signedInUser, refreshCookie, unauthorized, unique, shot, HINT_KEY,
+  test, expect, signUp, seedProduct, orderProduct, signedInUser, refreshCookie, unauthorized, unique, shot, HINT_KEY, orderLink,
 } from './fixtures';
 
 const PASSWORD = 'correct-horse-battery'; // what signUp uses
@@ -76,7 +76,7 @@ test('a shopper signs out and in again (the second time by keyboard only): the o
   // Back where the sign-in was asked for, with the order placed before signing out.
   await expect(page).toHaveURL(/\/orders$/);
   await expect(page.getByRole('heading', { name: 'My orders' })).toBeVisible();
-  await expect(page.getByRole('link', { name: orderId.slice(-8) })).toBeVisible();
+  await expect(orderLink(page, orderId)).toBeVisible();
   await expect(page.getByText('Grace Shopper')).toBeVisible();
   await expect(page.getByRole('alert')).toHaveCount(0);
 });
@@ -101,7 +101,7 @@ test('an expired access token is refreshed silently through the cookie; a reload
   const refreshed = page.waitForResponse((r) => r.url().endsWith('/api/auth/refresh'));
   await page.getByRole('link', { name: 'My orders' }).click();
   // The list loads (its first answer was a 401; the client refreshed and asked again): no sign-in page.
-  await expect(page.getByRole('link', { name: orderId.slice(-8) })).toBeVisible();
+  await expect(orderLink(page, orderId)).toBeVisible();
   expect((await refreshed).status()).toBe(200);
   expect(refused.filter((p) => p.startsWith('/api/orders')), 'the expired token was sent, and refused').not.toEqual([]);
   await expect(page).toHaveURL(/\/orders$/);
@@ -112,7 +112,7 @@ test('an expired access token is refreshed silently through the cookie; a reload
   expect(second).not.toBe(first);
   // A reload keeps the session: the page has no token, and gets one from the cookie.
   await page.reload();
-  await expect(page.getByRole('link', { name: orderId.slice(-8) })).toBeVisible();
+  await expect(orderLink(page, orderId)).toBeVisible();
   await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
 
   // Now the refresh cookie stops working too (revoked, or expired after 30 days).
@@ -133,7 +133,7 @@ test('an expired access token is refreshed silently through the cookie; a reload
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page).toHaveURL(/\/orders$/);
-  await expect(page.getByRole('link', { name: orderId.slice(-8) })).toBeVisible();
+  await expect(orderLink(page, orderId)).toBeVisible();
 });
 
 test('no script on the page can read either token, and no token is ever in a URL', async ({ page, request }) => {

@@ -1,6 +1,6 @@
 // Shared steps for the browser tests: the base URL of the oms that global-setup started, pages that fail the test
 // on a console error, sign-up/sign-in, and data seeded through the API (for tests about something else).
-import { test as base, expect, type BrowserContext, type Page, type APIRequestContext } from '@playwright/test';
+import { test as base, expect, type BrowserContext, type Locator, type Page, type APIRequestContext } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { ADMIN, STATE_FILE, STOCK_PARTITIONS, type E2EState } from './env';
 
@@ -101,13 +101,14 @@ export async function adminApi(request: APIRequestContext): Promise<ApiUser> {
   return { id: user.id, headers: { authorization: `Bearer ${access_token}` } };
 }
 
-export async function registerApi(request: APIRequestContext, name = 'Api Shopper'): Promise<ApiUser> {
+export async function registerApi(request: APIRequestContext, name = 'Api Shopper'): Promise<ApiUser & { email: string }> {
+  const email = `${unique('api')}@oms.test`;
   const r = await request.post('/api/auth/register', {
-    data: { email: `${unique('api')}@oms.test`, password: 'correct-horse-battery', name },
+    data: { email, password: 'correct-horse-battery', name },
   });
   expect(r.status(), await r.text()).toBe(201);
   const { access_token, user } = (await r.json()) as { access_token: string; user: { id: string } };
-  return { id: user.id, headers: { authorization: `Bearer ${access_token}` } };
+  return { id: user.id, email, headers: { authorization: `Bearer ${access_token}` } };
 }
 
 /** Creates a product as the admin through the API (for tests about something else). */
@@ -200,3 +201,14 @@ export async function apiOf(page: Page): Promise<ApiUser> {
 /** Chromium's console line for a request answered 401 whose URL contains `path` (a refused token or password). */
 export const unauthorized = (path: string) =>
   new RegExp(`status of 401 \\(Unauthorized\\) \\(at [^)]*${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`);
+
+/** The link to an order in a list, which names it by its number (`#1042`) rather than its id. */
+export const orderLink = (scope: Page | Locator, orderId: string) =>
+  scope.getByRole('link', { name: /^#\d+$/ }).and(scope.locator(`a[href="/orders/${orderId}"]`));
+
+/** The order's number as its page says it (`Order #1042`): the order page must be open. */
+export async function orderNumberOn(page: Page): Promise<number> {
+  const heading = page.getByRole('heading', { level: 1, name: /^Order #\d+$/ });
+  await expect(heading).toBeVisible();
+  return Number((await heading.textContent())!.replace(/^Order #/, ''));
+}

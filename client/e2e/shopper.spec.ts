@@ -1,6 +1,6 @@
 import type { Locator } from '@playwright/test';
 import {
-  test, expect, signUp, signInAdmin, seedProduct, orderProduct, addToCart, catalogCard, shot, unique, apiOf, registerApi, placeOrderApi, cartLink,
+  test, expect, signUp, signInAdmin, seedProduct, orderProduct, addToCart, catalogCard, shot, unique, apiOf, registerApi, placeOrderApi, cartLink, orderLink,
 } from './fixtures';
 
 test('a shopper registers, orders, and sees PLACED appear live', async ({ page, request }) => {
@@ -32,7 +32,7 @@ test('a shopper registers, orders, and sees PLACED appear live', async ({ page, 
   await shot(page, 'order-placed');
 
   await page.getByRole('link', { name: 'My orders' }).click();
-  await expect(page.getByRole('link', { name: orderId.slice(-8) })).toBeVisible();
+  await expect(orderLink(page, orderId)).toBeVisible();
   await shot(page, 'my-orders');
 
   // Phone width: nothing spills sideways on the catalog.
@@ -60,7 +60,7 @@ test('a shopper cancels a PLACED order: CANCELLED shows live and the stock comes
   await shot(page, 'catalog-out-of-stock');
 
   await page.getByRole('link', { name: 'My orders' }).click();
-  await page.getByRole('link', { name: orderId.slice(-8) }).click();
+  await orderLink(page, orderId).click();
   await expect(page.getByTestId('order-status')).toHaveText('PLACED');
   await page.getByRole('button', { name: 'Cancel order' }).click();
   // Asked first: a cancelled order cannot be reopened.
@@ -214,8 +214,8 @@ test('a double click on "Place order" places one order', async ({ page, request 
   expect(await mine()).toMatchObject({ total: 2, items: [{ id: second }, { id: first }] });
   oneKey();
   await page.getByRole('link', { name: 'My orders' }).click();
-  await expect(page.getByRole('link', { name: first.slice(-8) })).toBeVisible();
-  await expect(page.getByRole('link', { name: second.slice(-8) })).toBeVisible();
+  await expect(orderLink(page, first)).toBeVisible();
+  await expect(orderLink(page, second)).toBeVisible();
   await expect(page.getByRole('table').getByRole('row')).toHaveCount(3); // the header and two orders
 
   // One unit reserved per order, two in all.

@@ -70,6 +70,9 @@ export function describeField(d: Pick<FieldError, 'field' | 'code' | 'message'>)
   let match: RegExpMatchArray | null;
   if (/^(must not be empty|is required)$/.test(m)) return `${label} is required.`;
   if (leaf === 'email') return 'Enter an e-mail address like ada@example.com.';
+  // The orders' search box: an order number or a customer's e-mail address.
+  if (leaf === 'customer') return 'Enter a whole e-mail address, like ada@example.com.';
+  if (leaf === 'number') return 'Enter an order number, like #1042.';
   if (leaf === 'currency') return 'Use a three-letter currency code such as USD or EUR.';
   if (leaf === 'sku' && m.startsWith('may contain only')) return 'Use only letters, digits, “-”, “_” and “.” (no spaces).';
   if (leaf === 'delta' && m === 'must not be zero') return 'Enter a change other than 0.';

@@ -55,7 +55,9 @@ export const products = {
 export const orders = {
   place: (body: T.OrderIn, idempotencyKey: string) =>
     http.post<T.Order>('/api/orders', body, { headers: { 'Idempotency-Key': idempotencyKey } }).then((r) => r.data),
-  list: (q: { status?: T.OrderStatus; user_id?: string; page?: number; per_page?: number; cursor?: string }) =>
+  /** A page of orders, newest first: the caller's own, or (admins) everyone's; `number` finds one order by its number,
+   * `customer` (admins) one customer's by e-mail address, in any case. */
+  list: (q: Omit<T.OrderQuery, 'page'>) =>
     http.get<T.OrderPage>('/api/orders', { params: clean(q) }).then((r) => r.data),
   get: (id: string) => http.get<T.Order>(`/api/orders/${id}`).then((r) => r.data),
   cancel: (id: string) => http.post(`/api/orders/${id}/cancel`).then((r) => r.data),

@@ -15,6 +15,9 @@ export type Money = S['Money'];
 export type Order = S['OrderOut'];
 export type OrderPage = S['Page_OrderOut'];
 export type OrderIn = S['OrderIn'];
+export type Customer = S['CustomerOut'];
+/** `GET /api/orders`' query (`status`, `user_id`, `number`, `customer` (admins), `per_page`, `cursor`, and `page`, which the app does not use). */
+export type OrderQuery = NonNullable<import('./schema').operations['list_orders']['parameters']['query']>;
 export type OrderStatus = S['OrderStatus'];
 export type OrderEvent = S['OrderEvent'];
 export type HistoryEntry = S['HistoryEntry'];

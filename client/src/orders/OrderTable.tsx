@@ -2,10 +2,36 @@ import { Link } from 'react-router';
 import type { Order } from '../api/types';
 import { DataTable } from '../components/DataTable';
 import { Money, StatusBadge, formatTime } from '../components/ui';
-import { shortId } from './words';
+import { orderName, shortId } from './words';
 
-/** `onUser`, when given, adds the customer column whose button shows only that customer's orders. */
-export function OrderTable({ items, onUser }: { items: Order[]; onUser?(userId: string): void }) {
+/** Which customer's orders to show: by e-mail address, or (orders placed before they named their customer) by user id. */
+export type CustomerFilter = { customer: string } | { user_id: string };
+
+/** The customer as the order names them, a button that shows only their orders. */
+function CustomerCell({ order: o, onCustomer }: { order: Order; onCustomer(filter: CustomerFilter): void }) {
+  const c = o.customer;
+  if (c) {
+    return (
+      <button type="button" className="text-left text-indigo-700 underline" title="Show only this customer's orders"
+        onClick={() => onCustomer({ customer: c.email })}>
+        <span className="block">{c.name || c.email}</span>
+        {c.name && <span className="block text-xs text-slate-600">{c.email}</span>}
+        <span className="sr-only">: only this customer's orders</span>
+      </button>
+    );
+  }
+  // An order from before orders named their customer: only the account's id tells customers apart.
+  return (
+    <button type="button" className="text-left text-xs text-slate-700 underline" title={`Show only the orders of user ${o.user_id}`}
+      onClick={() => onCustomer({ user_id: o.user_id })}>
+      — <span className="font-mono">(account …{shortId(o.user_id)})</span>
+      <span className="sr-only">: only this customer's orders</span>
+    </button>
+  );
+}
+
+/** `onCustomer`, when given, adds the customer column whose button shows only that customer's orders. */
+export function OrderTable({ items, onCustomer }: { items: Order[]; onCustomer?(filter: CustomerFilter): void }) {
   return (
     <DataTable
       label="Orders"
@@ -14,17 +40,15 @@ export function OrderTable({ items, onUser }: { items: Order[]; onUser?(userId: 
       columns={[
         {
           header: 'Order', primary: true,
-          cell: (o) => <Link className="font-mono text-indigo-700 underline" to={`/orders/${o.id}`}>{shortId(o.id)}</Link>,
-        },
-        ...(onUser ? [{
-          header: 'Customer',
-          cell: (o: Order) => (
-            // Orders do not carry the customer's name yet: the id's end tells customers apart.
-            <button type="button" className="text-left font-mono text-xs text-indigo-700 underline" title="Show only this customer's orders"
-              onClick={() => onUser(o.user_id)}>
-              customer …{shortId(o.user_id)}<span className="sr-only">: only orders of user {o.user_id}</span>
-            </button>
+          cell: (o) => (
+            <Link className="font-mono text-indigo-700 underline" to={`/orders/${o.id}`} title={`Order id ${o.id}`}>
+              {orderName(o)}
+            </Link>
           ),
+        },
+        ...(onCustomer ? [{
+          header: 'Customer',
+          cell: (o: Order) => <CustomerCell order={o} onCustomer={onCustomer} />,
         }] : []),
         { header: 'Status', cell: (o) => <StatusBadge status={o.status} /> },
         { header: 'Items', cell: (o) => o.items.reduce((n, l) => n + l.quantity, 0) },

@@ -19,3 +19,6 @@ export const RESERVATION_WORDS: Record<LineOut['reservation'], string> = {
 
 /** Short enough to read, long enough to tell orders apart (the full id stays in the address). */
 export const shortId = (id: string) => id.slice(-8);
+
+/** What people call an order: `#1042`, or for an order placed before numbers the end of its id. */
+export const orderName = (o: Pick<Order, 'id' | 'number'>) => (o.number != null ? `#${o.number}` : `…${shortId(o.id)}`);

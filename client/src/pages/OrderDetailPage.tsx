@@ -6,7 +6,7 @@ import { useAuth } from '../auth/AuthContext';
 import { useCart } from '../cart/CartContext';
 import { OrderActions } from '../orders/OrderActions';
 import { isFinal } from '../orders/stateMachine';
-import { RESERVATION_WORDS, shortId, who } from '../orders/words';
+import { RESERVATION_WORDS, orderName, who } from '../orders/words';
 import { DataTable } from '../components/DataTable';
 import { PageHeading } from '../components/page';
 import { ErrorBox, Loading, Money, StatusBadge, formatMoney, formatTime } from '../components/ui';
@@ -89,16 +89,31 @@ export function OrderDetailPage() {
     <section className="space-y-4">
       <Link to={isAdmin ? '/admin/orders' : '/orders'} className="text-sm text-indigo-700 underline">← Orders</Link>
       <div className="flex flex-wrap items-center gap-3">
-        <PageHeading title={`Order ${shortId(o.id)}`}>Order <span className="font-mono">{shortId(o.id)}</span></PageHeading>
+        <PageHeading title={`Order ${orderName(o)}`}>Order <span className="font-mono">{orderName(o)}</span></PageHeading>
         <StatusBadge status={o.status} />
       </div>
       <p className="text-sm text-slate-600">
         Placed {formatTime(o.created_at)} · updated {formatTime(o.updated_at)}
-        {isAdmin && !mine && (
-          <> · <Link className="text-indigo-700 underline" to={`/admin/orders?user_id=${encodeURIComponent(o.user_id)}`}>
-            this customer's orders<span className="sr-only"> (user {o.user_id})</span></Link></>
-        )}
       </p>
+      {isAdmin && !mine && (
+        <p className="text-sm text-slate-700" data-testid="order-customer">
+          Customer:{' '}
+          {o.customer ? (
+            <>
+              {o.customer.name} &lt;{o.customer.email}&gt; ·{' '}
+              <Link className="text-indigo-700 underline" to={`/admin/orders?customer=${encodeURIComponent(o.customer.email)}`}>
+                this customer's orders</Link>
+            </>
+          ) : (
+            <>
+              not recorded on this order ·{' '}
+              <Link className="text-indigo-700 underline" to={`/admin/orders?user_id=${encodeURIComponent(o.user_id)}`}>
+                this customer's orders</Link>
+            </>
+          )}
+        </p>
+      )}
+      <p className="text-xs break-all text-slate-600">Order id <span className="font-mono" data-testid="order-id">{o.id}</span></p>
       {o.status === 'REJECTED' && (
         <div role="status" className="rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900">
           This order could not be placed: nothing was charged and no stock was kept. The reason is on each line below.

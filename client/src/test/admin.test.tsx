@@ -1,4 +1,5 @@
-import { screen, waitFor } from '@testing-library/react';
+import { screen, waitFor, within } from '@testing-library/react';
+import { AxiosError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import userEvent from '@testing-library/user-event';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { renderAt } from './render';
@@ -111,21 +112,69 @@ describe('admin product page', () => {
   });
 });
 
-const order = (id: string, userId = 'u-42') => ({
+const order = (id: string, userId = 'u-42', extra: Partial<Order> = {}) => ({
   id, user_id: userId, status: 'PLACED', items: [], history: [], version: 1,
-  created_at: '2024-01-01T00:00:00Z', updated_at: '2024-01-01T00:00:00Z', allowed_next: [],
+  created_at: '2024-01-01T00:00:00Z', updated_at: '2024-01-01T00:00:00Z', allowed_next: [], ...extra,
 }) as unknown as Order;
 /** A cursor as the server writes them. */
 const cursor = (n: number) => `c${n}.${'x'.repeat(22)}`;
+const page = (items: Order[]) => ({ items, page: 1, per_page: 20, total: items.length, total_exact: true, has_more: false });
+const fail = (status: number, error: object) =>
+  new AxiosError('x', 'ERR', {} as InternalAxiosRequestConfig, null, { status, data: { error } } as AxiosResponse);
 
 describe('all orders', () => {
-  it('filters by a user when the admin clicks the user in the list', async () => {
-    api.list.mockResolvedValue({ items: [order('o-0001')], page: 1, per_page: 20, total: 1, total_exact: true, has_more: false });
+  const ada = order('o-0001', 'u-42', { number: 1042, customer: { name: 'Ada Lovelace', email: 'ada@oms.test' } });
+
+  it('names orders by number and customers by name; a customer in the list filters by their e-mail', async () => {
+    api.list.mockResolvedValue(page([ada, order('o-old-00000099', 'u-7')]));
     renderAt('/admin/orders', { '/admin/orders': <AdminOrdersPage /> });
-    // jsdom has no CSS: the phone's cards are there beside the table.
-    await userEvent.click((await screen.findAllByRole('button', { name: /only orders of user u-42$/ }))[0]);
-    await waitFor(() => expect(api.list).toHaveBeenLastCalledWith({ status: undefined, user_id: 'u-42', cursor: undefined, per_page: 20 }));
-    expect(screen.getByLabelText('User id')).toHaveValue('u-42');
+    const table = await screen.findByRole('table', { name: 'Orders' });
+    expect(within(table).getByRole('link', { name: '#1042' })).toHaveAttribute('href', '/orders/o-0001');
+    expect(within(table).getByRole('link', { name: '…00000099' })).toHaveAttribute('title', 'Order id o-old-00000099');
+    expect(table).toHaveTextContent('Ada Lovelace');
+    expect(table).toHaveTextContent('ada@oms.test');
+    expect(table).not.toHaveTextContent('u-42');
+    await userEvent.click(within(table).getByRole('button', { name: /Ada Lovelace/ }));
+    await waitFor(() => expect(api.list).toHaveBeenLastCalledWith(expect.objectContaining({ customer: 'ada@oms.test', cursor: undefined })));
+    expect(screen.getByLabelText('Order number or customer e-mail')).toHaveValue('ada@oms.test');
+  });
+
+  it('filters an old order without a customer by its account (and keeps old user_id links working)', async () => {
+    api.list.mockResolvedValue(page([order('o-old-00000099', 'u-7')]));
+    renderAt('/admin/orders', { '/admin/orders': <AdminOrdersPage /> });
+    const table = await screen.findByRole('table', { name: 'Orders' });
+    await userEvent.click(within(table).getByRole('button', { name: /only this customer's orders/ }));
+    await waitFor(() => expect(api.list).toHaveBeenLastCalledWith(expect.objectContaining({ user_id: 'u-7' })));
+    expect(screen.getByText(/Showing one customer's orders/)).toBeInTheDocument();
+  });
+
+  it('searches by number or e-mail, and says what it searches for without asking the server otherwise', async () => {
+    api.list.mockResolvedValue(page([ada]));
+    renderAt('/admin/orders?user_id=u-42', { '/admin/orders': <AdminOrdersPage /> });
+    await waitFor(() => expect(api.list).toHaveBeenLastCalledWith(expect.objectContaining({ user_id: 'u-42' })));
+    const box = screen.getByLabelText('Order number or customer e-mail');
+    await userEvent.type(box, '#1042{Enter}');
+    await waitFor(() => expect(api.list).toHaveBeenLastCalledWith({
+      status: undefined, number: 1042, customer: undefined, user_id: undefined, cursor: undefined, per_page: 20,
+    }));
+    await userEvent.clear(box);
+    await userEvent.type(box, 'ADA@OMS.TEST{Enter}');
+    await waitFor(() => expect(api.list).toHaveBeenLastCalledWith(expect.objectContaining({ number: undefined, customer: 'ADA@OMS.TEST' })));
+    const calls = api.list.mock.calls.length;
+    await userEvent.clear(box);
+    await userEvent.type(box, 'Ada{Enter}');
+    expect(await screen.findByRole('alert')).toHaveTextContent('Search by order number or customer e-mail');
+    expect(api.list).toHaveBeenCalledTimes(calls);
+  });
+
+  it('says a refused search in words beside the box', async () => {
+    api.list.mockRejectedValue(fail(422, {
+      code: 'invalid_query', message: 'customer: does not match "^[^@\\s]+@[^@\\s]+$"', field: 'customer',
+      details: [{ field: 'customer', code: 'invalid_query', message: 'does not match "^[^@\\s]+@[^@\\s]+$"' }],
+    }));
+    renderAt('/admin/orders?customer=ada%40', { '/admin/orders': <AdminOrdersPage /> });
+    expect(await screen.findByRole('alert')).toHaveTextContent('Enter a whole e-mail address, like ada@example.com.');
+    expect(document.body).not.toHaveTextContent('does not match');
   });
 
   it('pages by cursor, says when the total is not exact, and starts again at page 1 when the filter changes', async () => {

@@ -6,6 +6,7 @@ import { renderAt } from './render';
 import { LoginPage, RegisterPage } from '../pages/AuthPages';
 import { CartPage } from '../pages/CartPage';
 import { OrderActions } from '../orders/OrderActions';
+import { OrderDetailPage } from '../pages/OrderDetailPage';
 import { StockBadge } from '../components/ui';
 import { sessionStore } from '../api';
 import type { Order } from '../api/types';
@@ -227,5 +228,32 @@ describe('stock badge', () => {
   ])('%j → %s', (p, text) => {
     renderAt('/', { '/': <StockBadge product={p} /> });
     expect(screen.getByText(text)).toBeInTheDocument();
+  });
+});
+
+describe('an order page', () => {
+  const placed = {
+    id: 'o-1234567890abcdef', user_id: 'u9', status: 'PLACED', items: [], history: [], version: 1,
+    created_at: '2024-01-01T00:00:00Z', updated_at: '2024-01-01T00:00:00Z', allowed_next: [],
+  } as unknown as Order;
+  const admin = { id: 'a1', email: 'admin@oms.test', name: 'Admin', role: 'admin' as const };
+
+  it('names the order by number and, for an admin, its customer by name and e-mail; the id stays small', async () => {
+    sessionStore.set({ access: 'a', user: admin });
+    api.get.mockResolvedValue({ ...placed, number: 1042, customer: { name: 'Grace Hopper', email: 'grace@oms.test' } });
+    renderAt('/orders/o-1234567890abcdef', { '/orders/:id': <OrderDetailPage /> });
+    expect(await screen.findByRole('heading', { level: 1 })).toHaveTextContent('Order #1042');
+    expect(screen.getByTestId('order-customer')).toHaveTextContent('Grace Hopper <grace@oms.test>');
+    expect(screen.getByRole('link', { name: "this customer's orders" })).toHaveAttribute('href', '/admin/orders?customer=grace%40oms.test');
+    expect(screen.getByTestId('order-id')).toHaveTextContent('o-1234567890abcdef');
+  });
+
+  it('falls back to the id and the account for an order from before numbers', async () => {
+    sessionStore.set({ access: 'a', user: admin });
+    api.get.mockResolvedValue(placed);
+    renderAt('/orders/o-1234567890abcdef', { '/orders/:id': <OrderDetailPage /> });
+    expect(await screen.findByRole('heading', { level: 1 })).toHaveTextContent('Order …90abcdef');
+    expect(screen.getByTestId('order-customer')).toHaveTextContent('not recorded');
+    expect(screen.getByRole('link', { name: "this customer's orders" })).toHaveAttribute('href', '/admin/orders?user_id=u9');
   });
 });
