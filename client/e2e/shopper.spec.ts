@@ -95,7 +95,10 @@ test('the cart caps at the stock; an order that meets less stock is REJECTED wit
   await addToCart(page, product.name);
   await cartLink(page, 1).click();
   const quantity = page.getByRole('textbox', { name: `Quantity of ${product.name}` });
-  // More than the stock cannot be asked for: 3 of 2 becomes 2 at once, and the page says so.
+  // More than the stock cannot be asked for: 3 of 2 becomes 2 at once, and the page says so (once the
+  // page knows the stock: typed before, 3 is kept until the stock arrives and then lowered, which says so
+  // in other words).
+  await expect(page.getByText(/2 in stock/)).toBeVisible();
   await quantity.fill('3');
   await expect(quantity).toHaveValue('2');
   await expect(page.getByText('Only 2 in stock: the quantity was set to 2.')).toBeVisible();
