@@ -181,7 +181,7 @@ pub fn apply(document: &mut Value) {
         ),
         ("q", json!({ "maxLength": MAX_SEARCH_LEN })),
         ("user_id", json!({ "format": "uuid" })),
-        ("number", json!({ "minimum": 1 })),
+        ("number", json!({ "minimum": 1, "maximum": i64::MAX })),
         (
             "customer",
             json!({ "pattern": Email::PATTERN, "maxLength": Email::MAX_LEN }),
