@@ -54,7 +54,9 @@ curl -fsS -X PUT -H 'content-type: application/json' \
 
 # Webhook URLs must resolve to an address webhooks may reach; this machine resolves no public
 # names, so private ones are allowed here (scripts/fuzz_hooks.py sends loopback URLs).
-OMS_ENV=dev OMS_WEBHOOKS_ALLOW_PRIVATE=true OMS_HTTP_ADDR="127.0.0.1:$port" OMS_MONGO_DB="$db" OMS_AMQP_URL="$AMQP_BASE/$vhost" \
+# Access tokens last a day here: a long run (FUZZ_EXAMPLES=500) takes longer per pass than the
+# default 15 minutes.
+OMS_ENV=dev OMS_ACCESS_TTL=24h OMS_WEBHOOKS_ALLOW_PRIVATE=true OMS_HTTP_ADDR="127.0.0.1:$port" OMS_MONGO_DB="$db" OMS_AMQP_URL="$AMQP_BASE/$vhost" \
   OMS_ADMIN_EMAIL="$admin_email" OMS_ADMIN_PASSWORD="$admin_password" OMS_MEDIA_DIR="$OUT/media" \
   RUST_LOG=warn "$OMS_BIN" up >"$OUT/oms.log" 2>&1 &
 oms_pid=$!

@@ -58,6 +58,14 @@ pub(crate) fn body_error(rejection: BytesRejection) -> ApiError {
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut json: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::Malformed(format!("the body is not valid JSON: {e}")))?;
+    // Every body is an object: serde would read a struct from an array, field by position.
+    if !json.is_object() {
+        return Err(ApiError::Invalid {
+            code: "invalid_body",
+            field: String::new(),
+            message: "the body must be a JSON object".into(),
+        });
+    }
     // JSON has one number type: `67.0` is the whole number 67.
     integral_floats_as_integers(&mut json);
     let value = serde_path_to_error::deserialize(json).map_err(|err| {
@@ -231,6 +239,17 @@ mod tests {
                 (field, message)
             }
             other => panic!("not a shape error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_body_is_an_object_never_an_array_read_by_position() {
+        for json in [r#"[]"#, r#"[2, []]"#, "3", r#""x""#, "null"] {
+            assert_eq!(
+                shape(json),
+                (String::new(), "the body must be a JSON object".to_string()),
+                "{json}"
+            );
         }
     }
 
