@@ -126,7 +126,10 @@ export function CartPage() {
       <ErrorBox error={formError(place.error, lineFields)} />
       <ul aria-label="Cart items" className="my-4 divide-y divide-slate-200 rounded-lg border border-slate-200 bg-white">
         {lines.map((l, i) => (
-          <CartItem key={l.productId} line={l} product={current[i]?.data} sending={place.isPending || !!pendingOrder}
+          // Once sent from here, this page is being left for the order's: the navigation may still be
+          // under way when the order is decided (REJECTED clears `pendingOrder`) and the stock read
+          // again, and the lines must stay as they were sent (a new visit lowers them, and says so).
+          <CartItem key={l.productId} line={l} product={current[i]?.data} sending={place.isPending || place.isSuccess || !!pendingOrder}
             error={fieldError(place.error, `items[${i}]`)} onValidity={onValidity} />
         ))}
       </ul>
