@@ -40,29 +40,35 @@ pub struct QueuesReport {
     pub queues: Vec<QueueView>,
 }
 
-/// The management API's base URL (without credentials) and its credentials.
+/// The management API's base URLs (without credentials; one per node of a cluster, tried in
+/// order) and its credentials.
 #[derive(Clone)]
 pub struct Management {
-    base: String,
+    bases: Vec<String>,
     user: String,
     password: SecretString,
     http: reqwest::Client,
 }
 
 impl Management {
-    /// From `http://user:pass@host:15672`.
+    /// From `http://user:pass@host:15672`, or `http://user:pass@host1:15672,host2:15672` for a
+    /// cluster (any node's API describes the whole cluster).
     pub fn new(url: &SecretString) -> Self {
         let url = ServiceUrl::parse(url.expose_secret());
-        let (base, user, password) = match url {
+        let (bases, user, password) = match url {
             Some(url) => (
-                url.origin(),
+                url.each_origin(),
                 url.user.unwrap_or_else(|| "guest".into()),
                 url.password.unwrap_or_else(|| "guest".into()),
             ),
-            None => ("http://127.0.0.1:15672".into(), "guest".into(), "guest".into()),
+            None => (
+                vec!["http://127.0.0.1:15672".into()],
+                "guest".into(),
+                "guest".into(),
+            ),
         };
         Self {
-            base,
+            bases,
             user,
             password: password.into(),
             http: reqwest::Client::builder()
@@ -72,10 +78,22 @@ impl Management {
         }
     }
 
+    /// GET `path` from the first node whose API answers.
     async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        let mut last = None;
+        for base in &self.bases {
+            match self.get_from(base, path).await {
+                Ok(value) => return Ok(value),
+                Err(err) => last = Some(err),
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("no management API address")))
+    }
+
+    async fn get_from(&self, base: &str, path: &str) -> anyhow::Result<Value> {
         let response = self
             .http
-            .get(format!("{}{path}", self.base))
+            .get(format!("{base}{path}"))
             .basic_auth(&self.user, Some(self.password.expose_secret()))
             .send()
             .await?;

@@ -96,37 +96,46 @@ impl ServiceUrl {
                 };
                 let port = host.port.map(|p| format!(":{p}")).unwrap_or_default();
                 let query = self.query.as_ref().map(|q| format!("?{q}")).unwrap_or_default();
-                format!(
-                    "{}://{credentials}{}{port}/{}{query}",
-                    self.scheme,
-                    host.name,
-                    percent_encode(&self.path)
-                )
+                // No path stays no path: for AMQP, `host/` would name the vhost "" rather than "/".
+                let path = if self.path.is_empty() {
+                    String::new()
+                } else {
+                    format!("/{}", percent_encode(&self.path))
+                };
+                format!("{}://{credentials}{}{port}{path}{query}", self.scheme, host.name)
             })
             .collect()
     }
 
-    /// RabbitMQ's management API beside this AMQP URL: same host and credentials (guest/guest
+    /// RabbitMQ's management API beside this AMQP URL: same hosts and credentials (guest/guest
     /// when none), port 15672, `https` for `amqps`.
     pub fn management(&self) -> String {
         let scheme = if self.scheme == "amqps" { "https" } else { "http" };
         let user = self.user.as_deref().unwrap_or("guest");
         let password = self.password.as_deref().unwrap_or("guest");
+        let hosts: Vec<String> = self.hosts.iter().map(|h| format!("{}:15672", h.name)).collect();
         format!(
-            "{scheme}://{}:{}@{}:15672",
+            "{scheme}://{}:{}@{}",
             percent_encode(user),
             percent_encode(password),
-            self.hosts[0].name
+            hosts.join(",")
         )
     }
 
     /// `scheme://host:port` of the first host, without credentials or path.
     pub fn origin(&self) -> String {
-        let host = &self.hosts[0];
-        match host.port {
-            Some(port) => format!("{}://{}:{port}", self.scheme, host.name),
-            None => format!("{}://{}", self.scheme, host.name),
-        }
+        self.each_origin().swap_remove(0)
+    }
+
+    /// `scheme://host:port` of every host, in order, without credentials or path.
+    pub fn each_origin(&self) -> Vec<String> {
+        self.hosts
+            .iter()
+            .map(|host| match host.port {
+                Some(port) => format!("{}://{}:{port}", self.scheme, host.name),
+                None => format!("{}://{}", self.scheme, host.name),
+            })
+            .collect()
     }
 }
 
@@ -202,8 +211,9 @@ mod tests {
         assert_eq!(url.hosts.len(), 3);
         assert_eq!(url.hosts[2].port, None);
         assert_eq!(url.vhost(), "/");
-        assert_eq!(url.management(), "https://guest:guest@a:15672");
-        assert_eq!(url.each_host()[1], "amqps://b:5672/");
+        assert_eq!(url.management(), "https://guest:guest@a:15672,b:15672,c:15672");
+        assert_eq!(url.each_host()[1], "amqps://b:5672");
+        assert_eq!(url.each_origin()[2], "amqps://c");
         assert_eq!(url.hosts[2].address(5672), "c:5672");
         let mongo = ServiceUrl::parse("mongodb://127.0.0.1:27091/?directConnection=true").expect("parses");
         assert_eq!(mongo.hosts[0].port, Some(27091));

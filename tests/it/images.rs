@@ -409,8 +409,7 @@ async fn an_upload_the_broker_cannot_take_is_failed_at_once_and_a_retry_sends_it
     )
     .await
     .expect("connect");
-    let channel = connection.create_channel().await.expect("channel");
-    oms_platform::broker::declare_topology(&channel, app.config.partitions)
+    oms_platform::broker::declare_topology(&connection, app.config.partitions, None)
         .await
         .expect("topology");
     let _ = connection.close(200, "done".into()).await;

@@ -22,6 +22,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use tokio::sync::Mutex;
 
+use crate::urls::ServiceUrl;
+
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
     #[error("the message broker is unavailable: {0}")]
@@ -132,7 +134,8 @@ struct PublisherState {
     reconnecting: bool,
 }
 
-/// How long one connection attempt may take before it counts as failed.
+/// How long a connection attempt to a lone address (or a new channel) may take before it counts
+/// as failed.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a publish waits for a reconnect under way before it answers "unavailable": a
 /// broker that is back reconnects in milliseconds, one that is down must not hold requests.
@@ -150,8 +153,9 @@ impl Broker {
         patience: Duration,
     ) -> Result<Self, BrokerError> {
         let connection = connect_with_retry(&url, name, patience).await?;
+        let replicas = quorum_replicas(addresses(&url)?.len());
+        declare_topology(&connection, partitions, replicas).await?;
         let channel = connection.create_channel().await?;
-        declare_topology(&channel, partitions).await?;
         channel.confirm_select(ConfirmSelectOptions::default()).await?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -331,16 +335,18 @@ impl Broker {
     }
 
     async fn open_publisher(&self) -> Result<(Connection, Channel), BrokerError> {
-        let attempt = async {
-            let connection = connect_once(&self.inner.url, &self.inner.name).await?;
+        // Each address is tried for a bounded time; then the channel must open in time too.
+        let connection = connect_once(&self.inner.url, &self.inner.name).await?;
+        let setup = async {
             let channel = connection.create_channel().await?;
             channel.confirm_select(ConfirmSelectOptions::default()).await?;
-            Ok::<_, BrokerError>((connection, channel))
+            Ok::<_, BrokerError>(channel)
         };
-        match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
-            Ok(result) => result,
+        match tokio::time::timeout(CONNECT_TIMEOUT, setup).await {
+            Ok(Ok(channel)) => Ok((connection, channel)),
+            Ok(Err(err)) => Err(err),
             Err(_) => Err(BrokerError::Unavailable(format!(
-                "no connection within {CONNECT_TIMEOUT:?}"
+                "no channel within {CONNECT_TIMEOUT:?}"
             ))),
         }
     }
@@ -358,7 +364,43 @@ impl Broker {
 /// at RabbitMQ's default of 128 KiB that is 8 MiB per connection, 56 MiB for `oms up`.
 const FRAME_MAX: u32 = 16 * 1024;
 
+/// One URL per broker address: `amqp://user:pass@host1:5672,host2:5672/vhost` names a cluster's
+/// nodes, which share the credentials, the vhost and the query.
+fn addresses(url: &SecretString) -> Result<Vec<SecretString>, BrokerError> {
+    ServiceUrl::parse(url.expose_secret())
+        .map(|url| url.each_host().into_iter().map(SecretString::from).collect())
+        .ok_or_else(|| BrokerError::Unavailable("the AMQP URL is not valid".into()))
+}
+
+/// How long one address may take to answer before the next is tried: a node that is gone
+/// refuses at once, one that is unreachable must not hold the others up.
+const ADDRESS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Connects to the first of the URL's addresses that answers, in the order given (list them in
+/// another order per process to spread the connections over a cluster's nodes).
 async fn connect_once(url: &SecretString, name: &str) -> Result<Connection, BrokerError> {
+    let addresses = addresses(url)?;
+    let patience = if addresses.len() > 1 {
+        ADDRESS_TIMEOUT
+    } else {
+        CONNECT_TIMEOUT
+    };
+    let mut last = None;
+    for address in &addresses {
+        match tokio::time::timeout(patience, connect_address(address, name)).await {
+            Ok(Ok(connection)) => return Ok(connection),
+            Ok(Err(err)) => last = Some(err),
+            Err(_) => {
+                last = Some(BrokerError::Unavailable(format!(
+                    "no connection within {patience:?}"
+                )))
+            }
+        }
+    }
+    Err(last.unwrap_or_else(|| BrokerError::Unavailable("the AMQP URL names no address".into())))
+}
+
+async fn connect_address(url: &SecretString, name: &str) -> Result<Connection, BrokerError> {
     let properties = ConnectionProperties::default().with_connection_name(LongString::from(name));
     let mut uri: lapin::uri::AMQPUri = url
         .expose_secret()
@@ -383,11 +425,10 @@ pub async fn connect_with_retry(
         ..ExponentialBackoff::default()
     };
     loop {
-        let attempt = tokio::time::timeout(CONNECT_TIMEOUT, connect_once(url, name)).await;
-        let error = match attempt {
-            Ok(Ok(connection)) => return Ok(connection),
-            Ok(Err(err)) => err,
-            Err(_) => BrokerError::Unavailable(format!("no connection within {CONNECT_TIMEOUT:?}")),
+        // Bounded per address by connect_once.
+        let error = match connect_once(url, name).await {
+            Ok(connection) => return Ok(connection),
+            Err(err) => err,
         };
         match backoff.next_backoff() {
             Some(wait) => {

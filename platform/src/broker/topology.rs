@@ -11,9 +11,33 @@ use secrecy::SecretString;
 
 use super::*;
 
-pub(crate) fn queue_arguments(spec: &QueueSpec) -> FieldTable {
+/// How many RabbitMQ nodes hold a copy of each quorum queue: three when the process is told about
+/// three or more nodes (`OMS_AMQP_URL` with several hosts), two with two, and RabbitMQ's own default
+/// (every node of the cluster) when it is told about one address, which may front a cluster.
+pub fn quorum_replicas(addresses: usize) -> Option<u32> {
+    (addresses > 1).then(|| addresses.min(3) as u32)
+}
+
+/// The arguments every OMS quorum queue shares: its type and, on a cluster, its replicas, with the
+/// leaders spread over the nodes (by default they all land on the declaring connection's node).
+fn quorum_arguments(replicas: Option<u32>) -> FieldTable {
     let mut args = FieldTable::default();
     args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+    if let Some(replicas) = replicas {
+        args.insert(
+            "x-quorum-initial-group-size".into(),
+            AMQPValue::LongLongInt(i64::from(replicas)),
+        );
+        args.insert(
+            "x-queue-leader-locator".into(),
+            AMQPValue::LongString("balanced".into()),
+        );
+    }
+    args
+}
+
+pub(crate) fn queue_arguments(spec: &QueueSpec, replicas: Option<u32>) -> FieldTable {
+    let mut args = quorum_arguments(replicas);
     if spec.single_active_consumer() {
         args.insert("x-single-active-consumer".into(), AMQPValue::Boolean(true));
     }
@@ -32,10 +56,36 @@ pub(crate) fn queue_arguments(spec: &QueueSpec) -> FieldTable {
     args
 }
 
-pub(crate) fn dead_letter_arguments() -> FieldTable {
-    let mut args = FieldTable::default();
-    args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
-    args
+pub(crate) fn dead_letter_arguments(replicas: Option<u32>) -> FieldTable {
+    quorum_arguments(replicas)
+}
+
+/// Declares the durable queue `name` unless it exists. A queue is declared once, by the first
+/// process, and never again with other arguments: RabbitMQ refuses a redeclaration whose
+/// arguments differ (a deployment that grew from one node to three keeps its queues as they were).
+async fn declare_queue(
+    connection: &Connection,
+    channel: &mut Channel,
+    name: &str,
+    args: FieldTable,
+) -> Result<(), BrokerError> {
+    let passive = QueueDeclareOptions {
+        passive: true,
+        ..QueueDeclareOptions::default()
+    };
+    if channel
+        .queue_declare(ShortString::from(name), passive, FieldTable::default())
+        .await
+        .is_ok()
+    {
+        return Ok(());
+    }
+    // The failed passive declaration closed the channel.
+    *channel = connection.create_channel().await?;
+    channel
+        .queue_declare(ShortString::from(name), QueueDeclareOptions::durable(), args)
+        .await?;
+    Ok(())
 }
 
 /// Refuses fewer partitions than the broker at `url` already has queues for: the messages in
@@ -79,9 +129,15 @@ pub(crate) async fn queue_beyond(connection: &Connection, partitions: u32) -> Re
     Ok(())
 }
 
-/// Declares every exchange, queue and binding OMS uses. Idempotent: every process runs it
-/// at start-up with the same arguments.
-pub async fn declare_topology(channel: &Channel, partitions: u32) -> Result<(), BrokerError> {
+/// Declares every exchange, queue and binding OMS uses. Idempotent: every process runs it at
+/// start-up; queues that exist are left as they are.
+pub async fn declare_topology(
+    connection: &Connection,
+    partitions: u32,
+    replicas: Option<u32>,
+) -> Result<(), BrokerError> {
+    let mut channel = connection.create_channel().await?;
+    let channel = &mut channel;
     let durable = ExchangeDeclareOptions {
         durable: true,
         ..ExchangeDeclareOptions::default()
@@ -97,13 +153,7 @@ pub async fn declare_topology(channel: &Channel, partitions: u32) -> Result<(), 
     }
     for spec in routing::all_queues(partitions) {
         let dlq = spec.dead_letter_queue();
-        channel
-            .queue_declare(
-                ShortString::from(dlq.as_str()),
-                QueueDeclareOptions::durable(),
-                dead_letter_arguments(),
-            )
-            .await?;
+        declare_queue(connection, channel, &dlq, dead_letter_arguments(replicas)).await?;
         channel
             .queue_bind(
                 ShortString::from(dlq.as_str()),
@@ -113,13 +163,7 @@ pub async fn declare_topology(channel: &Channel, partitions: u32) -> Result<(), 
                 FieldTable::default(),
             )
             .await?;
-        channel
-            .queue_declare(
-                ShortString::from(spec.name.as_str()),
-                QueueDeclareOptions::durable(),
-                queue_arguments(&spec),
-            )
-            .await?;
+        declare_queue(connection, channel, &spec.name, queue_arguments(&spec, replicas)).await?;
         channel
             .queue_bind(
                 ShortString::from(spec.name.as_str()),
@@ -142,21 +186,21 @@ pub async fn declare_topology(channel: &Channel, partitions: u32) -> Result<(), 
                 .await?;
         }
     }
-    declare_analytics_queue(channel).await
+    declare_analytics_queue(connection, channel, replicas).await?;
+    let _ = channel.close(200, "declared".into()).await;
+    Ok(())
 }
 
 /// The analytics projection's queue, bound to every order status event on `oms.events`:
 /// quorum, single active consumer, dead letters like every other queue.
-pub(crate) async fn declare_analytics_queue(channel: &Channel) -> Result<(), BrokerError> {
+async fn declare_analytics_queue(
+    connection: &Connection,
+    channel: &mut Channel,
+    replicas: Option<u32>,
+) -> Result<(), BrokerError> {
     let name = routing::ANALYTICS_QUEUE;
     let dlq = routing::dead_letter_queue(name);
-    channel
-        .queue_declare(
-            ShortString::from(dlq.as_str()),
-            QueueDeclareOptions::durable(),
-            dead_letter_arguments(),
-        )
-        .await?;
+    declare_queue(connection, channel, &dlq, dead_letter_arguments(replicas)).await?;
     channel
         .queue_bind(
             ShortString::from(dlq.as_str()),
@@ -166,8 +210,7 @@ pub(crate) async fn declare_analytics_queue(channel: &Channel) -> Result<(), Bro
             FieldTable::default(),
         )
         .await?;
-    let mut args = FieldTable::default();
-    args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
+    let mut args = quorum_arguments(replicas);
     args.insert("x-single-active-consumer".into(), AMQPValue::Boolean(true));
     args.insert(
         "x-dead-letter-exchange".into(),
@@ -181,9 +224,7 @@ pub(crate) async fn declare_analytics_queue(channel: &Channel) -> Result<(), Bro
         "x-delivery-limit".into(),
         AMQPValue::LongLongInt(routing::DELIVERY_LIMIT),
     );
-    channel
-        .queue_declare(name.into(), QueueDeclareOptions::durable(), args)
-        .await?;
+    declare_queue(connection, channel, name, args).await?;
     channel
         .queue_bind(
             name.into(),

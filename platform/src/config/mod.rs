@@ -150,7 +150,7 @@ impl Config {
             _ => {
                 return Err(ConfigError::new(
                     "OMS_AMQP_URL",
-                    "must be amqp://[user:password@]host[:port][/vhost] (amqps:// is not built in)",
+                    "must be amqp://[user:password@]host[:port][,host[:port]...][/vhost] (amqps:// is not built in)",
                 ));
             }
         };

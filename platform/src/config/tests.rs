@@ -99,6 +99,33 @@ fn vhost_and_management_url_follow_the_amqp_url() {
 }
 
 #[test]
+fn a_cluster_is_several_comma_separated_hosts_sharing_credentials_and_vhost() {
+    let c = config(&[
+        ("OMS_ENV", "dev"),
+        ("OMS_AMQP_URL", "amqp://u:p@rabbit1:5672,rabbit2,rabbit3:5673/oms"),
+    ])
+    .expect("url");
+    assert_eq!(c.amqp_vhost(), "oms");
+    assert_eq!(
+        c.rabbit_management_url.expose_secret(),
+        "http://u:p@rabbit1:15672,rabbit2:15672,rabbit3:15672"
+    );
+    let url = crate::urls::ServiceUrl::parse(c.amqp_url.expose_secret()).expect("url");
+    assert_eq!(
+        url.each_host(),
+        [
+            "amqp://u:p@rabbit1:5672/oms",
+            "amqp://u:p@rabbit2/oms",
+            "amqp://u:p@rabbit3:5673/oms"
+        ]
+    );
+    assert_eq!(crate::broker::quorum_replicas(url.hosts.len()), Some(3));
+    assert_eq!(crate::broker::quorum_replicas(1), None);
+    assert_eq!(crate::broker::quorum_replicas(2), Some(2));
+    assert_eq!(crate::broker::quorum_replicas(5), Some(3));
+}
+
+#[test]
 fn durations_parse() {
     assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
     assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
