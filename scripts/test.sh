@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: the Rust workspace (unit, integration and end-to-end tests against real RabbitMQ and a
-# MongoDB-compatible server), the API fuzzer (scripts/fuzz-api.sh) and, when client/ has a test
-# script, the SPA's tests.
+# MongoDB-compatible server), the fault tests on a three-node RabbitMQ cluster (scripts/cluster.sh), the
+# API fuzzer (scripts/fuzz-api.sh) and, when client/ has a test script, the SPA's tests.
 # Services already running are used and left running; the ones this run starts are stopped at exit.
 # Extra arguments go to `cargo test`, e.g. scripts/test.sh -- cancel_after_shipping
 set -euo pipefail
@@ -23,8 +23,13 @@ for svc in rabbitmq secantus; do
   [ -e "$(record_of "$svc")" ] && already_started+=("$svc")
 done
 
+cluster_ours=false
 stop_ours() {
   local status=$? svc ours=()
+  if $cluster_ours; then
+    say "stopping the cluster this run started"
+    bash scripts/cluster.sh down >/dev/null || status=1
+  fi
   for svc in secantus rabbitmq; do
     [ -e "$(record_of "$svc")" ] || continue
     [[ " ${already_started[*]} " == *" $svc "* ]] && continue
@@ -59,6 +64,20 @@ say "cargo test --workspace --all-targets $*"
 cargo test --workspace --all-targets "$@" || failed+=("cargo test")
 cargo test -q --test it -- --ignored --exact helpers::drop_this_runs_databases >/dev/null 2>&1 ||
   say "could not drop this run's test databases (oms_test_${OMS_TEST_RUN}_*)"
+
+# Faults on a three-node RabbitMQ cluster of the run's own: a node, a worker, an API killed, a rolling
+# restart. One at a time: they kill the cluster's nodes.
+say "cluster fault tests (scripts/cluster.sh up --brokers-only)"
+timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$((${OMS_CLUSTER_AMQP_BASE:-5680} + 1))" 2>/dev/null || cluster_ours=true
+if bash scripts/cluster.sh up --brokers-only; then
+  cargo test --test it cluster:: -- --ignored --test-threads=1 || failed+=("cluster fault tests")
+else
+  failed+=("starting the cluster")
+fi
+if $cluster_ours; then
+  bash scripts/cluster.sh down >/dev/null || true
+  cluster_ours=false
+fi
 
 # The API contract, fuzzed from the OpenAPI document (the oms binary cargo test built for the
 # integration tests).

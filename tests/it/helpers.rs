@@ -176,6 +176,22 @@ impl Management {
         );
     }
 
+    /// `GET /api{path}` as JSON; `None` when the API does not answer with a success.
+    pub async fn get(&self, path: &str) -> Option<Value> {
+        let response = self
+            .http
+            .get(format!("{}/api{path}", self.base))
+            .basic_auth(&self.user, Some(&self.password))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        response.json().await.ok()
+    }
+
     /// `GET /api/queues/{vhost}` as JSON.
     pub async fn queues(&self, vhost: &str) -> Vec<Value> {
         self.http
@@ -563,9 +579,13 @@ pub struct SseEvent {
 
 impl SseReader {
     pub async fn open(app: &TestApp, path: &str, token: &str) -> Self {
-        let response = app
-            .http
-            .get(app.url(path))
+        Self::open_at(&app.http, &app.url(path), token).await
+    }
+
+    /// Opens the stream at a full URL (another API process's).
+    pub async fn open_at(http: &reqwest::Client, url: &str, token: &str) -> Self {
+        let response = http
+            .get(url)
             .bearer_auth(token)
             .timeout(Duration::from_secs(120))
             .send()
@@ -624,6 +644,7 @@ impl Drop for TestApp {
         self.shutdown.cancel();
         let vhost = self.vhost.clone();
         let media = self.config.media_dir.clone();
+        let management = self.management.url();
         // Drop cannot await, and the test's runtime is blocked here: clean up on a thread with
         // its own runtime and its own clients (the app's clients belong to the blocked runtime).
         let cleanup = std::thread::spawn(move || {
@@ -633,7 +654,7 @@ impl Drop for TestApp {
             // The database stays until the run is over (`drop_this_runs_databases`): dropping it
             // here would race the app's last writes, which the store answers by retrying the drop
             // for as long as a write conflicts with it, holding up every other test meanwhile.
-            runtime.block_on(Management::from_env().delete_vhost(&vhost));
+            runtime.block_on(Management::new(&management).delete_vhost(&vhost));
             let _ = std::fs::remove_dir_all(media);
         });
         let _ = cleanup.join();

@@ -4,6 +4,7 @@ mod analytics;
 mod auth;
 mod broker_outage;
 mod browser;
+mod cluster;
 mod faults;
 mod health;
 mod helpers;
