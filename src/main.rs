@@ -66,9 +66,10 @@ enum Command {
     },
     /// Load-test a running OMS over HTTP (use a release build).
     Bench {
-        /// The API's base URL.
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
+        /// The API's base URL; several (repeated, or comma-separated) spread the clients over
+        /// them, client i sending to URL i mod n.
+        #[arg(long, value_delimiter = ',', default_value = "http://127.0.0.1:8080")]
+        url: Vec<String>,
         #[arg(long, value_enum, default_value = "uniform")]
         scenario: oms::bench::Scenario,
         /// How many orders to place.
@@ -262,7 +263,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             })?;
             let report = oms::bench::run(oms::bench::BenchArgs {
                 config: config.clone(),
-                url,
+                urls: url,
                 scenario,
                 orders,
                 concurrency,

@@ -41,7 +41,8 @@ pub enum Scenario {
 pub struct BenchArgs {
     /// The store and broker of the system under test (for the baselines and the invariants).
     pub config: oms_platform::Config,
-    pub url: String,
+    /// The API processes' base URLs: client `i` sends its orders to `urls[i % n]`.
+    pub urls: Vec<String>,
     pub scenario: Scenario,
     pub orders: usize,
     pub concurrency: usize,
@@ -61,12 +62,23 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
         args.rate.is_none_or(|r| r.is_finite() && r > 0.0),
         "--rate must be a positive number of orders per second"
     );
-    let client = Arc::new(Client {
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()?,
-        base: args.url.trim_end_matches('/').to_string(),
-    });
+    anyhow::ensure!(!args.urls.is_empty(), "--url names no API");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()?;
+    let apis: Vec<Arc<Client>> = args
+        .urls
+        .iter()
+        .map(|url| {
+            Arc::new(Client {
+                http: http.clone(),
+                base: url.trim_end_matches('/').to_string(),
+            })
+        })
+        .collect();
+    // Set-up, the decisions' event stream and the counters go through the first API: every API
+    // process receives every order event.
+    let client = apis[0].clone();
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
     let admin = client.login(&args.admin_email, &args.admin_password).await?;
 
@@ -186,9 +198,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
     let started = Instant::now();
     let mut clients = Vec::new();
     let hot_ids: Arc<std::sync::Mutex<std::collections::HashSet<String>>> = Arc::default();
-    for token in tokens {
-        let (client, plans, next_index, rate) =
-            (client.clone(), plans.clone(), next_index.clone(), args.rate);
+    for (n, token) in tokens.into_iter().enumerate() {
+        let (client, plans, next_index, rate) = (
+            apis[n % apis.len()].clone(),
+            plans.clone(),
+            next_index.clone(),
+            args.rate,
+        );
         let (hot_ids, hot) = (hot_ids.clone(), hot.clone());
         clients.push(tokio::spawn(async move {
             let mut accepted = Vec::new();
@@ -361,6 +377,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
         scenario: args.scenario,
         orders: args.orders,
         concurrency: args.concurrency,
+        apis: apis.len(),
         offered_rate: args.rate,
         accepted: accepted.len(),
         placed,

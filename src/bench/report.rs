@@ -16,6 +16,8 @@ pub struct Report {
     pub scenario: Scenario,
     pub orders: usize,
     pub concurrency: usize,
+    /// How many API processes the clients were spread over (`--url`).
+    pub apis: usize,
     /// The offered rate (orders/s), when the run was paced.
     pub offered_rate: Option<f64>,
     pub accepted: usize,
