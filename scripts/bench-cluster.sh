@@ -7,7 +7,8 @@
 #   scripts/bench-cluster.sh [ORDERS] [CONCURRENCY]      (defaults: 2000 32)
 #
 # Knobs: BENCH_WORKERS ("1 2 4"), BENCH_PARTITIONS ("4 16"), BENCH_SCENARIO (uniform), BENCH_APIS (2),
-# BENCH_STORE_PORT (27092), OMS_BIN (a prebuilt `oms` instead of a release build of this checkout).
+# BENCH_STORE_PORT (27092), OMS_BIN (a prebuilt `oms` instead of a release build of this checkout),
+# BENCH_BROKER=single (the same processes on the machine's one RabbitMQ node, 127.0.0.1:5672, for reference).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -23,7 +24,9 @@ STORE_PORT=${BENCH_STORE_PORT:-27092}
 AMQP_BASE=${OMS_CLUSTER_AMQP_BASE:-5680}
 mkdir -p "$OUT"
 
-bash scripts/cluster.sh up --brokers-only >/dev/null
+SINGLE=false
+[ "${BENCH_BROKER:-cluster}" = single ] && SINGLE=true
+$SINGLE || bash scripts/cluster.sh up --brokers-only >/dev/null
 SECANTUS=$(bash scripts/services.sh secantus-bin)
 if [ -n "${OMS_BIN:-}" ]; then
   OMS=$OMS_BIN
@@ -32,18 +35,25 @@ else
   OMS=${CARGO_TARGET_DIR:-$ROOT/target}/release/oms
 fi
 
-MGMT=http://127.0.0.1:$((AMQP_BASE + 10001))
 export OMS_ENV=dev OMS_ADMIN_EMAIL=bench@oms.local OMS_ADMIN_PASSWORD=bench-password RUST_LOG=warn
 export OMS_MONGO_URI="mongodb://127.0.0.1:$STORE_PORT/?directConnection=true"
-export OMS_RABBIT_MANAGEMENT_URL="http://guest:guest@127.0.0.1:$((AMQP_BASE + 10001)),127.0.0.1:$((AMQP_BASE + 10002)),127.0.0.1:$((AMQP_BASE + 10003))"
-
-# Every node, starting at node $1 (1-3), for the vhost $2: each process lists them in its own order.
-amqp_url() {
-  local first=$1 i hosts=()
-  for i in 0 1 2; do hosts+=("127.0.0.1:$((AMQP_BASE + (first - 1 + i) % 3 + 1))"); done
-  local IFS=,
-  echo "amqp://guest:guest@${hosts[*]}/$2"
-}
+if $SINGLE; then
+  MGMT=http://127.0.0.1:15672
+  export OMS_RABBIT_MANAGEMENT_URL=http://guest:guest@127.0.0.1:15672
+  OUT=$OUT/single
+  mkdir -p "$OUT"
+  amqp_url() { echo "amqp://guest:guest@127.0.0.1:5672/$2"; }
+else
+  MGMT=http://127.0.0.1:$((AMQP_BASE + 10001))
+  export OMS_RABBIT_MANAGEMENT_URL="http://guest:guest@127.0.0.1:$((AMQP_BASE + 10001)),127.0.0.1:$((AMQP_BASE + 10002)),127.0.0.1:$((AMQP_BASE + 10003))"
+  # Every node, starting at node $1 (1-3), for the vhost $2: each process lists them in its own order.
+  amqp_url() {
+    local first=$1 i hosts=()
+    for i in 0 1 2; do hosts+=("127.0.0.1:$((AMQP_BASE + (first - 1 + i) % 3 + 1))"); done
+    local IFS=,
+    echo "amqp://guest:guest@${hosts[*]}/$2"
+  }
+fi
 
 pids=()
 store=

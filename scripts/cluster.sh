@@ -304,7 +304,11 @@ up() {
   local n
   for n in $(seq 1 $NODES); do start_node "$n"; done
   for n in $(seq 1 $NODES); do wait_node "$n"; done
-  for n in $(seq 2 $NODES); do join_node "$n"; done
+  # Already one cluster (data kept from an earlier `up`, or a cluster started from another checkout): no
+  # joining, which needs this checkout's Erlang cookie.
+  if [ "$(running_nodes 1 | wc -l)" -ne "$NODES" ]; then
+    for n in $(seq 2 $NODES); do join_node "$n"; done
+  fi
   wait_for "all $NODES nodes running in one cluster" 60 eval "[ \$(running_nodes 1 | wc -l) -eq $NODES ]" ||
     die "the nodes did not form one cluster; see $DATA/rabbit*/log/"
   say "RabbitMQ: $NODES nodes clustered: $(running_nodes 1 | tr '\n' ' ')"

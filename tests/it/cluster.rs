@@ -6,6 +6,7 @@
 //! They need the cluster of `scripts/cluster.sh up --brokers-only` and take turns killing its
 //! nodes, so they are ignored in a plain `cargo test`: `scripts/test.sh` starts the cluster and
 //! runs them one at a time (`cargo test --test it cluster:: -- --ignored --test-threads=1`).
+//! The last test (queues declared earlier with other arguments) needs only the machine's node.
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -498,6 +499,11 @@ async fn killing_the_node_that_leads_most_queues_loses_no_order_and_it_rejoins()
     let killing = async {
         tokio::time::sleep(Duration::from_millis(2000)).await;
         cluster.script(&["node", "kill", &victim.to_string()]).await;
+        let port = cluster.base + victim;
+        assert!(
+            tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err(),
+            "node {victim} still answers on {port}: was the cluster started by another checkout?"
+        );
     };
     let (orders, ()) = tokio::join!(placing, killing);
     println!(
@@ -729,4 +735,41 @@ async fn a_rolling_restart_of_every_process_during_a_burst_loses_no_order() {
     };
     let (orders, ()) = tokio::join!(placing, restarting);
     settle(&app, &shop, &orders).await;
+}
+
+#[tokio::test]
+async fn queues_declared_with_other_arguments_are_kept_and_the_declaration_goes_on() {
+    // A deployment that grew from one node to three: its queues were declared without replicas,
+    // and RabbitMQ refuses a redeclaration with them. The topology is declared all the same.
+    let app = TestApp::spawn().await;
+    let connection = lapin::Connection::connect(
+        secrecy::ExposeSecret::expose_secret(&app.config.amqp_url),
+        lapin::ConnectionProperties::default(),
+    )
+    .await
+    .expect("connect");
+    oms_platform::broker::declare_topology(&connection, app.config.partitions, Some(3))
+        .await
+        .expect("the existing queues are kept");
+    let _ = connection.close(200, "done".into()).await;
+    let queues = app.management.queues(&app.vhost).await;
+    let stock = queues
+        .iter()
+        .find(|q| q["name"] == "oms.stock.0")
+        .expect("oms.stock.0");
+    assert!(
+        stock["arguments"].get("x-quorum-initial-group-size").is_none(),
+        "{stock}"
+    );
+    // And the system works on them.
+    let admin = app.admin().await;
+    let user = app.register("kept").await;
+    let product = app.create_product(&admin, "KEPT", 100, 5).await;
+    let order = app
+        .order(&user, &[(product["id"].as_str().expect("id"), 1)])
+        .await;
+    assert_eq!(
+        app.wait_decided(&order, &user.access_token).await["status"],
+        "PLACED"
+    );
 }

@@ -269,7 +269,9 @@ impl Broker {
         let mut state = self.inner.publisher.lock().await;
         state.channel = None;
         if let Some(connection) = state.connection.take() {
-            let _ = connection.close(200, "shutting down".into()).await;
+            // A connection the broker already dropped may never answer the close: do not wait on it.
+            let closing = connection.close(200, "shutting down".into());
+            let _ = tokio::time::timeout(Duration::from_secs(2), closing).await;
         }
     }
 

@@ -60,32 +60,46 @@ pub(crate) fn dead_letter_arguments(replicas: Option<u32>) -> FieldTable {
     quorum_arguments(replicas)
 }
 
-/// Declares the durable queue `name` unless it exists. A queue is declared once, by the first
-/// process, and never again with other arguments: RabbitMQ refuses a redeclaration whose
-/// arguments differ (a deployment that grew from one node to three keeps its queues as they were).
+/// Declares the durable queue `name`. A queue that exists with other arguments (declared by an
+/// earlier deployment: one that grew from one broker node to three keeps its queues' replication
+/// as it was) is kept as it is: RabbitMQ refuses a redeclaration whose arguments differ.
 async fn declare_queue(
     connection: &Connection,
     channel: &mut Channel,
     name: &str,
     args: FieldTable,
 ) -> Result<(), BrokerError> {
-    let passive = QueueDeclareOptions {
-        passive: true,
-        ..QueueDeclareOptions::default()
-    };
-    if channel
-        .queue_declare(ShortString::from(name), passive, FieldTable::default())
-        .await
-        .is_ok()
-    {
-        return Ok(());
-    }
-    // The failed passive declaration closed the channel.
-    *channel = connection.create_channel().await?;
-    channel
+    let declared = channel
         .queue_declare(ShortString::from(name), QueueDeclareOptions::durable(), args)
-        .await?;
-    Ok(())
+        .await;
+    match declared {
+        Ok(_) => Ok(()),
+        Err(err) if is_precondition_failed(&err) => {
+            tracing::warn!(
+                queue = name,
+                "the queue exists with other arguments (declared by an earlier deployment); kept as it is"
+            );
+            // The refusal closed the channel.
+            *channel = connection.create_channel().await?;
+            let passive = QueueDeclareOptions {
+                passive: true,
+                ..QueueDeclareOptions::default()
+            };
+            channel
+                .queue_declare(ShortString::from(name), passive, FieldTable::default())
+                .await?;
+            Ok(())
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+fn is_precondition_failed(err: &lapin::Error) -> bool {
+    matches!(
+        err.kind(),
+        lapin::ErrorKind::ProtocolError(amqp) if *amqp.kind()
+            == lapin::protocol::AMQPErrorKind::Soft(lapin::protocol::AMQPSoftError::PRECONDITIONFAILED)
+    )
 }
 
 /// Refuses fewer partitions than the broker at `url` already has queues for: the messages in
@@ -130,7 +144,7 @@ pub(crate) async fn queue_beyond(connection: &Connection, partitions: u32) -> Re
 }
 
 /// Declares every exchange, queue and binding OMS uses. Idempotent: every process runs it at
-/// start-up; queues that exist are left as they are.
+/// start-up with the same arguments; a queue declared earlier with other arguments is kept.
 pub async fn declare_topology(
     connection: &Connection,
     partitions: u32,
