@@ -161,6 +161,9 @@ fn backoff(max_interval: Duration) -> ExponentialBackoff {
     }
 }
 
+/// How long opening a consumer's channel and subscribing may take.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl<H: Handler> Consumer<H> {
     pub async fn run(self) {
         let mut reconnect = backoff(Duration::from_secs(5));
@@ -186,18 +189,31 @@ impl<H: Handler> Consumer<H> {
             .broker
             .dedicated_connection(&format!("consumer/{}", self.queue), Duration::from_secs(10))
             .await?;
-        let channel = connection.create_channel().await?;
-        channel
-            .basic_qos(self.prefetch, BasicQosOptions::default())
-            .await?;
-        let deliveries = channel
-            .basic_consume(
-                ShortString::from(self.queue.as_str()),
-                ShortString::from(format!("oms-{}-{}", self.queue, uuid::Uuid::new_v4().simple())),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
+        // A connection that stops answering while the consumer is set up must not hold it forever.
+        let setup = async {
+            let channel = connection.create_channel().await?;
+            channel
+                .basic_qos(self.prefetch, BasicQosOptions::default())
+                .await?;
+            let deliveries = channel
+                .basic_consume(
+                    ShortString::from(self.queue.as_str()),
+                    ShortString::from(format!("oms-{}-{}", self.queue, uuid::Uuid::new_v4().simple())),
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+            Ok::<_, lapin::Error>((channel, deliveries))
+        };
+        let (channel, deliveries) = match tokio::time::timeout(SETUP_TIMEOUT, setup).await {
+            Ok(result) => result?,
+            Err(_) => {
+                close(&connection, "no answer while setting up").await;
+                anyhow::bail!(
+                    "the broker did not answer within {SETUP_TIMEOUT:?} while the consumer was set up"
+                );
+            }
+        };
         reconnect.reset();
         tracing::info!(queue = %self.queue, "consuming");
         // The receiving side decides batch after batch; the sending side publishes and acks
