@@ -60,6 +60,9 @@ failed=()
 # This run's test databases are named after it, and dropped once every test is over.
 export OMS_TEST_RUN=${OMS_TEST_RUN:-$(date +%s)$RANDOM}
 
+# A failing test prints the log of the processes it ran in (warnings, and the workers' info lines).
+export TEST_LOG=${TEST_LOG:-warn,oms_workers=info,oms_platform=info}
+
 say "cargo test --workspace --all-targets $*"
 cargo test --workspace --all-targets "$@" || failed+=("cargo test")
 cargo test -q --test it -- --ignored --exact helpers::drop_this_runs_databases >/dev/null 2>&1 ||

@@ -499,12 +499,37 @@ impl TestApp {
             if done(&order) {
                 return order;
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "order {id} never got there: {order}"
-            );
+            if tokio::time::Instant::now() >= deadline {
+                let queues = self.queue_report().await;
+                panic!(
+                    "order {id} never got there: {order}\nqueues of {}:\n{queues}",
+                    self.vhost
+                );
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// One line per queue of this app's vhost with its backlog and consumers, for a failure's
+    /// message: which partition stopped being consumed.
+    pub async fn queue_report(&self) -> String {
+        let Some(Value::Array(queues)) = self.management.get(&format!("/queues/{}", self.vhost)).await else {
+            return "(the management API did not answer)".to_string();
+        };
+        queues
+            .iter()
+            .map(|q| {
+                format!(
+                    "  {}: ready {}, unacked {}, consumers {}, active {}",
+                    q["name"].as_str().unwrap_or("?"),
+                    q["messages_ready"],
+                    q["messages_unacknowledged"],
+                    q["consumers"],
+                    q["single_active_consumer_tag"],
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Waits until the order's placement is decided (`PLACED` or `REJECTED`) and settled.

@@ -366,6 +366,13 @@ impl Broker {
 /// at RabbitMQ's default of 128 KiB that is 8 MiB per connection, 56 MiB for `oms up`.
 const FRAME_MAX: u32 = 16 * 1024;
 
+/// The heartbeat this client asks for, in seconds, unless the URL says otherwise. A connection
+/// that stops answering without being closed (a peer that froze, a half-open TCP connection
+/// behind a load balancer) is given up by both sides after two missed heartbeats: with
+/// RabbitMQ's default of 60 s, a consumer on such a connection would hold its partition's single
+/// active consumer slot, and every order of the partition, for two minutes.
+const HEARTBEAT_SECONDS: u16 = 10;
+
 /// One URL per broker address: `amqp://user:pass@host1:5672,host2:5672/vhost` names a cluster's
 /// nodes, which share the credentials, the vhost and the query.
 fn addresses(url: &SecretString) -> Result<Vec<SecretString>, BrokerError> {
@@ -410,6 +417,9 @@ async fn connect_address(url: &SecretString, name: &str) -> Result<Connection, B
         .map_err(|e: String| BrokerError::Unavailable(format!("the AMQP URL is not valid: {e}")))?;
     if uri.query.frame_max.is_none() {
         uri.query.frame_max = Some(FRAME_MAX);
+    }
+    if uri.query.heartbeat.is_none() {
+        uri.query.heartbeat = Some(HEARTBEAT_SECONDS);
     }
     Ok(Connection::connect_uri(uri, properties).await?)
 }

@@ -344,6 +344,17 @@ impl<H: Handler> Consumer<H> {
     }
 }
 
+/// How long an ack may take to be handed to the connection before the session counts as lost.
+const ACK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Acks `delivery` (with `multiple`, every earlier one on its channel too). `false` when the
+/// channel is gone or the ack is not taken in time: the deliveries come back to whoever consumes
+/// next, and handlers are idempotent.
+async fn ack(delivery: &Delivery, multiple: bool) -> bool {
+    let acking = delivery.ack(lapin::options::BasicAckOptions { multiple });
+    matches!(tokio::time::timeout(ACK_TIMEOUT, acking).await, Ok(Ok(true)))
+}
+
 async fn close(connection: &Connection, why: &str) {
     let _ = tokio::time::timeout(
         Duration::from_secs(2),

@@ -3,7 +3,6 @@
 
 use backoff::backoff::Backoff;
 use lapin::message::Delivery;
-use lapin::options::BasicAckOptions;
 use lapin::types::{AMQPValue, LongString};
 use lapin::{BasicProperties, Channel};
 use oms_contracts::messages::Envelope;
@@ -214,14 +213,11 @@ impl<H: Handler> Consumer<H> {
                 }
             }
         }
-        match delivery.ack(BasicAckOptions::default()).await {
-            Ok(true) => {
-                metrics::counter!("oms_messages_dead_lettered_total", "queue" => self.queue.clone())
-                    .increment(1);
-                Processed::Done
-            }
-            Ok(false) | Err(_) => Processed::Lost,
+        if !ack(delivery, false).await {
+            return Processed::Lost;
         }
+        metrics::counter!("oms_messages_dead_lettered_total", "queue" => self.queue.clone()).increment(1);
+        Processed::Done
     }
 }
 

@@ -3,7 +3,6 @@
 
 use backoff::backoff::Backoff;
 use lapin::message::Delivery;
-use lapin::options::BasicAckOptions;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -53,20 +52,15 @@ impl<H: Handler> Consumer<H> {
             }
             // One ack for the job: every delivery up to its last one on this channel (the
             // dead-lettered ones among them are acked already, earlier jobs before this one).
-            let multiple = deliveries.len() > 1;
-            match last.ack(BasicAckOptions { multiple }).await {
-                Ok(true) => {
-                    metrics::counter!("oms_messages_acked_total", "queue" => self.queue.clone())
-                        .increment(deliveries.len() as u64);
-                    if let Some(acked) = acked {
-                        let _ = acked.send(());
-                    }
-                }
+            if !ack(last, deliveries.len() > 1).await {
                 // Unacked: they will come back, and the handler is idempotent.
-                Ok(false) | Err(_) => {
-                    stop.cancel();
-                    return SessionEnd::Lost;
-                }
+                stop.cancel();
+                return SessionEnd::Lost;
+            }
+            metrics::counter!("oms_messages_acked_total", "queue" => self.queue.clone())
+                .increment(deliveries.len() as u64);
+            if let Some(acked) = acked {
+                let _ = acked.send(());
             }
         }
     }
@@ -137,7 +131,7 @@ impl<H: Handler> Consumer<H> {
                         Processed::Done
                     )
                 }
-                None => matches!(delivery.ack(BasicAckOptions::default()).await, Ok(true)),
+                None => ack(delivery, false).await,
             };
             if !done {
                 return Ok(Sent::Over);
