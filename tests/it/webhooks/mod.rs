@@ -2,6 +2,7 @@
 //! `OMS_WEBHOOKS_ALLOW_PRIVATE=true` these tests set; the SSRF tests leave it off).
 
 mod bench;
+mod hardening;
 mod receiver;
 
 use std::time::Duration;
