@@ -4,7 +4,6 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use mongodb::bson::{DateTime, Document, doc};
 use oms_contracts::OrderStatus;
 use oms_platform::store::lists::{NotificationList, TimeKey};
 use oms_platform::store::{NotificationDoc, to_chrono};
@@ -186,8 +185,7 @@ async fn mark_read(
     user: CurrentUser,
     ApiJson(body): ApiJson<ReadIn>,
 ) -> Result<StatusCode, ApiError> {
-    let mut filter: Document = doc! { "user_id": user.id.as_str(), "read_at": null };
-    match (body.ids, body.all) {
+    let ids = match (body.ids, body.all) {
         (Some(ids), None | Some(false)) => {
             if ids.len() > MAX_READ_IDS {
                 return Err(ApiError::Invalid {
@@ -196,9 +194,9 @@ async fn mark_read(
                     message: format!("at most {MAX_READ_IDS} ids at once"),
                 });
             }
-            filter.insert("_id", doc! { "$in": ids });
+            Some(ids)
         }
-        (None, Some(true)) => {}
+        (None, Some(true)) => None,
         _ => {
             return Err(ApiError::Invalid {
                 code: "validation_failed",
@@ -206,11 +204,10 @@ async fn mark_read(
                 message: "give either ids or all: true".into(),
             });
         }
-    }
+    };
     state
         .store
-        .notifications()
-        .update_many(filter, doc! { "$set": { "read_at": DateTime::now() } })
+        .mark_notifications_read(&user.id, ids.as_deref())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

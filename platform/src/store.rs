@@ -18,8 +18,12 @@ use secrecy::{ExposeSecret, SecretString};
 
 pub mod analytics;
 pub mod docs;
+pub mod intake;
 pub mod lists;
+pub mod lookups;
 pub mod notifications;
+pub mod product_images;
+pub mod refresh_tokens;
 pub mod staged;
 pub mod txn;
 pub mod webhooks;

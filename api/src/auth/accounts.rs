@@ -1,6 +1,6 @@
 //! Accounts: creating one (Argon2id hash), the bootstrap admin, and promoting a user.
 
-use mongodb::bson::{self, doc};
+use mongodb::bson;
 use oms_contracts::domain::{Email, Password};
 use oms_contracts::{Role, UserId};
 use oms_platform::Store;
@@ -71,12 +71,5 @@ pub async fn ensure_admin(store: &Store, admin: &AdminBootstrap) -> anyhow::Resu
 
 /// Gives `email` the admin role. `false` when there is no such account.
 pub async fn promote(store: &Store, email: &Email) -> anyhow::Result<bool> {
-    let result = store
-        .users()
-        .update_one(
-            doc! { "email": email.as_str() },
-            doc! { "$set": { "role": "admin", "updated_at": bson::DateTime::now() } },
-        )
-        .await?;
-    Ok(result.matched_count == 1)
+    Ok(store.promote_to_admin(email).await?)
 }

@@ -7,7 +7,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use mongodb::bson::doc;
+use oms_contracts::ids::UserId;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -40,12 +40,9 @@ async fn authenticate(state: &AppState, token: &str) -> Result<CurrentUser, ApiE
             ..user
         });
     }
-    let user = state
-        .store
-        .users()
-        .find_one(doc! { "_id": &claims.sub })
-        .await?
-        .ok_or_else(|| ApiError::unauthenticated("invalid_token", "the account no longer exists"))?;
+    let gone = || ApiError::unauthenticated("invalid_token", "the account no longer exists");
+    let id = UserId::parse(&claims.sub).map_err(|_| gone())?;
+    let user = state.store.user(&id).await?.ok_or_else(gone)?;
     let id = user.id;
     let user = CurrentUser {
         id,

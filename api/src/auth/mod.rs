@@ -215,13 +215,7 @@ async fn login(
         return Err(ApiError::RateLimited { retry_after_secs });
     }
     let user = match Email::parse(&body.email) {
-        Ok(email) => {
-            state
-                .store
-                .users()
-                .find_one(doc! { "email": email.as_str() })
-                .await?
-        }
+        Ok(email) => state.store.user_by_email(&email).await?,
         Err(_) => None,
     };
     // Unknown users cost the same Argon2 work as known ones.

@@ -5,8 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use mongodb::bson::{self, doc};
-use oms_platform::Store;
+use mongodb::bson;
 use oms_platform::store::{RefreshTokenDoc, UserDoc};
 
 pub use extract::CurrentUser;
@@ -100,8 +99,7 @@ pub(crate) async fn rotate(
         )
     };
     let hash = tokens::refresh_token_hash(presented);
-    let tokens_coll = state.store.refresh_tokens();
-    let Some(token) = tokens_coll.find_one(doc! { "_id": &hash }).await? else {
+    let Some(token) = state.store.refresh_token(&hash).await? else {
         return Err(invalid());
     };
     if let (Some(used_at), RefreshTokenIn::Cookie) = (token.used_at, mode)
@@ -111,7 +109,7 @@ pub(crate) async fn rotate(
         return Ok(session);
     }
     if token.revoked || token.used_at.is_some() {
-        revoke_family(&state.store, &token.family_id).await?;
+        state.store.revoke_token_family(&token.family_id, None).await?;
         tracing::warn!(user_id = %token.user_id, family_id = %token.family_id, "spent refresh token reused; family revoked");
         return Err(ApiError::unauthenticated(
             "refresh_token_reused",
@@ -122,41 +120,29 @@ pub(crate) async fn rotate(
         return Err(invalid());
     }
     // Spend it: only one of two concurrent refreshes with the same token can win.
-    let spent = tokens_coll
-        .update_one(
-            doc! { "_id": &hash, "used_at": null, "revoked": false },
-            doc! { "$set": { "used_at": bson::DateTime::now() } },
-        )
-        .await?;
-    if spent.modified_count != 1 {
-        revoke_family(&state.store, &token.family_id).await?;
+    if !state
+        .store
+        .spend_refresh_token(&hash, bson::DateTime::now())
+        .await?
+    {
+        state.store.revoke_token_family(&token.family_id, None).await?;
         return Err(ApiError::unauthenticated(
             "refresh_token_reused",
             "this refresh token was already used; every session it belongs to has been signed out",
         ));
     }
-    let Some(user) = state
-        .store
-        .users()
-        .find_one(doc! { "_id": token.user_id.as_str() })
-        .await?
-    else {
+    let Some(user) = state.store.user(&token.user_id).await? else {
         return Err(invalid());
     };
     let session = start_session(state, &user, Some(token.family_id.clone()), mode).await?;
-    tokens_coll
-        .update_one(
-            doc! { "_id": &hash },
-            doc! { "$set": { "replaced_by": &session.refresh_hash } },
-        )
+    state
+        .store
+        .link_refresh_token(&hash, &session.refresh_hash)
         .await?;
     // A concurrent reuse of the same token may have revoked the family before our new token
     // existed; it must not survive that.
-    let revoked = tokens_coll
-        .find_one(doc! { "family_id": &token.family_id, "revoked": true })
-        .await?;
-    if revoked.is_some() {
-        revoke_family(&state.store, &token.family_id).await?;
+    if state.store.token_family_revoked(&token.family_id).await? {
+        state.store.revoke_token_family(&token.family_id, None).await?;
         return Err(ApiError::unauthenticated(
             "refresh_token_reused",
             "this refresh token was already used; every session it belongs to has been signed out",
@@ -187,22 +173,14 @@ pub(crate) async fn retry_rotation(
     if oms_platform::store::to_chrono(used_at) < now - COOKIE_RETRY_GRACE {
         return Ok(None);
     }
-    let tokens_coll = state.store.refresh_tokens();
-    let taken = tokens_coll
-        .update_one(
-            doc! { "_id": successor, "used_at": null, "revoked": false },
-            doc! { "$set": { "used_at": oms_platform::store::from_chrono(now) } },
-        )
+    let taken = state
+        .store
+        .spend_refresh_token(successor, oms_platform::store::from_chrono(now))
         .await?;
-    if taken.modified_count != 1 {
+    if !taken {
         return Ok(None);
     }
-    let Some(user) = state
-        .store
-        .users()
-        .find_one(doc! { "_id": token.user_id.as_str() })
-        .await?
-    else {
+    let Some(user) = state.store.user(&token.user_id).await? else {
         return Ok(None);
     };
     let session = start_session(
@@ -212,11 +190,9 @@ pub(crate) async fn retry_rotation(
         RefreshTokenIn::Cookie,
     )
     .await?;
-    tokens_coll
-        .update_one(
-            doc! { "_id": &token.hash },
-            doc! { "$set": { "replaced_by": &session.refresh_hash } },
-        )
+    state
+        .store
+        .link_refresh_token(&token.hash, &session.refresh_hash)
         .await?;
     tracing::info!(user_id = %token.user_id, "refresh cookie presented again right after its rotation; rotated again");
     Ok(Some(session))
@@ -252,15 +228,14 @@ pub(crate) async fn logout(
     let family = match &body.refresh_token {
         Some(token) => state
             .store
-            .refresh_tokens()
-            .find_one(doc! { "_id": tokens::refresh_token_hash(token) })
+            .refresh_token(&tokens::refresh_token_hash(token))
             .await?
             .filter(|t| t.user_id == user.id)
             .map(|t| t.family_id),
         None => user.session.clone(),
     };
     if let Some(family) = family {
-        revoke_session(&state.store, &family, user.id.as_str()).await?;
+        state.store.revoke_token_family(&family, Some(&user.id)).await?;
     }
     let mut headers = HeaderMap::new();
     cookie::append(&mut headers, cookie::clear());
@@ -323,27 +298,4 @@ pub(crate) async fn start_session(
         },
         headers,
     })
-}
-
-pub(crate) async fn revoke_family(store: &Store, family_id: &str) -> Result<(), ApiError> {
-    store
-        .refresh_tokens()
-        .update_many(
-            doc! { "family_id": family_id },
-            doc! { "$set": { "revoked": true } },
-        )
-        .await?;
-    Ok(())
-}
-
-/// Revokes `user_id`'s session `family_id` (someone else's is left alone).
-pub(crate) async fn revoke_session(store: &Store, family_id: &str, user_id: &str) -> Result<(), ApiError> {
-    store
-        .refresh_tokens()
-        .update_many(
-            doc! { "family_id": family_id, "user_id": user_id },
-            doc! { "$set": { "revoked": true } },
-        )
-        .await?;
-    Ok(())
 }

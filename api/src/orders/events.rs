@@ -111,13 +111,7 @@ pub async fn order_events(
 impl OrderStream {
     /// The order's current status, if it is newer than what the stream has shown.
     async fn catch_up(&self) -> Option<OrderEventOut> {
-        let order = self
-            .state
-            .store
-            .orders()
-            .find_one(mongodb::bson::doc! { "_id": self.order_id.as_str() })
-            .await
-            .ok()??;
+        let order = self.state.store.order(&self.order_id).await.ok()??;
         (order.version > self.last_version).then(|| OrderEventOut::current(&order))
     }
 

@@ -7,8 +7,6 @@
 
 use std::sync::Arc;
 
-use futures_util::TryStreamExt;
-
 use oms_contracts::OrderStatus;
 use oms_contracts::messages::{Envelope, Event};
 use oms_platform::broker::Outgoing;
@@ -150,7 +148,7 @@ impl Committer {
                     let found = match err.kind.as_ref() {
                         // Never sent: nothing to look for (and the lookup would wait as long).
                         mongodb::error::ErrorKind::ServerSelection { .. } => Ok(Vec::new()),
-                        _ => self.stored_ids(&ids).await,
+                        _ => self.store.stored_order_ids(&ids).await,
                     };
                     for job in group {
                         match &found {
@@ -166,24 +164,6 @@ impl Committer {
             },
         }
         stored
-    }
-
-    /// Which of `ids` are stored.
-    async fn stored_ids(&self, ids: &[&str]) -> mongodb::error::Result<Vec<String>> {
-        let found: Vec<mongodb::bson::Document> = self
-            .store
-            .orders()
-            .clone_with_type::<mongodb::bson::Document>()
-            .find(mongodb::bson::doc! { "_id": { "$in": ids } })
-            .projection(mongodb::bson::doc! { "_id": 1 })
-            .batch_size(1024)
-            .await?
-            .try_collect()
-            .await?;
-        Ok(found
-            .iter()
-            .filter_map(|d| d.get_str("_id").ok().map(str::to_string))
-            .collect())
     }
 
     /// Publishes the placements of stored orders and their `PENDING` events, awaits every

@@ -149,8 +149,7 @@ fn parse_order_id(raw: &str) -> Result<OrderId, ApiError> {
 pub async fn visible_order(state: &AppState, user: &CurrentUser, id: &OrderId) -> Result<OrderDoc, ApiError> {
     state
         .store
-        .orders()
-        .find_one(doc! { "_id": id.as_str() })
+        .order(id)
         .await?
         .filter(|o| user.is_admin() || o.user_id == user.id)
         .ok_or_else(|| ApiError::not_found("order"))

@@ -188,29 +188,14 @@ pub(crate) async fn withdraw(
     order: OrderDoc,
     cause: ApiError,
 ) -> Result<axum::response::Response, ApiError> {
-    let withdrawn = state
-        .store
-        .orders()
-        .delete_one(doc! {
-            "_id": order.id.as_str(),
-            "status": OrderStatus::Pending.as_str(),
-            "dispatched": false,
-            "retried": { "$ne": true },
-        })
-        .await;
-    match withdrawn {
-        Ok(result) if result.deleted_count == 1 => {
+    match state.store.withdraw_unstarted_order(&order.id).await {
+        Ok(true) => {
             tracing::warn!(order_id = %order.id, "order withdrawn: the broker did not confirm PlaceOrder");
             Err(cause)
         }
-        Ok(_) => {
+        Ok(false) => {
             tracing::info!(order_id = %order.id, "PlaceOrder was unconfirmed but the order is being placed");
-            let current = state
-                .store
-                .orders()
-                .find_one(doc! { "_id": order.id.as_str() })
-                .await?
-                .unwrap_or(order);
+            let current = state.store.order(&order.id).await?.unwrap_or(order);
             Ok(accepted(current, user))
         }
         Err(err) => {
@@ -230,8 +215,7 @@ pub(crate) async fn replay(
 ) -> Result<axum::response::Response, ApiError> {
     let existing = state
         .store
-        .orders()
-        .find_one(doc! { "idem_key": idem_key })
+        .order_by_idempotency_key(idem_key)
         .await?
         // Deleted between our insert and this read: a withdrawn attempt. Retrying is safe.
         .ok_or(ApiError::Unavailable("the store"))?;
@@ -245,15 +229,7 @@ pub(crate) async fn replay(
     if existing.status == OrderStatus::Pending && !existing.dispatched {
         // The earlier attempt may have failed to publish; sending again is harmless. Mark the
         // order first, so that the earlier attempt cannot withdraw what this one promises.
-        let marked = state
-            .store
-            .orders()
-            .update_one(
-                doc! { "_id": existing.id.as_str() },
-                doc! { "$set": { "retried": true } },
-            )
-            .await?;
-        if marked.matched_count == 0 {
+        if !state.store.mark_order_retried(&existing.id).await? {
             // The earlier attempt withdrew it just now; a new attempt will place it afresh.
             return Err(ApiError::Unavailable("the message broker"));
         }

@@ -2,11 +2,12 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use mongodb::bson::{self, Bson, Document, doc};
+use mongodb::bson::Bson;
 use oms_contracts::ProductId;
 use oms_contracts::domain::{Currency, Description, Price, ProductName};
 use oms_platform::store::ProductDoc;
 use oms_platform::store::lists::{ProductKey, ProductList, ProductOrder, Start};
+use oms_platform::store::lookups::ProductChange;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -198,8 +199,7 @@ pub(super) async fn get_product(
     let id = parse_product_id(&id)?;
     let product = state
         .store
-        .products()
-        .find_one(doc! { "_id": id.as_str() })
+        .product(&id)
         .await?
         .filter(|p| p.active || user.as_ref().is_some_and(CurrentUser::is_admin))
         .ok_or_else(|| ApiError::not_found("product"))?;
@@ -256,30 +256,15 @@ pub(super) async fn patch_product(
 ) -> Result<Json<ProductOut>, ApiError> {
     let id = parse_product_id(&id)?;
     let mut fields = Fields::default();
-    let mut set = Document::new();
-    if let Some(name) = patch
-        .name
-        .as_deref()
-        .and_then(|n| fields.parse("name", ProductName::parse(n)))
-    {
-        set.insert("name", name.into_inner());
-    }
-    if let Some(description) =
-        (patch.description.as_deref()).and_then(|d| fields.parse("description", Description::parse(d)))
-    {
-        set.insert("description", description.into_inner());
-    }
-    if let Some(price) = patch.price.and_then(|p| fields.parse("price", Price::parse(p))) {
-        set.insert("price.amount", price.minor_units());
-    }
-    if let Some(currency) =
-        (patch.currency.as_deref()).and_then(|c| fields.parse("currency", Currency::parse(c)))
-    {
-        set.insert("price.currency", currency.as_str());
-    }
-    if let Some(active) = patch.active {
-        set.insert("active", active);
-    }
+    let mut change = ProductChange {
+        name: (patch.name.as_deref()).and_then(|n| fields.parse("name", ProductName::parse(n))),
+        description: (patch.description.as_deref())
+            .and_then(|d| fields.parse("description", Description::parse(d))),
+        price: patch.price.and_then(|p| fields.parse("price", Price::parse(p))),
+        currency: (patch.currency.as_deref()).and_then(|c| fields.parse("currency", Currency::parse(c))),
+        active: patch.active,
+        low_stock_threshold: None,
+    };
     if let Some(threshold) = patch.low_stock_threshold {
         match threshold {
             Some(t) if !(0..=oms_contracts::domain::MAX_STOCK).contains(&t) => {
@@ -289,31 +274,14 @@ pub(super) async fn patch_product(
                     "must be between 0 and 1000000000",
                 );
             }
-            Some(t) => {
-                set.insert("low_stock_threshold", t);
-            }
-            None => {
-                set.insert("low_stock_threshold", bson::Bson::Null);
-            }
+            threshold => change.low_stock_threshold = Some(threshold),
         };
     }
     fields.finish(|| Some(()))?;
-    if set.is_empty() {
-        // A merge patch with nothing in it changes nothing (RFC 7396): the product as it is.
-        let product = (state
-            .store
-            .products()
-            .find_one(doc! { "_id": id.as_str() })
-            .await?)
-            .ok_or_else(|| ApiError::not_found("product"))?;
-        return Ok(Json(ProductOut::new(product, state.config.low_stock_threshold)));
-    }
-    set.insert("updated_at", bson::DateTime::now());
+    // A merge patch with nothing in it changes nothing (RFC 7396): the product as it is.
     let updated = state
         .store
-        .products()
-        .find_one_and_update(doc! { "_id": id.as_str() }, doc! { "$set": set })
-        .return_document(mongodb::options::ReturnDocument::After)
+        .update_product(&id, change)
         .await?
         .ok_or_else(|| ApiError::not_found("product"))?;
     tracing::info!(product_id = %id, admin_id = %admin.id, "product updated");

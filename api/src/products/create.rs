@@ -267,11 +267,7 @@ async fn insert_product_with_ledger(
     .await;
     match inserted {
         Err(err) if err.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT) => {
-            match store
-                .products()
-                .find_one(doc! { "_id": product.id.as_str() })
-                .await
-            {
+            match store.product(&product.id).await {
                 Ok(Some(_)) => Ok(()),
                 _ => Err(err),
             }

@@ -5,10 +5,11 @@ use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use mongodb::bson::{self, doc};
+
 use oms_contracts::messages::{Envelope, ImageCommand};
 use oms_contracts::routing::IMAGES_QUEUE;
 use oms_platform::broker::Outgoing;
+use oms_platform::store::product_images::ImageRequest;
 use oms_platform::store::{ImageStatus, ProductDoc};
 use utoipa::ToSchema;
 
@@ -70,14 +71,7 @@ pub(super) async fn dispatch_image_upload(state: &AppState, product: ProductDoc)
             tracing::warn!(product_id = %product.id, error = %err, "image upload not dispatched; marked failed for a retry");
             let failed = state
                 .store
-                .products()
-                .find_one_and_update(
-                    doc! { "_id": product.id.as_str(), "image.upload_id": &upload_id, "image.status": "pending" },
-                    doc! { "$set": {
-                        "image.status": "failed", "image.error": NOT_DISPATCHED, "updated_at": bson::DateTime::now(),
-                    } },
-                )
-                .return_document(mongodb::options::ReturnDocument::After)
+                .fail_image_upload(&product.id, &upload_id, NOT_DISPATCHED)
                 .await;
             match failed {
                 Ok(Some(failed)) => failed,
@@ -147,23 +141,24 @@ pub(super) async fn replace_image(
             }
         }
     }
-    let products = state.store.products();
-    let current = products
-        .find_one(doc! { "_id": id.as_str() })
+    let current = state
+        .store
+        .product(&id)
         .await?
         .ok_or_else(|| ApiError::not_found("product"))?;
     let upload_id = uuid::Uuid::now_v7().to_string();
-    let set = match &image {
-        Some(valid) => {
-            let staged_id = upload::stage(&state.store, valid).await?;
-            doc! {
-                "image.status": "pending", "image.error": null, "image.staged_id": &staged_id,
-                "image.upload_id": &upload_id, "image.content_type": valid.kind.media_type(),
-                "image.width": valid.width as i64, "image.height": valid.height as i64,
-                "updated_at": bson::DateTime::now(),
-            }
-        }
-        None => {
+    let staged_id = match &image {
+        Some(valid) => Some(upload::stage(&state.store, valid).await?),
+        None => None,
+    };
+    let request = match (&image, &staged_id) {
+        (Some(valid), Some(staged_id)) => ImageRequest::New {
+            staged_id,
+            content_type: valid.kind,
+            width: valid.width,
+            height: valid.height,
+        },
+        _ => {
             if current.image.staged_id.is_none() || current.image.status == ImageStatus::Ready {
                 return Err(ApiError::Conflict {
                     code: "nothing_to_retry",
@@ -171,26 +166,16 @@ pub(super) async fn replace_image(
                     message: "send an image (there is no staged upload to retry)".into(),
                 });
             }
-            doc! {
-                "image.status": "pending", "image.error": null, "image.upload_id": &upload_id,
-                "updated_at": bson::DateTime::now(),
+            // A retry applies only to the upload we looked at: if the worker finished it
+            // meanwhile, there is nothing left to retry.
+            ImageRequest::Retry {
+                previous: current.image.upload_id.as_deref(),
             }
         }
     };
-    // A retry applies only to the upload we looked at: if the worker finished it meanwhile,
-    // there is nothing left to retry.
-    let filter = match &image {
-        Some(_) => doc! { "_id": id.as_str() },
-        None => doc! {
-            "_id": id.as_str(),
-            "image.upload_id": current.image.upload_id.as_deref(),
-            "image.status": { "$ne": "ready" },
-            "image.staged_id": { "$ne": null },
-        },
-    };
-    let updated = products
-        .find_one_and_update(filter, doc! { "$set": set })
-        .return_document(mongodb::options::ReturnDocument::After)
+    let updated = state
+        .store
+        .request_image_upload(&id, &upload_id, request)
         .await?
         .ok_or_else(|| ApiError::Conflict {
             code: "image_changed",

@@ -85,12 +85,7 @@ impl ProductOut {
 }
 
 async fn ensure_product_exists(state: &AppState, id: &ProductId) -> Result<(), ApiError> {
-    match state
-        .store
-        .products()
-        .find_one(doc! { "_id": id.as_str() })
-        .await?
-    {
+    match state.store.product(id).await? {
         Some(_) => Ok(()),
         None => Err(ApiError::not_found("product")),
     }

@@ -5,12 +5,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use mongodb::bson::doc;
 use oms_contracts::domain::{Reason, StockDelta};
 use oms_contracts::messages::{Envelope, StockCommand};
 use oms_contracts::routing::stock_queue_for;
 use oms_platform::broker::Outgoing;
-use oms_platform::store::{LedgerDoc, LedgerOutcome};
+use oms_platform::store::LedgerOutcome;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -183,11 +182,7 @@ pub(super) async fn get_adjustment(
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-')
     {
-        state
-            .store
-            .ledger()
-            .find_one(doc! { "_id": LedgerDoc::adjust_key(&adjustment_id), "product_id": id.as_str() })
-            .await?
+        state.store.stock_adjustment(&id, &adjustment_id).await?
     } else {
         None
     };

@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use mongodb::bson::{DateTime, doc};
 use oms_contracts::DeliveryId;
 use oms_contracts::webhooks::WebhookEventType;
 use oms_platform::store::lists::{DeliveryList, TimeKey};
@@ -160,23 +159,7 @@ pub async fn retry_delivery(
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
     let delivery_id = DeliveryId::parse(&delivery_id).map_err(|_| ApiError::not_found("delivery"))?;
-    let mine = doc! { "_id": delivery_id.as_str(), "endpoint_id": id.as_str() };
-    let mut idle = mine.clone();
-    // One being attempted right now is left to its worker: its outcome is recorded by its claim.
-    idle.insert("claim", doc! { "$exists": false });
-    let deliveries = state.store.webhook_deliveries();
-    let scheduled = deliveries
-        .update_one(
-            idle,
-            doc! { "$set": {
-                "status": DeliveryStatus::Pending.as_str(),
-                "next_attempt_at": DateTime::now(),
-                "round_attempts": 0,
-                "waiting": false,
-            } },
-        )
-        .await?;
-    if scheduled.matched_count == 0 && deliveries.find_one(mine).await?.is_none() {
+    if !state.store.retry_webhook_delivery(&id, &delivery_id).await? {
         return Err(ApiError::not_found("delivery"));
     }
     Ok(StatusCode::ACCEPTED)

@@ -7,10 +7,10 @@ pub mod deliveries;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use futures_util::TryStreamExt;
-use mongodb::bson::{self, DateTime, doc};
+use mongodb::bson::{DateTime, doc};
 use oms_contracts::WebhookId;
 use oms_contracts::webhooks::WebhookEventType;
+use oms_platform::store::webhooks::EndpointChange;
 use oms_platform::store::{EndpointDoc, SecretDoc, to_chrono};
 use oms_platform::webhooks::secrets::SealKey;
 use oms_platform::webhooks::sign::generate_secret;
@@ -185,8 +185,7 @@ fn parse_id(raw: &str) -> Result<WebhookId, ApiError> {
 async fn find_endpoint(state: &AppState, id: &WebhookId) -> Result<EndpointDoc, ApiError> {
     state
         .store
-        .webhook_endpoints()
-        .find_one(doc! { "_id": id.as_str() })
+        .webhook_endpoint(id)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook"))
 }
@@ -264,15 +263,7 @@ async fn list_webhooks(
     State(state): State<AppState>,
     AdminUser(_): AdminUser,
 ) -> Result<Json<Vec<WebhookOut>>, ApiError> {
-    let endpoints: Vec<EndpointDoc> = state
-        .store
-        .webhook_endpoints()
-        .find(doc! {})
-        .sort(doc! { "created_at": -1 })
-        .limit(1000)
-        .await?
-        .try_collect()
-        .await?;
+    let endpoints = state.store.list_webhook_endpoints(1000).await?;
     Ok(Json(endpoints.into_iter().map(WebhookOut::from).collect()))
 }
 
@@ -326,43 +317,23 @@ async fn update_webhook(
 ) -> Result<Json<WebhookOut>, ApiError> {
     let id = parse_id(&id)?;
     let mut fields = Fields::default();
-    let mut set = doc! { "updated_at": DateTime::now() };
-    if let Some(url) = &body.url
-        && let Some(url) = fields.check(parse_url(&state, url).await)?
-    {
-        set.insert("url", url);
+    let mut change = EndpointChange {
+        disabled: body.disabled,
+        ..EndpointChange::default()
+    };
+    if let Some(url) = &body.url {
+        change.url = fields.check(parse_url(&state, url).await)?;
     }
-    if let Some(events) = body.events
-        && let Some(events) = parse_events(&mut fields, events)
-    {
-        set.insert(
-            "events",
-            bson::to_bson(&events).map_err(|e| ApiError::Internal(e.into()))?,
-        );
+    if let Some(events) = body.events {
+        change.events = parse_events(&mut fields, events);
     }
-    if body.description.is_some()
-        && let Some(description) = parse_description(&mut fields, body.description)
-    {
-        set.insert("description", description);
-    }
-    match body.disabled {
-        Some(true) => {
-            set.insert("disabled", true);
-            set.insert("disabled_reason", "disabled by an administrator");
-        }
-        Some(false) => {
-            set.insert("disabled", false);
-            set.insert("disabled_reason", bson::Bson::Null);
-            set.insert("failing_since", bson::Bson::Null);
-        }
-        None => {}
+    if body.description.is_some() {
+        change.description = parse_description(&mut fields, body.description);
     }
     fields.finish(|| Some(()))?;
     let updated = state
         .store
-        .webhook_endpoints()
-        .find_one_and_update(doc! { "_id": id.as_str() }, doc! { "$set": set })
-        .return_document(mongodb::options::ReturnDocument::After)
+        .update_webhook_endpoint(&id, change)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook"))?;
     Ok(Json(updated.into()))
@@ -389,20 +360,9 @@ async fn delete_webhook(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
-    let deleted = state
-        .store
-        .webhook_endpoints()
-        .delete_one(doc! { "_id": id.as_str() })
-        .await?;
-    if deleted.deleted_count == 0 {
+    if !state.store.delete_webhook_endpoint(&id).await? {
         return Err(ApiError::not_found("webhook"));
     }
-    // A delivery whose endpoint is gone is abandoned by the worker anyway; this keeps no log.
-    state
-        .store
-        .webhook_deliveries()
-        .delete_many(doc! { "endpoint_id": id.as_str() })
-        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -447,17 +407,11 @@ async fn rotate_secret(
         created_at: now,
         expires_at: None,
     });
-    let secrets = bson::to_bson(&secrets).map_err(|e| ApiError::Internal(e.into()))?;
-    // Conditional on the secrets read: two rotations at once cannot drop each other's secret.
-    let replaced = state
+    if !state
         .store
-        .webhook_endpoints()
-        .update_one(
-            doc! { "_id": id.as_str(), "updated_at": endpoint.updated_at },
-            doc! { "$set": { "secrets": secrets, "updated_at": now } },
-        )
-        .await?;
-    if replaced.matched_count == 0 {
+        .replace_webhook_secrets(&endpoint, &secrets, now)
+        .await?
+    {
         return Err(ApiError::Conflict {
             code: "concurrent_change",
             message: "the endpoint changed meanwhile; rotate again".into(),

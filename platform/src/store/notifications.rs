@@ -37,4 +37,22 @@ impl Store {
     pub fn notifications(&self) -> Collection<NotificationDoc> {
         self.db().collection(NOTIFICATIONS)
     }
+
+    /// Marks `user`'s unread notifications read: those with the given ids (others' ids match
+    /// nothing), or all of them.
+    pub async fn mark_notifications_read(
+        &self,
+        user: &UserId,
+        ids: Option<&[String]>,
+    ) -> mongodb::error::Result<u64> {
+        let mut filter = doc! { "user_id": user.as_str(), "read_at": null };
+        if let Some(ids) = ids {
+            filter.insert("_id", doc! { "$in": ids });
+        }
+        let updated = self
+            .notifications()
+            .update_many(filter, doc! { "$set": { "read_at": DateTime::now() } })
+            .await?;
+        Ok(updated.modified_count)
+    }
 }

@@ -2,8 +2,9 @@
 //! every attempt it took; `status: pending` with `next_attempt_at` is the persistent retry
 //! schedule the delivery workers poll (a restart loses nothing: the time is in the store).
 
-use mongodb::bson::{DateTime, doc};
-use mongodb::options::IndexOptions;
+use futures_util::TryStreamExt;
+use mongodb::bson::{Bson, DateTime, doc};
+use mongodb::options::{IndexOptions, ReturnDocument};
 use mongodb::{Collection, IndexModel};
 use oms_contracts::webhooks::WebhookEventType;
 use oms_contracts::{DeliveryId, WebhookId};
@@ -106,9 +107,126 @@ pub struct AttemptDoc {
     pub response_body: Option<String>,
 }
 
+/// What an admin changes on an endpoint (`None`: left as it is).
+#[derive(Debug, Default)]
+pub struct EndpointChange {
+    pub url: Option<String>,
+    pub events: Option<Vec<WebhookEventType>>,
+    /// `Some(None)` removes the description.
+    pub description: Option<Option<String>>,
+    /// Enabling also forgets that it was failing.
+    pub disabled: Option<bool>,
+}
+
 impl Store {
     pub fn webhook_endpoints(&self) -> Collection<EndpointDoc> {
         self.db().collection(WEBHOOK_ENDPOINTS)
+    }
+
+    /// The endpoints, newest first (at most `limit`).
+    pub async fn list_webhook_endpoints(&self, limit: i64) -> mongodb::error::Result<Vec<EndpointDoc>> {
+        self.webhook_endpoints()
+            .find(doc! {})
+            .sort(doc! { "created_at": -1 })
+            .limit(limit)
+            .await?
+            .try_collect()
+            .await
+    }
+
+    /// Applies `change`; the endpoint as it is after, `None` when there is no such endpoint.
+    pub async fn update_webhook_endpoint(
+        &self,
+        id: &WebhookId,
+        change: EndpointChange,
+    ) -> mongodb::error::Result<Option<EndpointDoc>> {
+        let mut set = doc! { "updated_at": DateTime::now() };
+        if let Some(url) = change.url {
+            set.insert("url", url);
+        }
+        if let Some(events) = change.events {
+            set.insert("events", mongodb::bson::to_bson(&events)?);
+        }
+        if let Some(description) = change.description {
+            set.insert("description", description);
+        }
+        match change.disabled {
+            Some(true) => {
+                set.insert("disabled", true);
+                set.insert("disabled_reason", "disabled by an administrator");
+            }
+            Some(false) => {
+                set.insert("disabled", false);
+                set.insert("disabled_reason", Bson::Null);
+                set.insert("failing_since", Bson::Null);
+            }
+            None => {}
+        }
+        self.webhook_endpoints()
+            .find_one_and_update(doc! { "_id": id.as_str() }, doc! { "$set": set })
+            .return_document(ReturnDocument::After)
+            .await
+    }
+
+    /// Deletes an endpoint and its delivery log; `false` when there is no such endpoint. A
+    /// delivery under way when it goes is abandoned by the worker.
+    pub async fn delete_webhook_endpoint(&self, id: &WebhookId) -> mongodb::error::Result<bool> {
+        let deleted = self
+            .webhook_endpoints()
+            .delete_one(doc! { "_id": id.as_str() })
+            .await?;
+        if deleted.deleted_count == 0 {
+            return Ok(false);
+        }
+        self.webhook_deliveries()
+            .delete_many(doc! { "endpoint_id": id.as_str() })
+            .await?;
+        Ok(true)
+    }
+
+    /// Schedules the endpoint's delivery for a new round of attempts now. One being attempted
+    /// right now is left to its worker (its outcome is recorded by its claim). `false` when the
+    /// endpoint has no such delivery.
+    pub async fn retry_webhook_delivery(
+        &self,
+        endpoint: &WebhookId,
+        delivery: &DeliveryId,
+    ) -> mongodb::error::Result<bool> {
+        let mine = doc! { "_id": delivery.as_str(), "endpoint_id": endpoint.as_str() };
+        let mut idle = mine.clone();
+        idle.insert("claim", doc! { "$exists": false });
+        let deliveries = self.webhook_deliveries();
+        let scheduled = deliveries
+            .update_one(
+                idle,
+                doc! { "$set": {
+                    "status": DeliveryStatus::Pending.as_str(),
+                    "next_attempt_at": DateTime::now(),
+                    "round_attempts": 0,
+                    "waiting": false,
+                } },
+            )
+            .await?;
+        Ok(scheduled.matched_count == 1 || deliveries.find_one(mine).await?.is_some())
+    }
+
+    /// Replaces the endpoint's secrets if it is still as read (`read_at`: its `updated_at`), so
+    /// that two rotations at once cannot drop each other's secret; `false` when it changed.
+    pub async fn replace_webhook_secrets(
+        &self,
+        endpoint: &EndpointDoc,
+        secrets: &[SecretDoc],
+        now: DateTime,
+    ) -> mongodb::error::Result<bool> {
+        let secrets = mongodb::bson::to_bson(secrets)?;
+        let replaced = self
+            .webhook_endpoints()
+            .update_one(
+                doc! { "_id": endpoint.id.as_str(), "updated_at": endpoint.updated_at },
+                doc! { "$set": { "secrets": secrets, "updated_at": now } },
+            )
+            .await?;
+        Ok(replaced.matched_count == 1)
     }
 
     pub fn webhook_deliveries(&self) -> Collection<DeliveryDoc> {

@@ -134,12 +134,7 @@ impl ImageHandler {
             upload_id,
             staged_id,
         };
-        let Some(product) = self
-            .store
-            .products()
-            .find_one(doc! { "_id": product_id.as_str() })
-            .await?
-        else {
+        let Some(product) = self.store.product(product_id).await? else {
             tracing::info!(%product_id, "no such product; nothing to upload");
             return Ok(Outbox::new());
         };

@@ -60,11 +60,7 @@ impl Handler for OrderHandler {
 
 impl OrderHandler {
     async fn read(&self, order_id: &OrderId) -> Result<Option<OrderDoc>, HandleError> {
-        Ok(self
-            .store
-            .orders()
-            .find_one(doc! { "_id": order_id.as_str() })
-            .await?)
+        Ok(self.store.order(order_id).await?)
     }
 
     /// A batch: one read of its orders, one write per order for all of that order's messages
@@ -174,11 +170,7 @@ impl OrderHandler {
                 .await?;
             if written.matched_count == 0 {
                 // Someone else changed the order meanwhile: decide again on the new state.
-                order = self
-                    .store
-                    .orders()
-                    .find_one(doc! { "_id": current.id.as_str() })
-                    .await?;
+                order = self.store.order(&current.id).await?;
                 continue;
             }
             if current.status != next.status {

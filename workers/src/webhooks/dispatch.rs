@@ -196,12 +196,7 @@ impl Dispatcher {
         }
         let endpoint = match known {
             Some(endpoint) => Some(endpoint.clone()),
-            None => {
-                self.store
-                    .webhook_endpoints()
-                    .find_one(doc! { "_id": delivery.endpoint_id.as_str() })
-                    .await?
-            }
+            None => self.store.webhook_endpoint(&delivery.endpoint_id).await?,
         };
         let outcome = match &endpoint {
             None => Outcome::abandoned("the endpoint was deleted"),
