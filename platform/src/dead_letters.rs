@@ -9,14 +9,14 @@ use std::time::Duration;
 
 use lapin::message::BasicGetMessage;
 use lapin::options::{BasicAckOptions, BasicGetOptions};
-use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::types::{AMQPValue, ShortString};
 use oms_contracts::routing::{self, COMMANDS_EXCHANGE};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::Broker;
-use crate::broker::Outgoing;
+use crate::broker::{Outgoing, headers};
 
 /// Most messages one pass reads.
 pub const MAX_PER_PASS: usize = 10_000;
@@ -64,26 +64,9 @@ pub fn source_queue(queue: &str, partitions: u32) -> Result<String, DeadLetterEr
         .ok_or_else(|| DeadLetterError::UnknownQueue(queue.to_string()))
 }
 
-fn header_text(headers: &FieldTable, key: &str) -> Option<String> {
-    match headers.inner().get(key)? {
-        AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
-        AMQPValue::ShortString(s) => Some(s.as_str().to_string()),
-        _ => None,
-    }
-}
-
-fn header_int(headers: &FieldTable, key: &str) -> Option<i64> {
-    match headers.inner().get(key)? {
-        AMQPValue::LongLongInt(n) => Some(*n),
-        AMQPValue::LongInt(n) => Some(i64::from(*n)),
-        AMQPValue::ShortInt(n) => Some(i64::from(*n)),
-        _ => None,
-    }
-}
-
 fn describe(queue: &str, message: &BasicGetMessage) -> DeadLetter {
     let properties = &message.delivery.properties;
-    let headers = properties.headers().clone().unwrap_or_default();
+    let table = properties.headers().clone().unwrap_or_default();
     let data = &message.delivery.data;
     let id = properties
         .message_id()
@@ -91,9 +74,9 @@ fn describe(queue: &str, message: &BasicGetMessage) -> DeadLetter {
         .map(|id| id.as_str().to_string())
         .unwrap_or_else(|| hex::encode(&Sha256::digest(data)[..8]));
     // RabbitMQ's own dead-lettering (delivery limit) leaves its reason in x-death.
-    let x_death_reason = || match headers.inner().get("x-death")? {
+    let x_death_reason = || match table.inner().get(headers::X_DEATH)? {
         AMQPValue::FieldArray(deaths) => deaths.as_slice().first().and_then(|d| match d {
-            AMQPValue::FieldTable(t) => header_text(t, "reason"),
+            AMQPValue::FieldTable(t) => headers::text(t, "reason"),
             _ => None,
         }),
         _ => None,
@@ -101,10 +84,11 @@ fn describe(queue: &str, message: &BasicGetMessage) -> DeadLetter {
     DeadLetter {
         id,
         queue: queue.to_string(),
-        reason: header_text(&headers, "x-oms-reason").or_else(x_death_reason),
-        attempts: header_int(&headers, "x-oms-attempts").or_else(|| header_int(&headers, "x-delivery-count")),
-        first_failure_at: header_text(&headers, "x-oms-first-failure-at"),
-        dead_lettered_at: header_text(&headers, "x-oms-dead-lettered-at"),
+        reason: headers::text(&table, headers::REASON).or_else(x_death_reason),
+        attempts: headers::int(&table, headers::ATTEMPTS)
+            .or_else(|| headers::int(&table, headers::DELIVERY_COUNT)),
+        first_failure_at: headers::text(&table, headers::FIRST_FAILURE_AT),
+        dead_lettered_at: headers::text(&table, headers::DEAD_LETTERED_AT),
         correlation_id: properties
             .correlation_id()
             .as_ref()
@@ -189,27 +173,13 @@ pub async fn replay(
             kept += 1;
             continue;
         }
-        let mut headers = message.delivery.properties.headers().clone().unwrap_or_default();
-        let mut fresh = FieldTable::default();
-        for (key, value) in headers.inner() {
-            // The failure bookkeeping starts over; the first failure time is kept for history.
-            let stale = key.as_str().starts_with("x-death")
-                || (key.as_str().starts_with("x-oms-") && key.as_str() != "x-oms-first-failure-at");
-            if !stale {
-                fresh.insert(key.clone(), value.clone());
-            }
-        }
-        fresh.insert(
-            "x-oms-replayed-at".into(),
-            AMQPValue::LongString(LongString::from(chrono::Utc::now().to_rfc3339().as_str())),
-        );
-        headers = fresh;
+        let fresh = headers::replayed(&message.delivery.properties);
         broker
             .publish(Outgoing {
                 exchange: COMMANDS_EXCHANGE,
                 routing_key: queue.clone(),
                 payload: message.delivery.data.clone(),
-                properties: message.delivery.properties.clone().with_headers(headers),
+                properties: message.delivery.properties.clone().with_headers(fresh),
             })
             .await?;
         message.delivery.ack(BasicAckOptions::default()).await?;

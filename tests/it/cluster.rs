@@ -393,21 +393,7 @@ async fn settle(app: &TestApp, shop: &Shop, orders: &[(usize, String)]) {
         "an order stored twice (or one never)"
     );
 
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let report = oms_platform::verify::verify(&app.store, Duration::ZERO)
-            .await
-            .expect("verify");
-        if report.ok {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "invariants violated: {:?}",
-            report.violations
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    app.assert_invariants(&shop.products).await;
     let verify = tokio::process::Command::new(env!("CARGO_BIN_EXE_oms"))
         .arg("verify")
         .envs(&app.env)
@@ -421,15 +407,6 @@ async fn settle(app: &TestApp, shop: &Shop, orders: &[(usize, String)]) {
         String::from_utf8_lossy(&verify.stdout),
         String::from_utf8_lossy(&verify.stderr)
     );
-    for product in &shop.products {
-        let ledger = app.ledger(product).await;
-        let mut keys: Vec<&str> = ledger.iter().map(|e| e.op_key.as_str()).collect();
-        keys.sort_unstable();
-        let before = keys.len();
-        keys.dedup();
-        assert_eq!(before, keys.len(), "a stock change recorded twice");
-        app.assert_stock_consistent(product).await;
-    }
 }
 
 #[tokio::test]

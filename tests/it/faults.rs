@@ -93,30 +93,7 @@ async fn killed_workers_lose_no_order_and_apply_no_stock_change_twice() {
 
     // Stock equals its ledger, nothing negative, every rejected order fully released, every
     // placed order holding exactly its lines: the invariant report, once releases settle.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let report = oms_platform::verify::verify(&app.store, Duration::ZERO)
-            .await
-            .expect("verify");
-        if report.ok {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "invariants violated: {:?}",
-            report.violations
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    for product in &products {
-        let ledger = app.ledger(product).await;
-        let mut keys: Vec<&str> = ledger.iter().map(|e| e.op_key.as_str()).collect();
-        keys.sort_unstable();
-        let before = keys.len();
-        keys.dedup();
-        assert_eq!(before, keys.len(), "an operation recorded twice");
-        app.assert_stock_consistent(product).await;
-    }
+    app.assert_invariants(&products).await;
     for worker in &mut workers {
         let _ = worker.start_kill();
     }

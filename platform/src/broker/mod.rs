@@ -5,6 +5,7 @@
 //! next publish reconnects, at most once per second, so that an HTTP request fails fast
 //! with 503 instead of hanging while the broker is down.
 
+pub mod headers;
 mod topology;
 pub use topology::*;
 
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 use backoff::ExponentialBackoff;
 use backoff::backoff::Backoff;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
-use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::types::{FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Confirmation, Connection, ConnectionProperties};
 use oms_contracts::messages::{CONTENT_TYPE, Envelope, Event};
 use oms_contracts::routing::{self};
@@ -90,8 +91,8 @@ impl Outgoing {
         let payload = serde_json::to_vec(&value).unwrap_or_default();
         let mut headers = FieldTable::default();
         headers.insert(
-            "causation_id".into(),
-            AMQPValue::LongString(LongString::from(envelope.causation_id.as_str())),
+            self::headers::CAUSATION_ID.into(),
+            self::headers::long_text(envelope.causation_id.as_str()),
         );
         let properties = BasicProperties::default()
             .with_content_type(CONTENT_TYPE.into())

@@ -3,11 +3,11 @@
 
 use backoff::backoff::Backoff;
 use lapin::message::Delivery;
-use lapin::types::{AMQPValue, LongString};
 use lapin::{BasicProperties, Channel};
 use oms_contracts::messages::Envelope;
 use oms_contracts::routing::DEAD_LETTER_EXCHANGE;
 use oms_platform::broker::Outgoing;
+use oms_platform::broker::headers::{self, delivery_count};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tracing::Instrument;
@@ -170,28 +170,7 @@ impl<H: Handler> Consumer<H> {
     /// Moves the delivery to its dead-letter queue with the reason in its headers
     /// (published with a confirm first, then acked, so it is never lost in between).
     pub(super) async fn dead_letter(&self, delivery: &Delivery, reason: &str, attempt: i64) -> Processed {
-        let mut headers = delivery.properties.headers().clone().unwrap_or_default();
-        let now = chrono::Utc::now().to_rfc3339();
-        let first = headers
-            .inner()
-            .get("x-oms-first-failure-at")
-            .cloned()
-            .unwrap_or(AMQPValue::LongString(LongString::from(now.as_str())));
-        let reason: String = reason.chars().take(1000).collect();
-        headers.insert(
-            "x-oms-reason".into(),
-            AMQPValue::LongString(LongString::from(reason.as_str())),
-        );
-        headers.insert("x-oms-attempts".into(), AMQPValue::LongLongInt(attempt));
-        headers.insert("x-oms-first-failure-at".into(), first);
-        headers.insert(
-            "x-oms-dead-lettered-at".into(),
-            AMQPValue::LongString(LongString::from(now.as_str())),
-        );
-        headers.insert(
-            "x-oms-original-queue".into(),
-            AMQPValue::LongString(LongString::from(self.queue.as_str())),
-        );
+        let headers = headers::dead_lettered(&delivery.properties, reason, attempt, &self.queue);
         let properties: BasicProperties = delivery.properties.clone().with_headers(headers);
         let message = Outgoing {
             exchange: DEAD_LETTER_EXCHANGE,
@@ -223,24 +202,5 @@ impl<H: Handler> Consumer<H> {
 
 /// The message an outgoing message follows from, as `Outgoing` records it.
 pub(super) fn causation_id(properties: &BasicProperties) -> Option<String> {
-    match properties.headers().as_ref()?.inner().get("causation_id")? {
-        AMQPValue::LongString(id) => Some(id.to_string()),
-        _ => None,
-    }
-}
-
-/// Quorum queues count deliveries in `x-delivery-count` (absent on the first).
-pub(super) fn delivery_count(properties: &BasicProperties) -> i64 {
-    properties
-        .headers()
-        .as_ref()
-        .and_then(|h| h.inner().get("x-delivery-count").cloned())
-        .and_then(|v| match v {
-            AMQPValue::LongLongInt(n) => Some(n),
-            AMQPValue::LongInt(n) => Some(i64::from(n)),
-            AMQPValue::ShortInt(n) => Some(i64::from(n)),
-            AMQPValue::LongUInt(n) => Some(i64::from(n)),
-            _ => None,
-        })
-        .unwrap_or(0)
+    headers::text_of(properties, headers::CAUSATION_ID)
 }

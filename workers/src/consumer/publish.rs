@@ -7,8 +7,9 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::process::{causation_id, delivery_count};
+use super::process::causation_id;
 use super::*;
+use oms_platform::broker::headers::delivery_count;
 
 impl<H: Handler> Consumer<H> {
     /// Publishes each committed job's messages (confirmed) and then acks its deliveries, in

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use oms_platform::urls::ServiceUrl;
 use oms_platform::{Config, Store};
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
@@ -37,174 +36,11 @@ pub fn amqp_base() -> String {
 }
 
 /// RabbitMQ's management API: base URL and credentials.
-#[derive(Clone)]
-pub struct Management {
-    base: String,
-    user: String,
-    password: String,
-    http: reqwest::Client,
-}
+mod management;
+mod sse;
 
-impl Management {
-    pub fn from_env() -> Self {
-        Self::new(&env_or(
-            "OMS_TEST_RABBIT_MGMT_URL",
-            "http://guest:guest@127.0.0.1:15672",
-        ))
-    }
-
-    /// The management API at `raw` (`http://user:pass@host:port`).
-    pub fn new(raw: &str) -> Self {
-        let url = ServiceUrl::parse(raw).expect("a management URL");
-        Self {
-            base: url.origin(),
-            user: url.user.unwrap_or_else(|| "guest".into()),
-            password: url.password.unwrap_or_else(|| "guest".into()),
-            http: reqwest::Client::new(),
-        }
-    }
-
-    /// The API's URL with its credentials, as `OMS_RABBIT_MANAGEMENT_URL` takes it.
-    pub fn url(&self) -> String {
-        let (scheme, host) = self
-            .base
-            .split_once("://")
-            .unwrap_or(("http", self.base.as_str()));
-        format!("{scheme}://{}:{}@{host}", self.user, self.password)
-    }
-
-    /// Whether the API answers.
-    pub async fn is_up(&self) -> bool {
-        self.http
-            .get(format!("{}/api/overview", self.base))
-            .basic_auth(&self.user, Some(&self.password))
-            .timeout(Duration::from_secs(3))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-    }
-
-    pub async fn create_vhost(&self, vhost: &str) {
-        let put = |path: String, body: Value| {
-            self.http
-                .put(format!("{}{path}", self.base))
-                .basic_auth(&self.user, Some(&self.password))
-                .json(&body)
-                .send()
-        };
-        let response = put(format!("/api/vhosts/{vhost}"), json!({}))
-            .await
-            .expect("management API reachable");
-        assert!(
-            response.status().is_success(),
-            "creating vhost: {}",
-            response.status()
-        );
-        let response = put(
-            format!("/api/permissions/{vhost}/{}", self.user),
-            json!({"configure": ".*", "write": ".*", "read": ".*"}),
-        )
-        .await
-        .expect("management API reachable");
-        assert!(
-            response.status().is_success(),
-            "granting vhost: {}",
-            response.status()
-        );
-    }
-
-    pub async fn delete_vhost(&self, vhost: &str) {
-        let _ = self
-            .http
-            .delete(format!("{}/api/vhosts/{vhost}", self.base))
-            .basic_auth(&self.user, Some(&self.password))
-            .send()
-            .await;
-    }
-
-    /// Closes every client connection to `vhost` (as a broker restart would); returns how many.
-    pub async fn close_connections(&self, vhost: &str) -> usize {
-        let connections: Vec<Value> = self
-            .http
-            .get(format!("{}/api/vhosts/{vhost}/connections", self.base))
-            .basic_auth(&self.user, Some(&self.password))
-            .send()
-            .await
-            .expect("management API reachable")
-            .json()
-            .await
-            .unwrap_or_default();
-        let mut closed = 0;
-        for connection in connections {
-            let Some(name) = connection["name"].as_str() else {
-                continue;
-            };
-            let encoded: String = name
-                .bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-                    _ => format!("%{b:02X}"),
-                })
-                .collect();
-            let response = self
-                .http
-                .delete(format!("{}/api/connections/{encoded}", self.base))
-                .basic_auth(&self.user, Some(&self.password))
-                .header("x-reason", "test: simulated broker restart")
-                .send()
-                .await;
-            if response.is_ok_and(|r| r.status().is_success()) {
-                closed += 1;
-            }
-        }
-        closed
-    }
-
-    /// Deletes an exchange (and its bindings).
-    pub async fn delete_exchange(&self, vhost: &str, exchange: &str) {
-        let response = self
-            .http
-            .delete(format!("{}/api/exchanges/{vhost}/{exchange}", self.base))
-            .basic_auth(&self.user, Some(&self.password))
-            .send()
-            .await
-            .expect("management API reachable");
-        assert!(
-            response.status().is_success(),
-            "deleting {exchange}: {}",
-            response.status()
-        );
-    }
-
-    /// `GET /api{path}` as JSON; `None` when the API does not answer with a success.
-    pub async fn get(&self, path: &str) -> Option<Value> {
-        let response = self
-            .http
-            .get(format!("{}/api{path}", self.base))
-            .basic_auth(&self.user, Some(&self.password))
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await
-            .ok()?;
-        if !response.status().is_success() {
-            return None;
-        }
-        response.json().await.ok()
-    }
-
-    /// `GET /api/queues/{vhost}` as JSON.
-    pub async fn queues(&self, vhost: &str) -> Vec<Value> {
-        self.http
-            .get(format!("{}/api/queues/{vhost}", self.base))
-            .basic_auth(&self.user, Some(&self.password))
-            .send()
-            .await
-            .expect("management API reachable")
-            .json()
-            .await
-            .expect("queues JSON")
-    }
-}
+pub use management::Management;
+pub use sse::SseReader;
 
 /// A signed-in user.
 #[derive(Clone, Debug)]
@@ -513,9 +349,10 @@ impl TestApp {
     /// One line per queue of this app's vhost with its backlog and consumers, for a failure's
     /// message: which partition stopped being consumed.
     pub async fn queue_report(&self) -> String {
-        let Some(Value::Array(queues)) = self.management.get(&format!("/queues/{}", self.vhost)).await else {
+        let queues = self.management.queues(&self.vhost).await;
+        if queues.is_empty() {
             return "(the management API did not answer)".to_string();
-        };
+        }
         queues
             .iter()
             .map(|q| {
@@ -580,6 +417,36 @@ impl TestApp {
             .expect("ledger")
     }
 
+    /// The run's invariants once it is over: `oms verify`'s checks pass (waited for up to 60 s,
+    /// while releases settle), and each product's ledger records every operation once and sums
+    /// to its stock.
+    pub async fn assert_invariants(&self, products: &[String]) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let report = oms_platform::verify::verify(&self.store, Duration::ZERO)
+                .await
+                .expect("verify");
+            if report.ok {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "invariants violated: {:?}",
+                report.violations
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        for product in products {
+            let ledger = self.ledger(product).await;
+            let mut keys: Vec<&str> = ledger.iter().map(|e| e.op_key.as_str()).collect();
+            keys.sort_unstable();
+            let before = keys.len();
+            keys.dedup();
+            assert_eq!(before, keys.len(), "a stock change recorded twice");
+            self.assert_stock_consistent(product).await;
+        }
+    }
+
     /// Asserts the product's stock invariants: never negative, equal to the sum of its ledger.
     pub async fn assert_stock_consistent(&self, product_id: &str) -> i64 {
         let product = self.product(product_id).await;
@@ -587,80 +454,6 @@ impl TestApp {
         assert!(product.stock >= 0, "negative stock for {product_id}");
         assert_eq!(product.stock, sum, "stock and ledger disagree for {product_id}");
         product.stock
-    }
-}
-
-/// Reads a server-sent event stream.
-pub struct SseReader {
-    response: reqwest::Response,
-    buffer: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct SseEvent {
-    pub event: String,
-    pub data: Value,
-}
-
-impl SseReader {
-    pub async fn open(app: &TestApp, path: &str, token: &str) -> Self {
-        Self::open_at(&app.http, &app.url(path), token).await
-    }
-
-    /// Opens the stream at a full URL (another API process's).
-    pub async fn open_at(http: &reqwest::Client, url: &str, token: &str) -> Self {
-        let response = http
-            .get(url)
-            .bearer_auth(token)
-            .timeout(Duration::from_secs(120))
-            .send()
-            .await
-            .expect("SSE request");
-        assert_eq!(response.status(), StatusCode::OK);
-        assert!(
-            response.headers()["content-type"]
-                .to_str()
-                .unwrap_or("")
-                .starts_with("text/event-stream"),
-            "not an event stream"
-        );
-        Self {
-            response,
-            buffer: String::new(),
-        }
-    }
-
-    /// The next event, `None` when the stream ends; panics after `timeout`.
-    pub async fn next(&mut self, timeout: Duration) -> Option<SseEvent> {
-        loop {
-            if let Some(end) = self.buffer.find("\n\n") {
-                let block: String = self.buffer.drain(..end + 2).collect();
-                let mut event = String::from("message");
-                let mut data = String::new();
-                for line in block.lines() {
-                    if let Some(v) = line.strip_prefix("event:") {
-                        event = v.trim().to_string();
-                    } else if let Some(v) = line.strip_prefix("data:") {
-                        data.push_str(v.trim_start());
-                    }
-                }
-                if data.is_empty() {
-                    continue; // a keep-alive comment
-                }
-                return Some(SseEvent {
-                    event,
-                    data: serde_json::from_str(&data).unwrap_or(Value::String(data)),
-                });
-            }
-            let chunk = tokio::time::timeout(timeout, self.response.chunk())
-                .await
-                .expect("no SSE event in time")
-                .expect("SSE stream");
-            match chunk {
-                Some(bytes) => self.buffer.push_str(&String::from_utf8_lossy(&bytes)),
-                None => return None,
-            }
-        }
     }
 }
 
