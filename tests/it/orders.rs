@@ -201,16 +201,19 @@ async fn redelivered_stock_commands_apply_once() {
         quantity: oms_contracts::domain::Quantity::parse(4).expect("q"),
         reply_to: orders_queue_for(&order_id, partitions),
     };
-    for _ in 0..2 {
-        let envelope = Envelope::new(order.clone(), "test", reserve.clone());
-        app.broker
-            .publish(Outgoing::command(
-                stock_queue_for(&product_id, partitions),
-                &envelope,
-            ))
-            .await
-            .expect("publish");
-    }
+    let twice = |command: StockCommand| {
+        let queue = stock_queue_for(&product_id, partitions);
+        let messages = (0..2)
+            .map(|_| {
+                Outgoing::command(
+                    queue.clone(),
+                    &Envelope::new(order.clone(), "test", command.clone()),
+                )
+            })
+            .collect();
+        app.broker.publish_all(messages)
+    };
+    twice(reserve).await.expect("publish");
     // Cancel, then deliver the release twice more.
     let response = app
         .post_json(
@@ -226,16 +229,7 @@ async fn redelivered_stock_commands_apply_once() {
         product_id: product_id.clone(),
         reply_to: orders_queue_for(&order_id, partitions),
     };
-    for _ in 0..2 {
-        let envelope = Envelope::new(order.clone(), "test", release.clone());
-        app.broker
-            .publish(Outgoing::command(
-                stock_queue_for(&product_id, partitions),
-                &envelope,
-            ))
-            .await
-            .expect("publish");
-    }
+    twice(release).await.expect("publish");
     // A later command on the same partition is processed after the duplicates.
     let marker = app.order(&user, &[(&product, 1)]).await;
     app.wait_decided(&marker, &user.access_token).await;

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::receiver::Receiver;
-use super::{endpoint, product, spawn, wait_deliveries};
+use super::{endpoint, product, spawn, store_endpoint, wait_deliveries};
 use crate::helpers::assert_error;
 
 struct Script {
@@ -245,30 +245,14 @@ async fn outside_dev_endpoints_must_be_https_when_saved_and_when_delivered() {
 
     // An http endpoint that is in the store all the same (saved while the deployment ran as dev)
     // is refused at delivery: nothing reaches the receiver.
-    let now = mongodb::bson::DateTime::now();
-    let key =
-        oms_workers::webhooks::secrets::SealKey::from_hex(&app.config.webhooks.secrets_key).expect("key");
     let legacy = oms_contracts::WebhookId::new();
-    app.store
-        .webhook_endpoints()
-        .insert_one(oms_platform::store::EndpointDoc {
-            id: legacy.clone(),
-            url: receiver.url.clone(),
-            events: vec![oms_contracts::webhooks::WebhookEventType::OrderPlaced],
-            description: None,
-            disabled: false,
-            disabled_reason: None,
-            secrets: vec![oms_platform::store::SecretDoc {
-                sealed: key.seal("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
-                created_at: now,
-                expires_at: None,
-            }],
-            failing_since: None,
-            created_at: now,
-            updated_at: now,
-        })
-        .await
-        .expect("insert");
+    store_endpoint(
+        &app,
+        &legacy,
+        &receiver.url,
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    )
+    .await;
     let shopper = app.register("strict").await;
     let product = product(&app, &admin, 5).await;
     app.order(&shopper, &[(&product, 1)]).await;

@@ -452,41 +452,13 @@ async fn ssrf_attempts_are_refused_when_saved_and_when_delivered() {
 
     // An endpoint that got past the check (here written straight to the store, as a name that
     // resolved elsewhere when saved would) is refused at delivery: nothing reaches the receiver.
-    let now = mongodb::bson::DateTime::now();
     let (good, secret) = (
         oms_contracts::WebhookId::new(),
         "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
     );
-    let key =
-        oms_workers::webhooks::secrets::SealKey::from_hex(&app.config.webhooks.secrets_key).expect("key");
-    for (id, url) in [
-        (good.clone(), receiver.url.clone()),
-        (
-            oms_contracts::WebhookId::new(),
-            receiver.url.replace("127.0.0.1", "localhost"),
-        ),
-    ] {
-        app.store
-            .webhook_endpoints()
-            .insert_one(oms_platform::store::EndpointDoc {
-                id,
-                url,
-                events: vec![oms_contracts::webhooks::WebhookEventType::OrderPlaced],
-                description: None,
-                disabled: false,
-                disabled_reason: None,
-                secrets: vec![oms_platform::store::SecretDoc {
-                    sealed: key.seal(secret),
-                    created_at: now,
-                    expires_at: None,
-                }],
-                failing_since: None,
-                created_at: now,
-                updated_at: now,
-            })
-            .await
-            .expect("insert");
-    }
+    store_endpoint(&app, &good, &receiver.url, secret).await;
+    let local = receiver.url.replace("127.0.0.1", "localhost");
+    store_endpoint(&app, &oms_contracts::WebhookId::new(), &local, secret).await;
     let shopper = app.register("ssrf").await;
     let product = product(&app, &admin, 5).await;
     app.order(&shopper, &[(&product, 1)]).await;
@@ -570,4 +542,32 @@ async fn webhooks_are_for_admins_and_their_input_is_checked() {
         .get(&format!("/api/webhooks/{webhook}"), Some(&admin.access_token))
         .await;
     assert_error(response, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+/// Stores an endpoint for `order.placed` straight into the store, past the API's checks (as one
+/// saved under other rules, or a name that resolved elsewhere then), signing with `secret`.
+pub(crate) async fn store_endpoint(app: &TestApp, id: &oms_contracts::WebhookId, url: &str, secret: &str) {
+    let now = mongodb::bson::DateTime::now();
+    let key =
+        oms_workers::webhooks::secrets::SealKey::from_hex(&app.config.webhooks.secrets_key).expect("key");
+    app.store
+        .webhook_endpoints()
+        .insert_one(oms_platform::store::EndpointDoc {
+            id: id.clone(),
+            url: url.to_string(),
+            events: vec![oms_contracts::webhooks::WebhookEventType::OrderPlaced],
+            description: None,
+            disabled: false,
+            disabled_reason: None,
+            secrets: vec![oms_platform::store::SecretDoc {
+                sealed: key.seal(secret),
+                created_at: now,
+                expires_at: None,
+            }],
+            failing_since: None,
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .expect("insert");
 }
