@@ -76,4 +76,6 @@ test('a shopper places an order; an admin finds it by its #number and by the sho
   await admin.goto(`/orders/${orderId}`);
   await expect(admin.getByRole('heading', { level: 1 })).toHaveText(`Order #${number}`);
   await expect(admin.getByTestId('order-customer')).toContainText(`${name} <${email}>`);
+  // Its history names the shopper by name, not as "the customer" or by id.
+  await expect(admin.getByText(`PENDING by ${name}`)).toBeVisible();
 });

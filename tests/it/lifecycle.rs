@@ -557,3 +557,96 @@ async fn two_changes_decided_in_one_batch_announce_distinct_increasing_versions(
     // The cancel released the line.
     assert_eq!(app.assert_stock_consistent(&product).await, 5);
 }
+
+#[tokio::test]
+async fn history_and_ledger_name_people_and_orders_not_ids() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let user = app.register("ada").await;
+    let (order, product) = placed_order(&app, &admin, &user, 5).await;
+    assert_eq!(
+        set_status(&app, &admin.access_token, &order, "CONFIRMED")
+            .await
+            .status(),
+        StatusCode::ACCEPTED
+    );
+    let seen_by_admin = wait_status(&app, &admin.access_token, &order, "CONFIRMED").await;
+    let who = |o: &Value, to: &str| {
+        let entry = o["history"]
+            .as_array()
+            .expect("history")
+            .iter()
+            .find(|h| h["to"] == to)
+            .cloned()
+            .expect("entry");
+        (entry["by"].clone(), entry["by_name"].clone())
+    };
+    // The customer by their name for anyone; the admin by name for admins only.
+    assert_eq!(who(&seen_by_admin, "PENDING").1, "ada");
+    assert_eq!(
+        who(&seen_by_admin, "CONFIRMED"),
+        (json!(admin.user_id), json!("Administrator"))
+    );
+    let seen_by_owner = app
+        .get(&format!("/api/orders/{order}"), Some(&user.access_token))
+        .await
+        .json::<Value>()
+        .await
+        .expect("order");
+    assert_eq!(who(&seen_by_owner, "PENDING").1, "ada");
+    assert_eq!(who(&seen_by_owner, "CONFIRMED").1, Value::Null);
+    // The same in the admins' order list.
+    let listed = app
+        .get(
+            &format!("/api/orders?number={}", seen_by_admin["number"]),
+            Some(&admin.access_token),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .expect("list");
+    assert_eq!(who(&listed["items"][0], "CONFIRMED").1, "Administrator");
+
+    // The ledger: the order's reservation names the order's number; an adjustment its admin.
+    let adjusted = app
+        .post_json(
+            &format!("/api/products/{product}/stock"),
+            Some(&admin.access_token),
+            &json!({"delta": 3, "reason": "recount"}),
+        )
+        .await;
+    assert_eq!(adjusted.status(), StatusCode::ACCEPTED);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let entries = loop {
+        let page: Value = app
+            .get(
+                &format!("/api/products/{product}/ledger"),
+                Some(&admin.access_token),
+            )
+            .await
+            .json()
+            .await
+            .expect("ledger");
+        let entries = page["items"].as_array().cloned().unwrap_or_default();
+        if entries.iter().any(|e| e["kind"] == "adjust") {
+            break entries;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the adjustment never applied: {page}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let of_order = entries
+        .iter()
+        .find(|e| e["order_id"] == order.as_str())
+        .expect("the order's entry");
+    assert_eq!(of_order["order_number"], seen_by_admin["number"]);
+    assert_eq!(of_order["actor_name"], Value::Null, "{of_order}");
+    let adjustment = entries
+        .iter()
+        .find(|e| e["kind"] == "adjust")
+        .expect("adjustment");
+    assert_eq!(adjustment["actor"], admin.user_id.as_str());
+    assert_eq!(adjustment["actor_name"], "Administrator");
+}

@@ -64,7 +64,10 @@ pub(crate) async fn cancel_order(
     };
     send(&state, &id, &request_id, message).await?;
     tracing::info!(order_id = %id, user_id = %user.id, "cancel requested");
-    Ok((StatusCode::ACCEPTED, Json(OrderOut::new(order, &user))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(OrderOut::new(order, &user, &HashMap::new())),
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -128,7 +131,10 @@ pub(crate) async fn transition_order(
     };
     send(&state, &id, &request_id, message).await?;
     tracing::info!(order_id = %id, admin_id = %admin.id, to = %to, "transition requested");
-    Ok((StatusCode::ACCEPTED, Json(OrderOut::new(order, &admin))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(OrderOut::new(order, &admin, &HashMap::new())),
+    ))
 }
 
 pub(crate) async fn send(

@@ -20,6 +20,7 @@ use oms_contracts::order::{self, Actor};
 use oms_contracts::{Money, OrderId, OrderStatus, UserId};
 use oms_platform::store::{self, LineReservation, OrderDoc};
 use serde::Serialize;
+use std::collections::HashMap;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -67,7 +68,7 @@ pub struct OrderOut {
     pub status: OrderStatus,
     pub items: Vec<LineOut>,
     pub total: Option<Money>,
-    pub history: Vec<HistoryEntry>,
+    pub history: Vec<HistoryOut>,
     pub version: i64,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
@@ -76,6 +77,49 @@ pub struct OrderOut {
     /// for the order's owner only `CANCELLED` (before shipping); empty when the status is
     /// final. Live status events do not carry it: fetch the order again after one.
     pub allowed_next: Vec<OrderStatus>,
+}
+
+/// One change of an order's status, or a refused attempt at one.
+#[derive(Serialize, ToSchema)]
+pub struct HistoryOut {
+    pub from: Option<OrderStatus>,
+    pub to: OrderStatus,
+    /// A user id, or `system`.
+    pub by: String,
+    /// The name of whoever `by` is, when the caller may know it: the customer's for anyone who
+    /// sees the order, an administrator's for administrators; otherwise absent.
+    pub by_name: Option<String>,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub reason: Option<String>,
+    /// Whether this was a refused attempt (the status did not change).
+    pub refused: bool,
+    /// The order's version once this entry was recorded (absent on old entries).
+    pub version: Option<i64>,
+}
+
+/// The names of the people `orders`' histories name besides their customers, as `viewer` may
+/// know them: administrators' names for administrators (one read), none for shoppers, who see
+/// "an administrator".
+pub(crate) async fn history_names(
+    state: &AppState,
+    orders: &[&OrderDoc],
+    viewer: &CurrentUser,
+) -> Result<HashMap<String, String>, ApiError> {
+    if !viewer.is_admin() {
+        return Ok(HashMap::new());
+    }
+    let mut others: Vec<&str> = orders
+        .iter()
+        .flat_map(|o| {
+            o.history
+                .iter()
+                .map(|h| h.by.as_str())
+                .filter(move |by| *by != o.user_id.as_str() && *by != "system")
+        })
+        .collect();
+    others.sort_unstable();
+    others.dedup();
+    Ok(state.store.user_names(&others).await?)
 }
 
 /// The customer of an order.
@@ -98,7 +142,8 @@ fn actor_for(user: &CurrentUser, owner_id: &UserId) -> Option<Actor> {
 
 impl OrderOut {
     /// The order as `viewer` sees it: `allowed_next` depends on who asks.
-    fn new(o: OrderDoc, viewer: &CurrentUser) -> Self {
+    fn new(o: OrderDoc, viewer: &CurrentUser, names: &HashMap<String, String>) -> Self {
+        let customer_name = o.customer.as_ref().map(|c| c.name.clone());
         let allowed_next = actor_for(viewer, &o.user_id)
             .map(|actor| order::allowed_next(o.status, actor))
             .unwrap_or_default();
@@ -133,7 +178,24 @@ impl OrderOut {
             }),
             status: o.status,
             total: o.total,
-            history: o.history,
+            history: o
+                .history
+                .into_iter()
+                .map(|h: HistoryEntry| HistoryOut {
+                    by_name: if h.by == o.user_id.as_str() {
+                        customer_name.clone()
+                    } else {
+                        names.get(&h.by).cloned()
+                    },
+                    from: h.from,
+                    to: h.to,
+                    by: h.by,
+                    at: h.at,
+                    reason: h.reason,
+                    refused: h.refused,
+                    version: h.version,
+                })
+                .collect(),
             version: o.version,
             created_at: store::to_chrono(o.created_at),
             updated_at: store::to_chrono(o.updated_at),

@@ -95,7 +95,7 @@ pub(crate) fn accepted(order: OrderDoc, viewer: &CurrentUser) -> axum::response:
     (
         StatusCode::ACCEPTED,
         [(header::LOCATION, location)],
-        Json(OrderOut::new(order, viewer)),
+        Json(OrderOut::new(order, viewer, &HashMap::new())),
     )
         .into_response()
 }

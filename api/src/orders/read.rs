@@ -40,10 +40,9 @@ pub(crate) async fn get_order(
     Path(id): Path<String>,
 ) -> Result<Json<OrderOut>, ApiError> {
     let id = parse_order_id(&id)?;
-    Ok(Json(OrderOut::new(
-        visible_order(&state, &user, &id).await?,
-        &user,
-    )))
+    let order = visible_order(&state, &user, &id).await?;
+    let names = history_names(&state, &[&order], &user).await?;
+    Ok(Json(OrderOut::new(order, &user, &names)))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -150,6 +149,7 @@ pub(crate) async fn list_orders(
             .list_orders(&list, &position.start, position.paging.per_page),
         state.store.count_orders(&list),
     )?;
+    let names = history_names(&state, &slice.items.iter().collect::<Vec<_>>(), &user).await?;
     Ok(Json(page(
         &state,
         &name,
@@ -157,7 +157,7 @@ pub(crate) async fn list_orders(
         slice,
         count,
         |o: &OrderDoc| o.id.clone(),
-        |o| OrderOut::new(o, &user),
+        |o| OrderOut::new(o, &user, &names),
     )))
 }
 

@@ -36,7 +36,12 @@ pub struct LedgerEntryOut {
     pub delta: i64,
     pub balance_after: i64,
     pub order_id: Option<String>,
+    /// The order's short number (`#1042`), when the entry is an order's and the order has one.
+    pub order_number: Option<i64>,
+    /// A user id (the admin who adjusted), or `system`.
     pub actor: String,
+    /// The name of the admin who adjusted; absent for `system`.
+    pub actor_name: Option<String>,
     pub reason: Option<String>,
     pub at: chrono::DateTime<chrono::Utc>,
 }
@@ -73,6 +78,22 @@ pub(super) async fn list_ledger(
             .list_ledger(&id, &position.start, position.paging.per_page),
         state.store.count_ledger(&id),
     )?;
+    // Names, not ids: the page's orders' numbers and its admins' names, one read each.
+    let orders: Vec<&str> = slice
+        .items
+        .iter()
+        .filter_map(|e| e.order_id.as_ref().map(|o| o.as_str()))
+        .collect();
+    let actors: Vec<&str> = slice
+        .items
+        .iter()
+        .map(|e| e.actor.as_str())
+        .filter(|a| *a != "system")
+        .collect();
+    let (numbers, names) = tokio::try_join!(
+        state.store.order_numbers(&orders),
+        state.store.user_names(&actors)
+    )?;
     Ok(Json(page(
         &state,
         &name,
@@ -86,7 +107,9 @@ pub(super) async fn list_ledger(
             kind: e.kind,
             delta: e.delta,
             balance_after: e.balance_after,
+            order_number: e.order_id.as_ref().and_then(|o| numbers.get(o.as_str()).copied()),
             order_id: e.order_id.map(|o| o.to_string()),
+            actor_name: names.get(&e.actor).cloned(),
             actor: e.actor,
             reason: e.reason,
             at: store::to_chrono(e.at),

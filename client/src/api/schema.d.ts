@@ -818,21 +818,25 @@ export interface components {
             /** @example ok */
             status: string;
         };
-        /** @description One entry of an order's history. */
-        HistoryEntry: {
+        /** @description One change of an order's status, or a refused attempt at one. */
+        HistoryOut: {
             from?: components["schemas"]["OrderStatus"] | null;
             to: components["schemas"]["OrderStatus"];
             /** @description A user id, or `system`. */
             by: string;
+            /**
+             * @description The name of whoever `by` is, when the caller may know it: the customer's for anyone who
+             *     sees the order, an administrator's for administrators; otherwise absent.
+             */
+            by_name?: string | null;
             /** Format: date-time */
             at: string;
             reason?: string | null;
             /** @description Whether this was a refused attempt (the status did not change). */
-            refused?: boolean;
+            refused: boolean;
             /**
              * Format: int64
-             * @description The order's version once this entry was recorded: the `version` of the event that
-             *     announced it (absent on entries recorded before versions were kept here).
+             * @description The order's version once this entry was recorded (absent on old entries).
              */
             version?: number | null;
         };
@@ -871,7 +875,15 @@ export interface components {
             /** Format: int64 */
             balance_after: number;
             order_id?: string | null;
+            /**
+             * Format: int64
+             * @description The order's short number (`#1042`), when the entry is an order's and the order has one.
+             */
+            order_number?: number | null;
+            /** @description A user id (the admin who adjusted), or `system`. */
             actor: string;
+            /** @description The name of the admin who adjusted; absent for `system`. */
+            actor_name?: string | null;
             reason?: string | null;
             /** Format: date-time */
             at: string;
@@ -1014,7 +1026,7 @@ export interface components {
             status: components["schemas"]["OrderStatus"];
             items: components["schemas"]["LineOut"][];
             total?: components["schemas"]["Money"] | null;
-            history: components["schemas"]["HistoryEntry"][];
+            history: components["schemas"]["HistoryOut"][];
             /** Format: int64 */
             version: number;
             /** Format: date-time */
@@ -1080,7 +1092,15 @@ export interface components {
                 /** Format: int64 */
                 balance_after: number;
                 order_id?: string | null;
+                /**
+                 * Format: int64
+                 * @description The order's short number (`#1042`), when the entry is an order's and the order has one.
+                 */
+                order_number?: number | null;
+                /** @description A user id (the admin who adjusted), or `system`. */
                 actor: string;
+                /** @description The name of the admin who adjusted; absent for `system`. */
+                actor_name?: string | null;
                 reason?: string | null;
                 /** Format: date-time */
                 at: string;
@@ -1118,7 +1138,7 @@ export interface components {
                 status: components["schemas"]["OrderStatus"];
                 items: components["schemas"]["LineOut"][];
                 total?: components["schemas"]["Money"] | null;
-                history: components["schemas"]["HistoryEntry"][];
+                history: components["schemas"]["HistoryOut"][];
                 /** Format: int64 */
                 version: number;
                 /** Format: date-time */

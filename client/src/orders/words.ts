@@ -1,10 +1,17 @@
 // Order words for people: who did something (never a bare user id), and where a line's stock stands.
 import type { LineOut, Order } from '../api/types';
 
-/** The person behind a history entry or a ledger entry, as the viewer knows them. */
-export function who(by: string, viewer: { id: string } | null, order?: Pick<Order, 'user_id'>): string {
+/** The person behind a history entry or a ledger entry, as the viewer knows them: by the name
+ * the server gives when the viewer may know it (`by_name`, `actor_name`), never by a user id. */
+export function who(
+  by: string,
+  viewer: { id: string } | null,
+  order?: Pick<Order, 'user_id'>,
+  name?: string | null,
+): string {
   if (by === 'system') return 'OMS';
   if (viewer && by === viewer.id) return 'you';
+  if (name) return name;
   if (order && by === order.user_id) return 'the customer';
   return 'an administrator';
 }

@@ -150,7 +150,7 @@ export function OrderDetailPage() {
           {o.history.map((h, i) => (
             <li key={i} className={h.refused ? 'text-red-700' : ''}>
               {formatTime(h.at)} — {h.from ? `${h.from} → ` : ''}{h.to}
-              {h.refused ? ' (refused)' : ''} by {who(h.by, user, o)}{h.reason ? `: ${h.reason}` : ''}
+              {h.refused ? ' (refused)' : ''} by {who(h.by, user, o, h.by_name)}{h.reason ? `: ${h.reason}` : ''}
             </li>
           ))}
         </ol>

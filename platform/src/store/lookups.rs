@@ -1,6 +1,9 @@
 //! Look-ups by key, typed: a caller names what it wants (an order by its id, a user by e-mail),
 //! not how the store keeps it. Writes that decide something stay beside their rules.
 
+use std::collections::HashMap;
+
+use futures_util::TryStreamExt;
 use mongodb::bson::{DateTime, Document, doc};
 use mongodb::options::ReturnDocument;
 use oms_contracts::domain::{Currency, Description, Email, Price, ProductName};
@@ -75,6 +78,49 @@ impl Store {
 
     pub async fn user(&self, id: &UserId) -> mongodb::error::Result<Option<UserDoc>> {
         self.users().find_one(doc! { "_id": id.as_str() }).await
+    }
+
+    /// The names of the users among `ids` (one read; unknown ids are left out).
+    pub async fn user_names(&self, ids: &[&str]) -> mongodb::error::Result<HashMap<String, String>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let found: Vec<Document> = self
+            .users()
+            .clone_with_type::<Document>()
+            .find(doc! { "_id": { "$in": ids } })
+            .projection(doc! { "_id": 1, "name": 1 })
+            .await?
+            .try_collect()
+            .await?;
+        Ok(found
+            .iter()
+            .filter_map(|u| {
+                Some((
+                    u.get_str("_id").ok()?.to_string(),
+                    u.get_str("name").ok()?.to_string(),
+                ))
+            })
+            .collect())
+    }
+
+    /// The numbers of the orders among `ids` that have one (one read).
+    pub async fn order_numbers(&self, ids: &[&str]) -> mongodb::error::Result<HashMap<String, i64>> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let found: Vec<Document> = self
+            .orders()
+            .clone_with_type::<Document>()
+            .find(doc! { "_id": { "$in": ids } })
+            .projection(doc! { "_id": 1, "number": 1 })
+            .await?
+            .try_collect()
+            .await?;
+        Ok(found
+            .iter()
+            .filter_map(|o| Some((o.get_str("_id").ok()?.to_string(), o.get_i64("number").ok()?)))
+            .collect())
     }
 
     pub async fn user_by_email(&self, email: &Email) -> mongodb::error::Result<Option<UserDoc>> {

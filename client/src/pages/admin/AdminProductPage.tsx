@@ -6,7 +6,7 @@ import type { AdjustmentStatusOut, Product, ProductPatch } from '../../api/types
 import { fieldError, formError } from '../../api/errors';
 import { useAuth } from '../../auth/AuthContext';
 import { CURRENCIES, minorToInput, parseMoney } from '../../money';
-import { shortId, who } from '../../orders/words';
+import { orderName, who } from '../../orders/words';
 import { DataTable } from '../../components/DataTable';
 import { useFeedback } from '../../components/feedback';
 import { MoneyField } from '../../components/inputs';
@@ -271,8 +271,8 @@ function Ledger({ id }: { id: string }) {
           {
             header: 'Order / by',
             cell: (e) => e.order_id
-              ? <Link className="text-indigo-700 underline" to={`/orders/${e.order_id}`}>order <span className="font-mono">{shortId(e.order_id)}</span></Link>
-              : who(e.actor, user),
+              ? <Link className="text-indigo-700 underline" to={`/orders/${e.order_id}`}>order {orderName({ id: e.order_id, number: e.order_number })}</Link>
+              : who(e.actor, user, undefined, e.actor_name),
           },
           { header: 'Reason', cell: (e) => e.reason ?? '' },
         ]}
