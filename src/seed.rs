@@ -144,10 +144,7 @@ pub async fn seed(store: &Store, orders: usize, products: usize, users: usize) -
         let mut order = OrderDoc::placed(&id, &owner, &lines, None, String::new(), created);
         // Numbers as the API gives them, from the store's counter (not in time order here).
         order.number = Some(numbers.start + n as i64);
-        order.customer = Some(CustomerDoc {
-            name: user_docs[who].name.clone(),
-            email: user_docs[who].email.clone(),
-        });
+        order.customer = Some(CustomerDoc::new(&user_docs[who].name, &user_docs[who].email));
         let mut total = 0;
         for line in &mut order.items {
             let product = catalogue

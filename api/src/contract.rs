@@ -168,7 +168,7 @@ pub fn apply(document: &mut Value) {
         }
     }
 
-    let parameters: [(&str, Value); 10] = [
+    let parameters: [(&str, Value); 11] = [
         ("queue", json!({ "pattern": QUEUE_PATTERN })),
         ("page", json!({ "minimum": 1, "maximum": Paging::MAX_PAGE })),
         (
@@ -185,6 +185,10 @@ pub fn apply(document: &mut Value) {
         (
             "customer",
             json!({ "pattern": Email::PATTERN, "maxLength": Email::MAX_LEN }),
+        ),
+        (
+            "customer_name",
+            json!({ "pattern": "\\S", "maxLength": crate::orders::MAX_NAME_SEARCH_LEN }),
         ),
         ("limit", json!({ "minimum": 1, "maximum": 1000 })),
         (

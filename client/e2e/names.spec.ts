@@ -26,7 +26,7 @@ test('a shopper places an order; an admin finds it by its #number and by the sho
   const admin = await newPage();
   await signInAdmin(admin);
   await admin.getByRole('link', { name: 'All orders' }).click();
-  const search = admin.getByLabel('Order number or customer e-mail');
+  const search = admin.getByLabel('Order number, customer e-mail or name');
   const range = admin.getByRole('navigation', { name: 'Pages of orders' }).getByTestId('page-range');
   const table = admin.getByRole('table', { name: 'Orders' });
 
@@ -56,12 +56,19 @@ test('a shopper places an order; an admin finds it by its #number and by the sho
   await expect(orderLink(admin, orderId)).toBeVisible();
   await expect(table.getByRole('button', { name: new RegExp(name) })).toContainText(email);
 
+  // By words of the shopper's name, in any case.
+  await search.fill(name.toUpperCase());
+  await search.press('Enter');
+  await expect(admin).toHaveURL(/[?&]customer_name=/);
+  await expect(range).toHaveText('1–1 of 1');
+  await expect(orderLink(admin, orderId)).toBeVisible();
+
   // Anything else: what the box takes, and no request.
   let asked = 0;
   admin.on('request', (r) => { if (r.url().includes('/api/orders?')) asked++; });
-  await search.fill('Grace');
+  await search.fill('#12a');
   await search.press('Enter');
-  await expect(admin.getByRole('alert')).toHaveText('Search by order number or customer e-mail');
+  await expect(admin.getByRole('alert')).toHaveText('Search by order number, customer e-mail or name');
   expect(asked).toBe(0);
   await expect(orderLink(admin, orderId)).toBeVisible();
 

@@ -1130,7 +1130,27 @@ async fn orders_have_numbers_and_customers_and_admins_find_them_by_either() {
     assert_eq!(page["total"], 0);
     let (status, _) = list(format!("customer={}", bob.email), bob.access_token.clone()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    for bad in ["number=0", "customer=not-an-address"] {
+    let (status, _) = list("customer_name=bob".into(), bob.access_token.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    // Admins find a customer's orders by the words of their name, in any case; every word counts.
+    let (status, page) = list("customer_name=aDa".into(), admin.access_token.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["total"], 3, "{page}");
+    assert!(
+        page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .all(|o| o["customer"]["name"] == "Ada")
+    );
+    let (_, page) = list("customer_name=ada%20bob".into(), admin.access_token.clone()).await;
+    assert_eq!(page["total"], 0, "{page}");
+    for bad in [
+        "number=0",
+        "customer=not-an-address",
+        "customer_name=%20%20",
+        "customer_name=a%20b%20c%20d%20e%20f",
+    ] {
         let response = app
             .get(&format!("/api/orders?{bad}"), Some(&admin.access_token))
             .await;

@@ -153,10 +153,7 @@ pub(crate) async fn place_order(
         chrono::Utc::now(),
     );
     order.number = Some(state.order_numbers.next(&state.store).await?);
-    order.customer = Some(CustomerDoc {
-        name: user.name.clone(),
-        email: user.email.clone(),
-    });
+    order.customer = Some(CustomerDoc::new(&user.name, &user.email));
 
     // Durable first: once the order is stored, nothing downstream can lose it. The intake
     // stores it and sends its placement together with the orders that arrived meanwhile.

@@ -58,6 +58,9 @@ pub struct OrderQuery {
     number: Option<i64>,
     /// Admins: only the orders of the customer with this e-mail address (any case).
     customer: Option<String>,
+    /// Admins: only the orders of customers whose name has every one of these words (any case;
+    /// orders placed before names were searchable are found by e-mail or number).
+    customer_name: Option<String>,
     /// From 1 (default 1).
     page: Option<i64>,
     /// 1 to 100 (default 20).
@@ -108,8 +111,14 @@ pub(crate) async fn list_orders(
                     .to_string(),
             );
         }
+        if let Some(name) = &query.customer_name {
+            list.customer_words = customer_words(name)?;
+        }
     } else {
-        if query.user_id.as_ref().is_some_and(|u| u != user.id.as_str()) || query.customer.is_some() {
+        if query.user_id.as_ref().is_some_and(|u| u != user.id.as_str())
+            || query.customer.is_some()
+            || query.customer_name.is_some()
+        {
             return Err(ApiError::Forbidden);
         }
         list.user = Some(user.id.clone());
@@ -136,11 +145,12 @@ pub(crate) async fn list_orders(
         );
     }
     let name = format!(
-        "orders:{}:{}:{}:{}",
+        "orders:{}:{}:{}:{}:{}",
         list.user.as_ref().map_or("", UserId::as_str),
         list.status.map_or("", OrderStatus::as_str),
         list.number.map(|n| n.to_string()).unwrap_or_default(),
         list.customer_email.as_deref().unwrap_or_default(),
+        list.customer_words.join(" "),
     );
     let position = position::<OrderId>(&state, &name, query.page, query.per_page, query.cursor.as_deref())?;
     let (slice, count) = tokio::try_join!(
@@ -192,4 +202,30 @@ pub(crate) async fn order_stats(
         total: by_status.values().sum(),
         by_status,
     }))
+}
+
+/// The most words a customer-name search takes, and its longest text.
+pub const MAX_NAME_SEARCH_WORDS: usize = 5;
+pub const MAX_NAME_SEARCH_LEN: usize = 100;
+
+/// The words a customer-name search asks for: some, not too many.
+fn customer_words(text: &str) -> Result<Vec<String>, ApiError> {
+    let invalid = |message: String| ApiError::Invalid {
+        code: "invalid_query",
+        field: "customer_name".into(),
+        message,
+    };
+    if text.chars().count() > MAX_NAME_SEARCH_LEN {
+        return Err(invalid(format!(
+            "must be at most {MAX_NAME_SEARCH_LEN} characters"
+        )));
+    }
+    let words = oms_platform::store::name_words(text);
+    match words.len() {
+        0 => Err(invalid(
+            "must name at least one word of the customer's name".into(),
+        )),
+        n if n > MAX_NAME_SEARCH_WORDS => Err(invalid(format!("at most {MAX_NAME_SEARCH_WORDS} words"))),
+        _ => Ok(words),
+    }
 }

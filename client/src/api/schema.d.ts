@@ -2165,6 +2165,11 @@ export interface operations {
                 number?: number;
                 /** @description Admins: only the orders of the customer with this e-mail address (any case). */
                 customer?: string;
+                /**
+                 * @description Admins: only the orders of customers whose name has every one of these words (any case;
+                 *     orders placed before names were searchable are found by e-mail or number).
+                 */
+                customer_name?: string;
                 /** @description From 1 (default 1). */
                 page?: number;
                 /** @description 1 to 100 (default 20). */

@@ -15,15 +15,21 @@ describe('the orders search box', () => {
     expect(searchParams(parseOrderSearch('ada@x.test'))).toEqual({ customer: 'ada@x.test' });
   });
 
+  it('reads words with letters as a customer\'s name', () => {
+    expect(parseOrderSearch(' Ada   Lovelace ')).toEqual({ kind: 'name', name: 'Ada Lovelace' });
+    expect(searchParams(parseOrderSearch('Zoë'))).toEqual({ customer_name: 'Zoë' });
+    expect(parseOrderSearch('a b c d e f').kind).toBe('invalid');
+    expect(searchText({ customer_name: 'Ada Lovelace' })).toBe('Ada Lovelace');
+  });
+
   it('asks nothing for anything else, and says what it takes', () => {
     expect(parseOrderSearch('')).toEqual({ kind: 'none' });
     expect(parseOrderSearch('   ')).toEqual({ kind: 'none' });
-    expect(parseOrderSearch('Ada')).toEqual({ kind: 'invalid', hint: SEARCH_HINT });
     expect(parseOrderSearch('#10a')).toEqual({ kind: 'invalid', hint: SEARCH_HINT });
     expect(parseOrderSearch('-5')).toEqual({ kind: 'invalid', hint: SEARCH_HINT });
     expect(parseOrderSearch('#0')).toEqual({ kind: 'invalid', hint: 'Order numbers start at #1.' });
     expect(parseOrderSearch('99999999999999999999').kind).toBe('invalid');
-    expect(searchParams(parseOrderSearch('Ada'))).toEqual({});
+    expect(searchParams(parseOrderSearch('#10a'))).toEqual({});
   });
 
   it('reads the address back into the box', () => {

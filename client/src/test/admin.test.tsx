@@ -136,7 +136,7 @@ describe('all orders', () => {
     expect(table).not.toHaveTextContent('u-42');
     await userEvent.click(within(table).getByRole('button', { name: /Ada Lovelace/ }));
     await waitFor(() => expect(api.list).toHaveBeenLastCalledWith(expect.objectContaining({ customer: 'ada@oms.test', cursor: undefined })));
-    expect(screen.getByLabelText('Order number or customer e-mail')).toHaveValue('ada@oms.test');
+    expect(screen.getByLabelText('Order number, customer e-mail or name')).toHaveValue('ada@oms.test');
   });
 
   it('filters an old order without a customer by its account (and keeps old user_id links working)', async () => {
@@ -148,22 +148,25 @@ describe('all orders', () => {
     expect(screen.getByText(/Showing one customer's orders/)).toBeInTheDocument();
   });
 
-  it('searches by number or e-mail, and says what it searches for without asking the server otherwise', async () => {
+  it('searches by number, e-mail or name, and says what it searches for without asking the server otherwise', async () => {
     api.list.mockResolvedValue(page([ada]));
     renderAt('/admin/orders?user_id=u-42', { '/admin/orders': <AdminOrdersPage /> });
     await waitFor(() => expect(api.list).toHaveBeenLastCalledWith(expect.objectContaining({ user_id: 'u-42' })));
-    const box = screen.getByLabelText('Order number or customer e-mail');
+    const box = screen.getByLabelText('Order number, customer e-mail or name');
     await userEvent.type(box, '#1042{Enter}');
     await waitFor(() => expect(api.list).toHaveBeenLastCalledWith({
-      status: undefined, number: 1042, customer: undefined, user_id: undefined, cursor: undefined, per_page: 20,
+      status: undefined, number: 1042, customer: undefined, customer_name: undefined, user_id: undefined, cursor: undefined, per_page: 20,
     }));
     await userEvent.clear(box);
     await userEvent.type(box, 'ADA@OMS.TEST{Enter}');
     await waitFor(() => expect(api.list).toHaveBeenLastCalledWith(expect.objectContaining({ number: undefined, customer: 'ADA@OMS.TEST' })));
+    await userEvent.clear(box);
+    await userEvent.type(box, 'Ada Lovelace{Enter}');
+    await waitFor(() => expect(api.list).toHaveBeenLastCalledWith(expect.objectContaining({ customer: undefined, customer_name: 'Ada Lovelace' })));
     const calls = api.list.mock.calls.length;
     await userEvent.clear(box);
-    await userEvent.type(box, 'Ada{Enter}');
-    expect(await screen.findByRole('alert')).toHaveTextContent('Search by order number or customer e-mail');
+    await userEvent.type(box, '#10a{Enter}');
+    expect(await screen.findByRole('alert')).toHaveTextContent('Search by order number, customer e-mail or name');
     expect(api.list).toHaveBeenCalledTimes(calls);
   });
 

@@ -274,6 +274,27 @@ pub struct CustomerDoc {
     pub name: String,
     /// As the account has it (lower case).
     pub email: String,
+    /// The name's words in lower case, which admins search by (absent on orders placed before).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<String>,
+}
+
+impl CustomerDoc {
+    pub fn new(name: &str, email: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            email: email.to_string(),
+            words: name_words(name),
+        }
+    }
+}
+
+/// The words of a name as it is searched: split at white space, in lower case, each once.
+pub fn name_words(name: &str) -> Vec<String> {
+    let mut words: Vec<String> = name.split_whitespace().map(str::to_lowercase).collect();
+    words.sort_unstable();
+    words.dedup();
+    words
 }
 
 impl OrderDoc {

@@ -17,6 +17,8 @@ pub struct OrderList {
     pub number: Option<i64>,
     /// As accounts store it (lower case).
     pub customer_email: Option<String>,
+    /// Words every one of which the customer's name has ([`name_words`](crate::store::name_words)).
+    pub customer_words: Vec<String>,
 }
 
 impl OrderList {
@@ -34,6 +36,9 @@ impl OrderList {
         if let Some(email) = &self.customer_email {
             filter.insert("customer.email", email.as_str());
         }
+        if !self.customer_words.is_empty() {
+            filter.insert("customer.words", doc! { "$all": &self.customer_words });
+        }
         filter
     }
 
@@ -45,6 +50,9 @@ impl OrderList {
         }
         if self.customer_email.is_some() {
             return doc! { "customer.email": 1, "_id": -1 };
+        }
+        if !self.customer_words.is_empty() {
+            return doc! { "customer.words": 1, "_id": -1 };
         }
         match (&self.user, self.status) {
             (Some(_), Some(_)) => doc! { "user_id": 1, "status": 1, "_id": -1 },

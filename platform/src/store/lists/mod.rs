@@ -83,6 +83,7 @@ impl Store {
             (ORDERS, doc! { "status": 1, "_id": -1 }),
             (ORDERS, doc! { "number": 1, "_id": -1 }),
             (ORDERS, doc! { "customer.email": 1, "_id": -1 }),
+            (ORDERS, doc! { "customer.words": 1, "_id": -1 }),
             // `oms verify --since`.
             (ORDERS, doc! { "updated_at": 1 }),
             (LEDGER, ledger_index()),
@@ -289,6 +290,15 @@ impl Store {
             },
             OrderList {
                 customer_email: Some("ada@example.com".into()),
+                status: Some(OrderStatus::Placed),
+                ..OrderList::default()
+            },
+            OrderList {
+                customer_words: vec!["ada".into()],
+                ..OrderList::default()
+            },
+            OrderList {
+                customer_words: vec!["ada".into(), "lovelace".into()],
                 status: Some(OrderStatus::Placed),
                 ..OrderList::default()
             },
