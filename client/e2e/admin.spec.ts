@@ -208,7 +208,7 @@ test('an admin filters all orders by status and by customer, and pages through t
   await signInAdmin(page);
   await page.getByRole('link', { name: 'All orders' }).click();
   const range = page.getByRole('navigation', { name: 'Pages of orders' }).getByTestId('page-range');
-  const search = page.getByLabel('Order number or customer e-mail');
+  const search = page.getByLabel('Order number, customer e-mail or name');
   await expect(orderLink(page, bobs)).toBeVisible();
   // A customer in the list, by name and e-mail, filters by that customer.
   const bobButton = page.getByRole('table').getByRole('button', { name: /Bob One Order/ });

@@ -1,6 +1,6 @@
 import type { Locator } from '@playwright/test';
 import {
-  test, expect, signUp, signInAdmin, seedProduct, orderProduct, addToCart, catalogCard, shot, unique, apiOf, registerApi, placeOrderApi, cartLink, orderLink,
+  test, expect, signUp, signInAdmin, seedProduct, orderProduct, addToCart, catalogCard, shot, unique, apiOf, registerApi, placeOrderApi, cartLink, orderLink, orderNumberOn,
 } from './fixtures';
 
 test('a shopper registers, orders, and sees PLACED appear live', async ({ page, request }) => {
@@ -52,6 +52,7 @@ test('a shopper cancels a PLACED order: CANCELLED shows live and the stock comes
   await expect(card.getByRole('button', { name: `Add ${product.name} to cart` })).toBeEnabled();
 
   const orderId = await orderProduct(page, product.name);
+  const number = await orderNumberOn(page);
   await expect(page.getByTestId('order-status')).toHaveText('PLACED');
   await expect(page.getByRole('cell', { name: 'reserved' })).toBeVisible();
   card = await catalogCard(page, product.name);
@@ -83,8 +84,10 @@ test('a shopper cancels a PLACED order: CANCELLED shows live and the stock comes
   await signInAdmin(admin);
   await admin.goto(`/admin/products/${product.id}`);
   const ledger = admin.getByRole('table', { name: 'Stock ledger' });
-  await expect(ledger.getByRole('row').filter({ hasText: 'release' }).filter({ hasText: orderId.slice(-8) })).toContainText('+1');
-  await expect(ledger.getByRole('row').filter({ hasText: 'reserve' }).filter({ hasText: orderId.slice(-8) })).toContainText('-1');
+  // The order by its number, not its id.
+  const ofOrder = new RegExp(`#${number}\\b`);
+  await expect(ledger.getByRole('row').filter({ hasText: 'release' }).filter({ hasText: ofOrder })).toContainText('+1');
+  await expect(ledger.getByRole('row').filter({ hasText: 'reserve' }).filter({ hasText: ofOrder })).toContainText('-1');
   await expect(admin.getByTestId('product-stock')).toHaveText('1');
 });
 
