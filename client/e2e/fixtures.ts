@@ -212,3 +212,21 @@ export async function orderNumberOn(page: Page): Promise<number> {
   await expect(heading).toBeVisible();
   return Number((await heading.textContent())!.replace(/^Order #/, ''));
 }
+
+/**
+ * Adds a webhook endpoint as the admin through the API, subscribed to `order.placed`. By default its URL is a path of
+ * this server that answers 404: no receiver, so every delivery to it fails and shows in its log. Delete it when done
+ * ({@link deleteWebhookApi}): while it exists, every order placed by any test is delivered to it.
+ */
+export async function seedWebhookApi(request: APIRequestContext, description: string, url = `${state().baseURL}/api/${unique('no-receiver')}`) {
+  const admin = await adminApi(request);
+  const r = await request.post('/api/webhooks', { headers: admin.headers, data: { url, events: ['order.placed'], description } });
+  expect(r.status(), await r.text()).toBe(201);
+  return { id: ((await r.json()) as { id: string }).id, url };
+}
+
+export async function deleteWebhookApi(request: APIRequestContext, id: string) {
+  const admin = await adminApi(request);
+  const r = await request.delete(`/api/webhooks/${id}`, { headers: admin.headers });
+  expect(r.status(), await r.text()).toBe(204);
+}

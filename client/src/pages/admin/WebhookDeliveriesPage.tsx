@@ -53,8 +53,13 @@ function DeliveryRow({ webhookId, delivery }: { webhookId: string; delivery: Del
                 {formatTime(a.at)} · {a.response_status ?? 'no answer'} · {a.latency_ms} ms
                 {a.error ? ` · ${a.error}` : ''}
               </p>
-              {/* The receiver's answer is text, never HTML: React escapes it. */}
-              {a.response_body && <pre className="mt-1 max-h-40 overflow-auto whitespace-pre-wrap break-all bg-slate-50 p-1">{a.response_body}</pre>}
+              {/* The receiver's answer is text, never HTML: React escapes it. A long one scrolls in its box, which
+                  takes the focus so that the keyboard can scroll it too. */}
+              {a.response_body && (
+                <pre tabIndex={0} className="mt-1 max-h-40 overflow-auto whitespace-pre-wrap break-all bg-slate-50 p-1 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
+                  {a.response_body}
+                </pre>
+              )}
             </li>
           ))}
         </ol>
