@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::receiver::Receiver;
-use super::{endpoint, product, spawn, store_endpoint, wait_deliveries};
+use super::{endpoint, product, refused_url, spawn, store_endpoint, wait_deliveries};
 use crate::helpers::assert_error;
 
 struct Script {
@@ -198,15 +198,7 @@ async fn outside_dev_endpoints_must_be_https_when_saved_and_when_delivered() {
         receiver.url.replace("http://", "HTTP://"),
         "http://example.com/hook".to_string(),
     ] {
-        let response = app
-            .post_json(
-                "/api/webhooks",
-                Some(&admin.access_token),
-                &json!({"url": url, "events": ["order.placed"]}),
-            )
-            .await;
-        let body = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "unsafe_url").await;
-        assert_eq!(body["error"]["field"], "url", "{url}: {body}");
+        let body = refused_url(&app, &admin, &url).await;
         assert!(
             body["error"]["message"]
                 .as_str()

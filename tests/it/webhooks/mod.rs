@@ -433,15 +433,7 @@ async fn ssrf_attempts_are_refused_when_saved_and_when_delivered() {
         "http://user:pass@example.com/".to_string(),
         "ftp://example.com/".to_string(),
     ] {
-        let response = app
-            .post_json(
-                "/api/webhooks",
-                Some(&admin.access_token),
-                &json!({"url": url, "events": ["order.placed"]}),
-            )
-            .await;
-        let body = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "unsafe_url").await;
-        assert_eq!(body["error"]["field"], "url", "{url}");
+        refused_url(&app, &admin, &url).await;
     }
     // Outside dev, https only.
     let strict = oms_workers::webhooks::ssrf::UrlPolicy {
@@ -570,4 +562,19 @@ pub(crate) async fn store_endpoint(app: &TestApp, id: &oms_contracts::WebhookId,
         })
         .await
         .expect("insert");
+}
+
+/// Registers an endpoint at `url` and expects it refused as unsafe, on its `url` field; the
+/// refusal's body.
+pub(crate) async fn refused_url(app: &TestApp, admin: &Session, url: &str) -> Value {
+    let response = app
+        .post_json(
+            "/api/webhooks",
+            Some(&admin.access_token),
+            &json!({"url": url, "events": ["order.placed"]}),
+        )
+        .await;
+    let body = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "unsafe_url").await;
+    assert_eq!(body["error"]["field"], "url", "{url}: {body}");
+    body
 }
