@@ -16,6 +16,7 @@ mod lists;
 mod notifications;
 mod openapi;
 mod ops;
+mod order_batch;
 mod orders;
 mod placement_paths;
 mod private_rabbit;
