@@ -5,7 +5,7 @@
 use oms_contracts::OrderStatus;
 use oms_contracts::domain::{
     Currency, Description, Email, IdempotencyKey, LINE_PATTERN, MAX_PRICE, MAX_STOCK, PROSE_PATTERN, Paging,
-    PersonName, ProductName, Reason, Sku,
+    Password, PersonName, ProductName, Quantity, Reason, Sku,
 };
 use serde_json::{Value, json};
 
@@ -20,6 +20,12 @@ pub const MAX_WEBHOOK_URL: usize = 2000;
 /// The longest webhook endpoint description, in characters.
 pub const MAX_WEBHOOK_DESCRIPTION: usize = 500;
 
+/// The most dead letters one listing returns per queue (`limit`).
+pub const MAX_DEAD_LETTER_LIST: u32 = 1000;
+/// The most dead letters one replay may name (`ids`): one listing's worth. (A replay pass reads
+/// up to `dead_letters::MAX_PER_PASS`, but 1,000 ids are what a JSON body of 64 KiB holds.)
+pub const MAX_REPLAY_IDS: usize = MAX_DEAD_LETTER_LIST as usize;
+
 /// A cursor as the lists write it: the position, a dot, and a 16-byte tag (base64url).
 pub const CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]{22}$";
 /// A queue's name as OMS names its queues (`oms.stock.3`, `oms.images.dlq`, ...).
@@ -32,7 +38,7 @@ pub fn apply(document: &mut Value) {
         json!({ "minLength": min, "maxLength": max, "pattern": pattern })
     };
     let currencies: Vec<String> = Currency::all().map(|c| c.as_str().to_string()).collect();
-    let properties: [(&str, &str, Value); 28] = [
+    let properties: [(&str, &str, Value); 31] = [
         (
             "RegisterIn",
             "email",
@@ -45,7 +51,26 @@ pub fn apply(document: &mut Value) {
             json!({ "enum": currencies.iter().map(|c| json!(c)).chain([Value::Null]).collect::<Vec<_>>() }),
         ),
         ("ReplayIn", "queue", json!({ "pattern": QUEUE_PATTERN })),
-        ("ReplayIn", "ids", json!({ "minItems": 1, "maxItems": 10_000 })),
+        (
+            "ReplayIn",
+            "ids",
+            json!({ "minItems": 1, "maxItems": MAX_REPLAY_IDS }),
+        ),
+        (
+            "RegisterIn",
+            "password",
+            json!({ "minLength": Password::MIN_LEN, "maxLength": Password::MAX_LEN }),
+        ),
+        (
+            "OrderIn",
+            "items",
+            json!({ "minItems": 1, "maxItems": crate::orders::MAX_LINES }),
+        ),
+        (
+            "LineIn",
+            "quantity",
+            json!({ "minimum": 1, "maximum": Quantity::MAX }),
+        ),
         ("WebhookIn", "events", json!({ "minItems": 1 })),
         ("WebhookIn", "url", json!({ "maxLength": MAX_WEBHOOK_URL })),
         ("WebhookPatch", "url", json!({ "maxLength": MAX_WEBHOOK_URL })),
@@ -190,7 +215,7 @@ pub fn apply(document: &mut Value) {
             "customer_name",
             json!({ "pattern": "\\S", "maxLength": crate::orders::MAX_NAME_SEARCH_LEN }),
         ),
-        ("limit", json!({ "minimum": 1, "maximum": 1000 })),
+        ("limit", json!({ "minimum": 1, "maximum": MAX_DEAD_LETTER_LIST })),
         (
             "Idempotency-Key",
             json!({ "minLength": 1, "maxLength": IdempotencyKey::MAX_LEN, "pattern": "^[!-~]+$" }),

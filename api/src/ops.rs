@@ -13,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::AdminUser;
+use crate::contract::{MAX_DEAD_LETTER_LIST, MAX_REPLAY_IDS};
 use crate::error::responses;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery};
@@ -231,11 +232,11 @@ async fn list_dead_letters(
     ApiQuery(query): ApiQuery<DeadLetterQuery>,
 ) -> Result<Json<DeadLettersOut>, ApiError> {
     let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
+    if !(1..=i64::from(MAX_DEAD_LETTER_LIST)).contains(&limit) {
         return Err(ApiError::Invalid {
             code: "invalid_query",
             field: "limit".into(),
-            message: "must be between 1 and 1000".into(),
+            message: format!("must be between 1 and {MAX_DEAD_LETTER_LIST}"),
         });
     }
     if let Some(queue) = &query.queue {
@@ -288,12 +289,12 @@ async fn replay_dead_letters(
     if body
         .ids
         .as_ref()
-        .is_some_and(|ids| ids.is_empty() || ids.len() > 10_000)
+        .is_some_and(|ids| ids.is_empty() || ids.len() > MAX_REPLAY_IDS)
     {
         return Err(ApiError::Invalid {
             code: "validation_failed",
             field: "ids".into(),
-            message: "name 1 to 10000 dead letters, or leave ids out to replay all".into(),
+            message: format!("name 1 to {MAX_REPLAY_IDS} dead letters, or leave ids out to replay all"),
         });
     }
     check_queue_name(&body.queue, "validation_failed")?;

@@ -363,3 +363,176 @@ fn every_documented_bound_is_the_parsers_bound() {
         assert!(oms_contracts::domain::IdempotencyKey::parse(&"k".repeat(max + 1)).is_err());
     }
 }
+
+/// The document's bounds are the server's: for each bound the document declares on a request,
+/// a request at the bound is accepted and one past it is refused with 422 naming the field.
+/// The bounds come from the served document, not from the server's constants, so a bound
+/// changed on one side only fails here.
+#[tokio::test]
+async fn every_documented_bound_is_enforced_over_http() {
+    use crate::helpers::assert_error;
+    use serde_json::json;
+
+    let app = TestApp::spawn().await;
+    let document: Value = app
+        .get("/api/openapi.json", None)
+        .await
+        .json()
+        .await
+        .expect("the document");
+    let admin = app.admin().await;
+    let shopper = app.register("bounds").await;
+    let refused = |field: &'static str| {
+        move |body: Value| {
+            let fields: Vec<&str> = std::iter::once(&body["error"])
+                .chain(body["error"]["details"].as_array().into_iter().flatten())
+                .filter_map(|d| d["field"].as_str())
+                .collect();
+            assert!(fields.contains(&field), "{field} is not named: {body}");
+        }
+    };
+
+    // Password length (register).
+    let password = property(&document, "RegisterIn", "password");
+    let (min, max) = (
+        password["minLength"].as_u64().expect("a minimum length") as usize,
+        password["maxLength"].as_u64().expect("a maximum length") as usize,
+    );
+    for (length, ok) in [(min, true), (max, true), (min - 1, false), (max + 1, false)] {
+        let email = format!("bounds-{}@example.com", uuid::Uuid::new_v4().simple());
+        let body = json!({ "email": email, "password": "p".repeat(length), "name": "Bounds" });
+        let response = app.post_json("/api/auth/register", None, &body).await;
+        if ok {
+            assert_eq!(response.status(), StatusCode::CREATED, "password of {length}");
+        } else {
+            refused("password")(
+                assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await,
+            );
+        }
+    }
+
+    // Lines per order and quantity per line.
+    let product = app.create_product(&admin, "BOUNDS-1", 100, 5).await;
+    let product_id = product["id"].as_str().expect("id");
+    let items = property(&document, "OrderIn", "items");
+    let (min, max) = (
+        items["minItems"].as_u64().expect("a minimum") as usize,
+        items["maxItems"].as_u64().expect("a maximum") as usize,
+    );
+    let lines = |n: usize| -> Vec<(String, i64)> {
+        (0..n)
+            .map(|_| (oms_contracts::ProductId::new().to_string(), 1))
+            .collect()
+    };
+    for (n, ok) in [(min, true), (max, true), (min - 1, false), (max + 1, false)] {
+        let lines = lines(n);
+        let items: Vec<(&str, i64)> = lines.iter().map(|(p, q)| (p.as_str(), *q)).collect();
+        let response = app.place_order(&shopper, &items, None).await;
+        if ok {
+            assert_eq!(response.status(), StatusCode::ACCEPTED, "{n} lines");
+        } else {
+            refused("items")(
+                assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await,
+            );
+        }
+    }
+    let quantity = property(&document, "LineIn", "quantity");
+    let (min, max) = (
+        quantity["minimum"].as_i64().expect("a minimum"),
+        quantity["maximum"].as_i64().expect("a maximum"),
+    );
+    for (q, ok) in [(min, true), (max, true), (min - 1, false), (max + 1, false)] {
+        let response = app.place_order(&shopper, &[(product_id, q)], None).await;
+        if ok {
+            assert_eq!(response.status(), StatusCode::ACCEPTED, "quantity {q}");
+        } else {
+            refused("items[0].quantity")(
+                assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await,
+            );
+        }
+    }
+
+    // Dead letters: how many one listing returns, how many one replay names.
+    let limits = parameters(&document, "limit");
+    let max = limits[0]["maximum"].as_i64().expect("limit has a maximum");
+    assert_eq!(limits[0]["minimum"], 1);
+    for (limit, ok) in [(1, true), (max, true), (0, false), (max + 1, false)] {
+        let response = app
+            .get(
+                &format!("/api/ops/dead-letters?queue=oms.images&limit={limit}"),
+                Some(&admin.access_token),
+            )
+            .await;
+        if ok {
+            assert_eq!(response.status(), StatusCode::OK, "limit {limit}");
+        } else {
+            refused("limit")(assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "invalid_query").await);
+        }
+    }
+    let ids = property(&document, "ReplayIn", "ids");
+    let max = ids["maxItems"].as_u64().expect("a maximum") as usize;
+    for (n, ok) in [(1, true), (max, true), (0, false), (max + 1, false)] {
+        let ids: Vec<String> = (0..n).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+        let response = app
+            .post_json(
+                "/api/ops/dead-letters/replay",
+                Some(&admin.access_token),
+                &json!({ "queue": "oms.images", "ids": ids }),
+            )
+            .await;
+        if ok {
+            assert_eq!(response.status(), StatusCode::ACCEPTED, "{n} ids to replay");
+        } else {
+            refused("ids")(
+                assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await,
+            );
+        }
+    }
+
+    // Notifications marked read at once.
+    let ids = property(&document, "ReadIn", "ids");
+    let max = ids["maxItems"].as_u64().expect("a maximum") as usize;
+    for (n, ok) in [(max, true), (max + 1, false)] {
+        let ids: Vec<String> = (0..n).map(|_| uuid::Uuid::new_v4().to_string()).collect();
+        let response = app
+            .post_json(
+                "/api/notifications/read",
+                Some(&shopper.access_token),
+                &json!({ "ids": ids }),
+            )
+            .await;
+        if ok {
+            assert_eq!(response.status(), StatusCode::NO_CONTENT, "{n} ids to mark read");
+        } else {
+            refused("ids")(
+                assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await,
+            );
+        }
+    }
+
+    // Search texts.
+    for (parameter, path) in [
+        ("q", "/api/products?q="),
+        ("customer_name", "/api/orders?customer_name="),
+    ] {
+        let max = parameters(&document, parameter)[0]["maxLength"]
+            .as_u64()
+            .expect("a maximum length") as usize;
+        for (length, ok) in [(max, true), (max + 1, false)] {
+            let text = ["word"; 200].join(" ");
+            let text = &text[..length];
+            let response = app
+                .get(
+                    &format!("{path}{}", text.replace(' ', "+")),
+                    Some(&admin.access_token),
+                )
+                .await;
+            if ok {
+                assert_eq!(response.status(), StatusCode::OK, "{parameter} of {length}");
+            } else {
+                let body = assert_error(response, StatusCode::UNPROCESSABLE_ENTITY, "invalid_query").await;
+                refused(parameter)(body);
+            }
+        }
+    }
+}

@@ -64,7 +64,7 @@ pub enum RefreshTokenIn {
 pub struct RegisterIn {
     #[schema(example = "ada@example.com")]
     email: String,
-    #[schema(min_length = 8, max_length = 128)]
+    /// 8 to 128 characters (the bounds are added from `Password`'s own, see `contract.rs`).
     password: String,
     name: String,
     #[serde(default)]

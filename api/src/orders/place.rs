@@ -27,7 +27,6 @@ use super::*;
 #[serde(deny_unknown_fields)]
 pub struct OrderIn {
     /// 1 to 50 lines, each product at most once.
-    #[schema(min_items = 1, max_items = 50)]
     items: Vec<LineIn>,
 }
 
@@ -35,7 +34,6 @@ pub struct OrderIn {
 #[serde(deny_unknown_fields)]
 pub struct LineIn {
     product_id: String,
-    #[schema(minimum = 1, maximum = 1000)]
     quantity: i64,
 }
 

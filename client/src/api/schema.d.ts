@@ -1361,6 +1361,7 @@ export interface components {
         RegisterIn: {
             /** @example ada@example.com */
             email: string;
+            /** @description 8 to 128 characters (the bounds are added from `Password`'s own, see `contract.rs`). */
             password: string;
             name: string;
             refresh_token_in?: components["schemas"]["RefreshTokenIn"];

@@ -131,13 +131,22 @@ impl fmt::Display for Email {
 pub struct Password(String);
 
 impl Password {
+    pub const MIN_LEN: usize = 8;
+    pub const MAX_LEN: usize = 128;
+
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let len = raw.chars().count();
-        if len < 8 {
-            return Err(Invalid::new("must be at least 8 characters"));
+        if len < Self::MIN_LEN {
+            return Err(Invalid::new(format!(
+                "must be at least {} characters",
+                Self::MIN_LEN
+            )));
         }
-        if len > 128 {
-            return Err(Invalid::new("must be at most 128 characters"));
+        if len > Self::MAX_LEN {
+            return Err(Invalid::new(format!(
+                "must be at most {} characters",
+                Self::MAX_LEN
+            )));
         }
         Ok(Self(raw.to_string()))
     }
