@@ -4,8 +4,9 @@
 //! so page 1,000 costs what page 1 costs.
 //!
 //! A cursor is opaque and tamper-evident: the position (JSON), then an HMAC of it and of the
-//! list it belongs to, both base64url. A cursor edited, or taken to another list or filter, is a
-//! 422 `invalid_query` on `cursor`.
+//! list it belongs to, both base64url. Text that is not a cursor at all is a 422 `invalid_query`
+//! on `cursor`; a well-formed cursor that was edited, or taken to another list or filter, names
+//! no position of this list: 404 `not_found`.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
