@@ -254,7 +254,7 @@ test('an admin filters all orders by status and by customer, and pages through t
   // From an order, the admin reaches all orders of its customer, by name and e-mail.
   await page.goto(`/orders/${cancelled}`);
   await expect(page.getByTestId('order-customer')).toContainText(`Ada Many Orders <${ada.email}>`);
-  await expect(page.getByTestId('order-id')).toHaveText(cancelled);
+  await expect(page.getByTestId('order-reference')).toHaveAttribute('data-reference', cancelled);
   await page.getByRole('link', { name: "this customer's orders" }).click();
   await expect(range).toHaveText('1–20 of 21');
   await expect(search).toHaveValue(ada.email);

@@ -7,10 +7,17 @@ test('a shopper places an order; an admin finds it by its #number and by the sho
   const name = `Grace ${unique('Hopper')}`;
   const email = await signUp(page, name);
   const orderId = await orderProduct(page, product.name);
-  // The order page after placing names the order by its number; its id stays, small, on the page.
+  // The order page after placing names the order by its number; its id is no text on the page, only a reference that
+  // one click copies (for a support request).
   const number = await orderNumberOn(page);
   await expect(page).toHaveTitle(`Order #${number} · OMS`);
-  await expect(page.getByTestId('order-id')).toHaveText(orderId);
+  const reference = page.getByRole('button', { name: `Copy reference of order #${number}` });
+  await expect(reference).toHaveAttribute('data-reference', orderId);
+  expect(await page.evaluate(() => document.body.innerText)).not.toContain(orderId);
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+  await reference.click();
+  await expect(page.getByTestId('toast').filter({ hasText: 'Reference copied.' })).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(orderId);
 
   // My orders: the order by number, and found by it.
   await page.getByRole('link', { name: 'My orders' }).click();

@@ -74,8 +74,8 @@ test('cart quantities: cleared then 3 is 3, 0 and -3 and 2.5 are refused, 999 of
   await signUp(page);
   await addToCart(page, product.name);
   await cartLink(page, 1).click();
-  const quantity = page.getByRole('textbox', { name: `Quantity of ${product.name}` });
-  const lineTotal = page.getByLabel(`Line total of ${product.name}`);
+  const quantity = page.getByRole('spinbutton', { name: `Quantity of ${product.name}` });
+  const lineTotal = page.getByTestId('cart-line').filter({ hasText: product.name }).getByTestId('line-total');
   const place = page.getByRole('button', { name: 'Place order' });
 
   // The line is drawn again once the product's stock has been read: type into that one.

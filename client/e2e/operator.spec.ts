@@ -69,11 +69,19 @@ test('an operator reads a dead letter with its reason and replays it; the stock 
   await row.getByRole('link', { name: '1', exact: true }).click({ timeout: 30_000 });
   await expect(page).toHaveURL(new RegExp(`/ops/dead-letters\\?queue=${queue.replace(/\./g, '\\.')}`));
   await expect(page.getByLabel('Queue')).toHaveValue(queue);
-  const letter = page.getByRole('listitem').filter({ hasText: messageId });
+  // The letter says what it is about by name (the product's, linked), why, and after how many attempts; its message
+  // id is never text on the page, only the reference its button copies.
+  const letter = page.getByTestId('dead-letter').filter({ has: page.getByRole('link', { name: product.name, exact: true }) });
+  await expect(letter).toContainText(`Stock adjustment — ${product.name}`);
   await expect(letter).toContainText(reason);
-  await expect(letter).toContainText('AdjustStock');
   await expect(letter).toContainText('attempts 3');
-  await expect(letter).toContainText(`concerns ${product.id}`);
+  await expect(letter.getByRole('link', { name: product.name, exact: true })).toHaveAttribute('href', `/admin/products/${product.id}`);
+  await expect(letter.getByRole('button', { name: /^Copy reference/ })).toHaveAttribute('data-reference', messageId);
+  expect(await page.evaluate(() => document.body.innerText)).not.toContain(messageId);
+  // The message itself, folded away: its type and ids for whoever follows it in the logs.
+  await letter.getByText('Message', { exact: true }).click();
+  await expect(letter.locator('details')).toContainText('AdjustStock');
+  await expect(letter.locator('details')).toContainText(messageId);
   await shot(page, 'ops-dead-letter');
 
   await letter.getByRole('checkbox').check();
@@ -125,9 +133,9 @@ test('the operator sees a health summary, dead letters of every queue without pi
   // Every queue's dead letters, without choosing a queue first.
   await expect(page).toHaveURL(/\/ops\/dead-letters$/);
   await expect(page.getByLabel('Queue')).toHaveValue('');
-  const letter = page.getByRole('listitem').filter({ hasText: messageId });
+  const letter = page.getByTestId('dead-letter').filter({ hasText: 'e2e: summary' });
   await expect(letter).toContainText(queue);
-  await expect(letter).toContainText('e2e: summary');
+  await expect(letter.getByRole('button', { name: /^Copy reference/ })).toHaveAttribute('data-reference', messageId);
   // Replay all asks first.
   await page.getByRole('button', { name: 'Replay all' }).click();
   const dialog = page.getByRole('dialog', { name: /Replay all \d+ dead letters?/ });

@@ -97,7 +97,7 @@ test('the cart caps at the stock; an order that meets less stock is REJECTED wit
   await signUp(page);
   await addToCart(page, product.name);
   await cartLink(page, 1).click();
-  const quantity = page.getByRole('textbox', { name: `Quantity of ${product.name}` });
+  const quantity = page.getByRole('spinbutton', { name: `Quantity of ${product.name}` });
   // More than the stock cannot be asked for: 3 of 2 becomes 2 at once, and the page says so (once the
   // page knows the stock: typed before, 3 is kept until the stock arrives and then lowered, which says so
   // in other words).

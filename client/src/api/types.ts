@@ -28,6 +28,7 @@ export type DeadLetter = S['DeadLetter'];
 export type DeadLettersOut = S['DeadLettersOut'];
 export type VerifyReport = S['VerifyOut'];
 export type VerifyCheck = S['CheckOut'];
+export type Violation = S['Violation'];
 export type ErrorBody = S['ErrorBody'];
 export type ErrorDetail = S['ErrorDetail'];
 export type FieldError = S['FieldError'];

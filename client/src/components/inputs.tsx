@@ -78,10 +78,15 @@ export function QuantityStepper({ label, value, max, onChange, onCapped, onValid
     <div className={compact ? '' : 'space-y-1'}>
       <label htmlFor={id} className="block text-sm font-medium text-slate-700">{label}</label>
       <div className="flex items-center gap-1">
-        <button type="button" aria-label={`One fewer: ${label}`} disabled={value <= 1}
+        {/* The sign is for the eye; the button's name is its words (an aria-label over a lone "−" leaves axe unable to
+            tell whether the visible text is part of the name). */}
+        <button type="button" disabled={value <= 1}
           className="h-9 w-9 rounded-md border border-slate-300 bg-white text-lg font-semibold text-slate-800 disabled:opacity-50"
-          onClick={() => set(value - 1)}>−</button>
-        <input id={id} type="text" inputMode="numeric" autoComplete="off" value={draft}
+          onClick={() => set(value - 1)}><span aria-hidden="true">−</span><span className="sr-only">One fewer: {label}</span></button>
+        {/* A spin button (the arrow keys step it) with its bounds; text rather than type=number, so that what is
+            typed ("2.5", "") is kept and answered rather than silently emptied by the browser. */}
+        <input id={id} type="text" role="spinbutton" inputMode="numeric" autoComplete="off" value={draft}
+          aria-valuemin={1} aria-valuemax={Math.max(max, 1)} aria-valuenow={valid ? whole : undefined}
           aria-invalid={shown ? true : undefined} aria-describedby={shown ? `${id}-error` : undefined}
           className="h-9 w-16 rounded-md border border-slate-300 bg-white px-2 text-center text-sm aria-[invalid=true]:border-red-600"
           onChange={(e) => {
@@ -100,9 +105,9 @@ export function QuantityStepper({ label, value, max, onChange, onCapped, onValid
             if (e.key === 'ArrowUp') { e.preventDefault(); set(value + 1); }
             if (e.key === 'ArrowDown') { e.preventDefault(); set(value - 1); }
           }} />
-        <button type="button" aria-label={`One more: ${label}`} disabled={value >= max}
+        <button type="button" disabled={value >= max}
           className="h-9 w-9 rounded-md border border-slate-300 bg-white text-lg font-semibold text-slate-800 disabled:opacity-50"
-          onClick={() => set(value + 1)}>+</button>
+          onClick={() => set(value + 1)}><span aria-hidden="true">+</span><span className="sr-only">One more: {label}</span></button>
       </div>
       {shown && <p id={`${id}-error`} role="alert" className="text-sm text-red-700">{shown}</p>}
     </div>

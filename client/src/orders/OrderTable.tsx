@@ -2,7 +2,7 @@ import { Link } from 'react-router';
 import type { Order } from '../api/types';
 import { DataTable } from '../components/DataTable';
 import { Money, StatusBadge, formatTime } from '../components/ui';
-import { orderName, shortId } from './words';
+import { CUSTOMER_ACCOUNT, orderName } from './words';
 
 /** Which customer's orders to show: by e-mail address, or (orders placed before they named their customer) by user id. */
 export type CustomerFilter = { customer: string } | { user_id: string };
@@ -20,11 +20,13 @@ function CustomerCell({ order: o, onCustomer }: { order: Order; onCustomer(filte
       </button>
     );
   }
-  // An order from before orders named their customer: only the account's id tells customers apart.
+  // An order from before orders named their customer: its account, by no name (and never by its id), still finds
+  // that customer's orders.
   return (
-    <button type="button" className="text-left text-xs text-slate-700 underline" title={`Show only the orders of user ${o.user_id}`}
+    <button type="button" className="text-left text-slate-700 underline" title="Show only this customer's orders"
       onClick={() => onCustomer({ user_id: o.user_id })}>
-      — <span className="font-mono">(account …{shortId(o.user_id)})</span>
+      <span className="block">{CUSTOMER_ACCOUNT}</span>
+      <span className="block text-xs text-slate-600">not named on this order</span>
       <span className="sr-only">: only this customer's orders</span>
     </button>
   );
@@ -41,7 +43,7 @@ export function OrderTable({ items, onCustomer }: { items: Order[]; onCustomer?(
         {
           header: 'Order', primary: true,
           cell: (o) => (
-            <Link className="font-mono text-indigo-700 underline" to={`/orders/${o.id}`} title={`Order id ${o.id}`}>
+            <Link className="font-mono text-indigo-700 underline" to={`/orders/${o.id}`}>
               {orderName(o)}
             </Link>
           ),

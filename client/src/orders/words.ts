@@ -24,6 +24,10 @@ export const RESERVATION_WORDS: Record<LineOut['reservation'], string> = {
   released: 'Returned to stock',
 };
 
+/** The customer of an order from before orders named their customer: an account, never shown by its id. (Whether
+ * that account still exists the API does not say, so "Former customer" cannot be told apart yet.) */
+export const CUSTOMER_ACCOUNT = 'Customer account';
+
 /** Short enough to read, long enough to tell orders apart (the full id stays in the address). */
 export const shortId = (id: string) => id.slice(-8);
 

@@ -10,6 +10,7 @@ import { RESERVATION_WORDS, orderName, who } from '../orders/words';
 import { DataTable } from '../components/DataTable';
 import { PageHeading } from '../components/page';
 import { ErrorBox, Loading, Money, StatusBadge, formatMoney, formatTime } from '../components/ui';
+import { CopyReference } from '../components/reference';
 import type { LineOut } from '../api/types';
 
 /** Line states that still change after the order's status is final. */
@@ -106,14 +107,16 @@ export function OrderDetailPage() {
             </>
           ) : (
             <>
-              not recorded on this order ·{' '}
+              {/* An order from before orders named their customer: the account is all it knows. */}
+              Customer account (not named on this order) ·{' '}
               <Link className="text-indigo-700 underline" to={`/admin/orders?user_id=${encodeURIComponent(o.user_id)}`}>
                 this customer's orders</Link>
             </>
           )}
         </p>
       )}
-      <p className="text-xs break-all text-slate-600">Order id <span className="font-mono" data-testid="order-id">{o.id}</span></p>
+      {/* The id, for support and logs: copied, never shown. */}
+      <p><CopyReference value={o.id} context={`of order ${orderName(o)}`} testId="order-reference" /></p>
       {o.status === 'REJECTED' && (
         <div role="status" className="rounded-md border border-amber-300 bg-amber-50 p-3 text-sm text-amber-900">
           This order could not be placed: nothing was charged and no stock was kept. The reason is on each line below.

@@ -130,7 +130,7 @@ describe('all orders', () => {
     renderAt('/admin/orders', { '/admin/orders': <AdminOrdersPage /> });
     const table = await screen.findByRole('table', { name: 'Orders' });
     expect(within(table).getByRole('link', { name: '#1042' })).toHaveAttribute('href', '/orders/o-0001');
-    expect(within(table).getByRole('link', { name: '…00000099' })).toHaveAttribute('title', 'Order id o-old-00000099');
+    expect(within(table).getByRole('link', { name: '…00000099' })).toHaveAttribute('href', '/orders/o-old-00000099');
     expect(table).toHaveTextContent('Ada Lovelace');
     expect(table).toHaveTextContent('ada@oms.test');
     expect(table).not.toHaveTextContent('u-42');
@@ -143,7 +143,11 @@ describe('all orders', () => {
     api.list.mockResolvedValue(page([order('o-old-00000099', 'u-7')]));
     renderAt('/admin/orders', { '/admin/orders': <AdminOrdersPage /> });
     const table = await screen.findByRole('table', { name: 'Orders' });
-    await userEvent.click(within(table).getByRole('button', { name: /only this customer's orders/ }));
+    // Named for people, never by the account's id (nor the end of it).
+    const account = within(table).getByRole('button', { name: /only this customer's orders/ });
+    expect(account).toHaveTextContent(/^Customer account/);
+    expect(table).not.toHaveTextContent('u-7');
+    await userEvent.click(account);
     await waitFor(() => expect(api.list).toHaveBeenLastCalledWith(expect.objectContaining({ user_id: 'u-7' })));
     expect(screen.getByText(/Showing one customer's orders/)).toBeInTheDocument();
   });

@@ -1,4 +1,7 @@
-import { useState } from 'react';
+// Dead letters by what they are about (the message in words, the order's number, the product's name), why they died,
+// when, and after how many attempts. The message id (which replay names) is never text: a button copies it, and the
+// message's ids and body stay folded away under "Message".
+import { Fragment, useId, useState } from 'react';
 import { useSearchParams } from 'react-router';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { ops } from '../../api';
@@ -6,7 +9,10 @@ import type { DeadLetter } from '../../api/types';
 import { describeError, fieldError } from '../../api/errors';
 import { useFeedback } from '../../components/feedback';
 import { PageHeading } from '../../components/page';
+import { CopyReference } from '../../components/reference';
+import { OrderRef, ProductRef } from '../../components/refs';
 import { Button, Empty, ErrorBox, Loading, SelectField, formatTime } from '../../components/ui';
+import { letterConcerns, letterKey, letterWhat } from './letters';
 
 /** Replays `letters` queue by queue (each queue's replay names its own ids); all of each queue when `all`. */
 async function replayAll(letters: DeadLetter[], all: boolean) {
@@ -20,6 +26,51 @@ async function replayAll(letters: DeadLetter[], all: boolean) {
     kept += r.kept;
   }
   return { replayed, kept };
+}
+
+/** The order (by number) and the product (by name) a dead letter's message names, each a link; nothing when it names none. */
+function Concerns({ letter }: { letter: DeadLetter }) {
+  const { orderId, productId, productName } = letterConcerns(letter);
+  const parts = [
+    ...(orderId ? [<OrderRef key="order" id={orderId} />] : []),
+    ...(productId ? [<ProductRef key="product" id={productId} name={productName} />] : []),
+  ];
+  if (parts.length === 0) return null;
+  return <> — {parts.flatMap((p, i) => (i === 0 ? [p] : [<Fragment key={`and-${i}`}>, </Fragment>, p]))}</>;
+}
+
+/** What operators read of a dead letter; its ids and body only under "Message". */
+function Letter({ letter: d, selected, onToggle }: { letter: DeadLetter; selected: boolean; onToggle(): void }) {
+  const what = letterWhat(d);
+  const id = useId();
+  return (
+    <li className="rounded-lg border border-slate-200 bg-white p-3 text-sm" data-testid="dead-letter">
+      <div className="flex items-start gap-2">
+        <input id={id} type="checkbox" checked={selected} onChange={onToggle} className="mt-1" />
+        <div className="min-w-0 flex-1 break-words">
+          {/* The checkbox's name: what the message is and what it concerns ("Stock adjustment — Oak stool"). */}
+          <label htmlFor={id}><span className="font-medium">{what}</span><Concerns letter={d} /></label>
+          <span className="block text-red-700">{d.reason ?? 'no reason recorded'}</span>
+          <span className="block text-xs text-slate-600">
+            in <span className="font-mono">{d.queue}</span> · attempts {d.attempts ?? '?'} · dead-lettered {formatTime(d.dead_lettered_at)}
+            {d.first_failure_at && d.first_failure_at !== d.dead_lettered_at ? ` · first failed ${formatTime(d.first_failure_at)}` : ''}
+          </span>
+          <div className="mt-1 flex flex-wrap items-start gap-x-4 gap-y-1">
+            <CopyReference value={d.id} context={`of this message: ${what}`} />
+            <details className="min-w-0 flex-1 text-xs text-slate-600">
+              <summary className="cursor-pointer">Message</summary>
+              <dl className="mt-1 grid grid-cols-[auto_1fr] gap-x-2 break-all">
+                <dt>type</dt><dd className="font-mono">{d.type ?? '—'}</dd>
+                <dt>message id</dt><dd className="font-mono">{d.id}</dd>
+                <dt>concerns</dt><dd className="font-mono">{d.correlation_id ?? '—'}</dd>
+              </dl>
+              <pre className="mt-1 overflow-x-auto">{JSON.stringify(d.body, null, 2)}</pre>
+            </details>
+          </div>
+        </div>
+      </div>
+    </li>
+  );
 }
 
 export function DeadLettersPage() {
@@ -40,7 +91,8 @@ export function DeadLettersPage() {
     },
     onError: (e) => toast(describeError(e), 'error'),
   });
-  const toggle = (id: string) => setSelected((s) => (s.includes(id) ? s.filter((x) => x !== id) : [...s, id]));
+  // Chosen by queue and message id: replay names each queue's message ids.
+  const toggle = (key: string) => setSelected((s) => (s.includes(key) ? s.filter((x) => x !== key) : [...s, key]));
   const items = list.data?.items ?? [];
   const total = queues.data?.queues.reduce((n, q) => n + q.dead_letters, 0);
   return (
@@ -65,7 +117,7 @@ export function DeadLettersPage() {
         <>
           <div className="flex flex-wrap gap-2">
             <Button disabled={replay.isPending || selected.length === 0}
-              onClick={() => replay.mutate({ letters: items.filter((d) => selected.includes(d.id)), all: false })}>
+              onClick={() => replay.mutate({ letters: items.filter((d) => selected.includes(letterKey(d))), all: false })}>
               Replay selected ({selected.length})
             </Button>
             <Button variant="secondary" disabled={replay.isPending}
@@ -83,19 +135,7 @@ export function DeadLettersPage() {
           </div>
           <ul className="space-y-2" aria-label="Dead letters">
             {items.map((d) => (
-              <li key={`${d.queue}/${d.id}`} className="rounded-lg border border-slate-200 bg-white p-3 text-sm">
-                <label className="flex items-start gap-2">
-                  <input type="checkbox" checked={selected.includes(d.id)} onChange={() => toggle(d.id)} className="mt-1" />
-                  <span className="min-w-0 flex-1 break-words">
-                    <span className="font-mono text-xs">{d.id}</span> · {d.type ?? 'message'} · <span className="font-mono text-xs">{d.queue}</span> · attempts {d.attempts ?? '?'}
-                    <span className="block text-red-700">{d.reason ?? 'no reason recorded'}</span>
-                    <span className="block text-xs text-slate-600">first failure {formatTime(d.first_failure_at)} · dead-lettered {formatTime(d.dead_lettered_at)} · concerns {d.correlation_id ?? '—'}</span>
-                  </span>
-                </label>
-                <details className="mt-1"><summary className="cursor-pointer text-xs">Body</summary>
-                  <pre className="overflow-x-auto text-xs">{JSON.stringify(d.body, null, 2)}</pre>
-                </details>
-              </li>
+              <Letter key={letterKey(d)} letter={d} selected={selected.includes(letterKey(d))} onToggle={() => toggle(letterKey(d))} />
             ))}
           </ul>
         </>

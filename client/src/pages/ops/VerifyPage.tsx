@@ -2,6 +2,18 @@ import { useQuery } from '@tanstack/react-query';
 import { ops } from '../../api';
 import { PageHeading } from '../../components/page';
 import { Button, ErrorBox, Loading, formatTime } from '../../components/ui';
+import { CopyReference, UUID } from '../../components/reference';
+import { OrderRef, ProductRef, WithProductNames } from '../../components/refs';
+import type { Violation } from '../../api/types';
+
+/** Violations about a product (`negative_stock`, `stock_ledger_mismatch`); the others are about an order. */
+const PRODUCT_KINDS = ['negative_stock', 'stock_ledger_mismatch'];
+
+/** What a violation concerns, by name (the API gives its id): the product, or the order by number. */
+function Subject({ violation: v }: { violation: Violation }) {
+  if (!UUID.test(v.subject)) return <>{v.subject}</>;
+  return PRODUCT_KINDS.includes(v.kind) ? <ProductRef id={v.subject} /> : <OrderRef id={v.subject} />;
+}
 
 export function VerifyPage() {
   const q = useQuery({ queryKey: ['ops', 'verify'], queryFn: ops.verify, staleTime: 0 });
@@ -38,7 +50,10 @@ export function VerifyPage() {
               <h2 className="font-semibold">Violations</h2>
               <ul className="space-y-1 text-sm">
                 {q.data.violations.map((v, i) => (
-                  <li key={i} className="break-words rounded border border-red-200 bg-red-50 p-2"><b>{v.kind}</b> {v.subject}: {v.detail}</li>
+                  <li key={i} className="break-words rounded border border-red-200 bg-red-50 p-2">
+                    <b>{v.kind}</b> <Subject violation={v} />: <WithProductNames text={v.detail} />
+                    {' '}<CopyReference value={v.subject} context={`of what the ${v.kind} concerns`} />
+                  </li>
                 ))}
               </ul>
             </>
