@@ -386,9 +386,7 @@ pub async fn orders_by_status(store: &Store) -> mongodb::error::Result<BTreeMap<
     let (status, orders) = (store.analytics_status(), store.orders());
     let (counted, pending) = tokio::try_join!(
         status.find_one(doc! { "_id": STATUS_DOC_ID }),
-        orders
-            .count_documents(doc! { "status": oms_contracts::OrderStatus::Pending.as_str() })
-            .hint(mongodb::options::Hint::Keys(doc! { "status": 1, "_id": -1 })),
+        orders.count_documents(doc! { "status": oms_contracts::OrderStatus::Pending.as_str() }),
     )?;
     let counts = counted.map(|c| c.counts).unwrap_or_default();
     Ok(oms_contracts::OrderStatus::ALL

@@ -28,6 +28,23 @@ fn stages(plan: &Document, out: &mut Vec<String>) {
     }
 }
 
+/// The key patterns of the index scans in a plan.
+fn index_scans<'a>(plan: &'a Document, out: &mut Vec<&'a Document>) {
+    if plan.get_str("stage") == Ok("IXSCAN")
+        && let Ok(keys) = plan.get_document("keyPattern")
+    {
+        out.push(keys);
+    }
+    for input in plan.get_document("inputStage").into_iter().chain(
+        plan.get_array("inputStages")
+            .into_iter()
+            .flatten()
+            .filter_map(|b| b.as_document()),
+    ) {
+        index_scans(input, out);
+    }
+}
+
 #[tokio::test]
 async fn every_list_walks_an_index_matching_its_filter_and_sort() {
     let app = TestApp::spawn().await;
@@ -48,8 +65,7 @@ async fn every_list_walks_an_index_matching_its_filter_and_sort() {
         queries.len()
     );
     for (collection, query) in queries {
-        // The hinted index exists on the collection the query reads (a hint to a missing index
-        // would fail at run time, not here).
+        // The intended index exists on the collection the query reads.
         let indexes: Vec<Document> = app
             .store
             .db()
@@ -65,11 +81,15 @@ async fn every_list_walks_an_index_matching_its_filter_and_sort() {
             .collect();
         let hint = query
             .get_document("hint")
-            .expect("every list query names its index");
+            .expect("every list query names its index")
+            .clone();
         assert!(
-            indexes.contains(hint),
+            indexes.contains(&hint),
             "{collection} has no index {hint}: {indexes:?}"
         );
+        // The list runs without the hint: the planner has to choose that index on its own.
+        let mut query = query.clone();
+        query.remove("hint");
         let explained = app
             .store
             .db()
@@ -89,6 +109,12 @@ async fn every_list_walks_an_index_matching_its_filter_and_sort() {
         assert!(
             !seen.iter().any(|s| s == "COLLSCAN" || s == "SORT"),
             "{collection}: {query} scans the collection or sorts in memory: {seen:?}"
+        );
+        let mut walked = Vec::new();
+        index_scans(plan, &mut walked);
+        assert!(
+            walked.contains(&&hint),
+            "{collection}: {query} walks {walked:?}, not {hint}"
         );
     }
 }
@@ -232,4 +258,176 @@ async fn cursors_page_through_a_list_once_each_and_cannot_be_forged() {
         "not_found",
     )
     .await;
+}
+
+/// Orders are read through time windows below a page's start (see `Store::list_orders`); the
+/// pages are those of the plain query whatever the ids' times: orders of now, hours, days,
+/// months and years ago, and ids that are not time-ordered at all (UUIDv4), paged by offset
+/// and by cursor, unfiltered and for one user.
+#[tokio::test]
+async fn order_pages_are_the_same_through_time_windows() {
+    use oms_contracts::OrderId;
+    use oms_platform::store::OrderDoc;
+    use oms_platform::store::lists::{OrderList, Start};
+
+    let app = TestApp::spawn_with(&[("TEST_WORKERS", "processes")]).await;
+    let owner = UserId::new();
+    let now = chrono::Utc::now().timestamp_millis() as u64;
+    let hour = 3_600_000u64;
+    let mut ids: Vec<OrderId> = Vec::new();
+    for (n, age) in [0, 1, 2, 3, 20, 30, 300, 400, 5000, 9000, 30_000]
+        .iter()
+        .flat_map(|hours| [hours * hour, hours * hour + 7])
+        .enumerate()
+    {
+        let at = now - age;
+        let v7 = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            at / 1000,
+            ((at % 1000) * 1_000_000) as u32,
+        ));
+        ids.push(OrderId::parse(&v7.to_string()).expect("an id"));
+        if n % 5 == 0 {
+            ids.push(OrderId::parse(&uuid::Uuid::new_v4().to_string()).expect("an id"));
+        }
+    }
+    let orders: Vec<OrderDoc> = ids
+        .iter()
+        .enumerate()
+        .map(|(n, id)| {
+            let user = if n % 2 == 0 { owner.clone() } else { UserId::new() };
+            OrderDoc::placed(id, &user, &[], None, String::new(), chrono::Utc::now())
+        })
+        .collect();
+    app.store.orders().insert_many(&orders).await.expect("insert");
+
+    for list in [
+        OrderList::default(),
+        OrderList {
+            user: Some(owner.clone()),
+            ..OrderList::default()
+        },
+    ] {
+        let mut expected: Vec<&OrderDoc> = orders
+            .iter()
+            .filter(|o| list.user.as_ref().is_none_or(|u| *u == o.user_id))
+            .collect();
+        expected.sort_by(|a, b| b.id.as_str().cmp(a.id.as_str()));
+        let expected: Vec<String> = expected.iter().map(|o| o.id.to_string()).collect();
+        for per_page in [1u64, 3, 7, 100] {
+            // By offset.
+            for skip in 0..expected.len() as u64 + 1 {
+                let page = app
+                    .store
+                    .list_orders(&list, &Start::Offset(skip), per_page)
+                    .await
+                    .expect("a page");
+                let got: Vec<String> = page.items.iter().map(|o| o.id.to_string()).collect();
+                let want: Vec<String> = expected
+                    .iter()
+                    .skip(skip as usize)
+                    .take(per_page as usize)
+                    .cloned()
+                    .collect();
+                assert_eq!(got, want, "offset {skip}, {per_page} per page");
+                assert_eq!(
+                    page.has_more,
+                    (skip + per_page) < expected.len() as u64,
+                    "has_more at offset {skip}"
+                );
+            }
+            // By cursor: every item once, in order.
+            let mut seen: Vec<String> = Vec::new();
+            let mut start = Start::Offset(0);
+            loop {
+                let page = app
+                    .store
+                    .list_orders(&list, &start, per_page)
+                    .await
+                    .expect("a page");
+                seen.extend(page.items.iter().map(|o| o.id.to_string()));
+                match (page.has_more, page.last()) {
+                    (true, Some(last)) => start = Start::After(last.id.clone()),
+                    _ => break,
+                }
+            }
+            assert_eq!(seen, expected, "{per_page} per page by cursor");
+        }
+    }
+}
+
+/// Past `COUNT_CAP`, a list of all orders (or of one status) takes its total from the
+/// maintained counters, and any other list says "at least the cap"; both flag it.
+#[tokio::test]
+async fn totals_past_the_cap_are_estimates_and_say_so() {
+    use oms_contracts::OrderId;
+    use oms_platform::store::OrderDoc;
+    use oms_platform::store::lists::{COUNT_CAP, Count, OrderList};
+
+    let app = TestApp::spawn_with(&[("TEST_WORKERS", "processes")]).await;
+    let owner = UserId::new();
+    let n = COUNT_CAP + 5;
+    let orders: Vec<OrderDoc> = (0..n)
+        .map(|_| {
+            OrderDoc::placed(
+                &OrderId::new(),
+                &owner,
+                &[],
+                None,
+                String::new(),
+                chrono::Utc::now(),
+            )
+        })
+        .collect();
+    app.store.orders().insert_many(&orders).await.expect("insert");
+    // No analytics projection runs here: `PENDING` is the status the counters count through
+    // its index, so the estimate is exact in this test.
+    let all = app
+        .store
+        .count_orders(&OrderList::default())
+        .await
+        .expect("count");
+    assert_eq!(
+        all,
+        Count {
+            value: n,
+            exact: false
+        }
+    );
+    let pending = OrderList {
+        status: Some(oms_contracts::OrderStatus::Pending),
+        ..OrderList::default()
+    };
+    let pending = app.store.count_orders(&pending).await.expect("count");
+    assert_eq!(
+        pending,
+        Count {
+            value: n,
+            exact: false
+        }
+    );
+    let mine = OrderList {
+        user: Some(owner.clone()),
+        ..OrderList::default()
+    };
+    let mine = app.store.count_orders(&mine).await.expect("count");
+    assert_eq!(
+        mine,
+        Count {
+            value: COUNT_CAP,
+            exact: false
+        }
+    );
+    let few = OrderList {
+        user: Some(UserId::new()),
+        ..OrderList::default()
+    };
+    let few = app.store.count_orders(&few).await.expect("count");
+    assert_eq!(
+        few,
+        Count {
+            value: 0,
+            exact: true
+        }
+    );
 }
