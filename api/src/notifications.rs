@@ -78,13 +78,13 @@ pub struct NotificationPage {
     /// The page number asked for (1 when the page was asked for by `cursor`).
     pub page: u64,
     pub per_page: u64,
-    /// Exact up to 10,000 (`total_exact`), beyond that a lower bound.
+    /// Exact up to 1,000 (`total_exact`), beyond that a lower bound.
     pub total: u64,
     pub total_exact: bool,
     pub has_more: bool,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
-    /// All the caller's unread notifications, whatever the filter (at most 10,000 counted).
+    /// All the caller's unread notifications, whatever the filter (at most 1,000 counted).
     pub unread: u64,
 }
 

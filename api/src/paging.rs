@@ -29,8 +29,9 @@ pub struct Page<T> {
     /// The page number asked for (1 when the page was asked for by `cursor`).
     pub page: u64,
     pub per_page: u64,
-    /// How many items the list has: exact up to 10,000 (`total_exact`), beyond that a lower
-    /// bound (10,000) with `total_exact` false.
+    /// How many items the list has: exact up to 1,000 (`total_exact`). Beyond, `total_exact` is
+    /// false and `total` an estimate: for all orders or the orders in one status, the maintained
+    /// counters (a moment behind the orders); for other lists, 1,000 ("at least").
     pub total: u64,
     pub total_exact: bool,
     /// Whether items follow this page.

@@ -976,7 +976,7 @@ export interface components {
             per_page: number;
             /**
              * Format: int64
-             * @description Exact up to 10,000 (`total_exact`), beyond that a lower bound.
+             * @description Exact up to 1,000 (`total_exact`), beyond that a lower bound.
              */
             total: number;
             total_exact: boolean;
@@ -985,7 +985,7 @@ export interface components {
             next_cursor?: string | null;
             /**
              * Format: int64
-             * @description All the caller's unread notifications, whatever the filter (at most 10,000 counted).
+             * @description All the caller's unread notifications, whatever the filter (at most 1,000 counted).
              */
             unread: number;
         };
@@ -1071,8 +1071,9 @@ export interface components {
             per_page: number;
             /**
              * Format: int64
-             * @description How many items the list has: exact up to 10,000 (`total_exact`), beyond that a lower
-             *     bound (10,000) with `total_exact` false.
+             * @description How many items the list has: exact up to 1,000 (`total_exact`). Beyond, `total_exact` is
+             *     false and `total` an estimate: for all orders or the orders in one status, the maintained
+             *     counters (a moment behind the orders); for other lists, 1,000 ("at least").
              */
             total: number;
             total_exact: boolean;
@@ -1114,8 +1115,9 @@ export interface components {
             per_page: number;
             /**
              * Format: int64
-             * @description How many items the list has: exact up to 10,000 (`total_exact`), beyond that a lower
-             *     bound (10,000) with `total_exact` false.
+             * @description How many items the list has: exact up to 1,000 (`total_exact`). Beyond, `total_exact` is
+             *     false and `total` an estimate: for all orders or the orders in one status, the maintained
+             *     counters (a moment behind the orders); for other lists, 1,000 ("at least").
              */
             total: number;
             total_exact: boolean;
@@ -1162,8 +1164,9 @@ export interface components {
             per_page: number;
             /**
              * Format: int64
-             * @description How many items the list has: exact up to 10,000 (`total_exact`), beyond that a lower
-             *     bound (10,000) with `total_exact` false.
+             * @description How many items the list has: exact up to 1,000 (`total_exact`). Beyond, `total_exact` is
+             *     false and `total` an estimate: for all orders or the orders in one status, the maintained
+             *     counters (a moment behind the orders); for other lists, 1,000 ("at least").
              */
             total: number;
             total_exact: boolean;
@@ -1201,8 +1204,9 @@ export interface components {
             per_page: number;
             /**
              * Format: int64
-             * @description How many items the list has: exact up to 10,000 (`total_exact`), beyond that a lower
-             *     bound (10,000) with `total_exact` false.
+             * @description How many items the list has: exact up to 1,000 (`total_exact`). Beyond, `total_exact` is
+             *     false and `total` an estimate: for all orders or the orders in one status, the maintained
+             *     counters (a moment behind the orders); for other lists, 1,000 ("at least").
              */
             total: number;
             total_exact: boolean;

@@ -73,7 +73,7 @@ export function isRefusedCursor(err: unknown): boolean {
 
 const count = (n: number) => n.toLocaleString('en-US');
 
-/** A total as far as it is known: `1,234`, or `10,000+` past what the server counts exactly. */
+/** A total as far as it is known: `1,234`, or `1,000+` (an estimate: the server stopped counting exactly). */
 export function formatTotal(total: number, exact: boolean): string {
   return exact ? count(total) : `${count(total)}+`;
 }
