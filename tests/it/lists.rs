@@ -314,6 +314,13 @@ async fn order_pages_are_the_same_through_time_windows() {
             .collect();
         expected.sort_by(|a, b| b.id.as_str().cmp(a.id.as_str()));
         let expected: Vec<String> = expected.iter().map(|o| o.id.to_string()).collect();
+        // Counted through the same windows (a customer's orders), or at once: all of them.
+        let count = app.store.count_orders(&list).await.expect("a count");
+        assert_eq!(
+            (count.value, count.exact),
+            (expected.len() as u64, true),
+            "the count of {list:?}"
+        );
         for per_page in [1u64, 3, 7, 100] {
             // By offset.
             for skip in 0..expected.len() as u64 + 1 {

@@ -143,17 +143,7 @@ impl Store {
         let collection = self.orders();
         for span in ORDER_WINDOWS.iter().map(|h| Some(h * 3_600_000)).chain([None]) {
             let lower = span.map(|span| id_at(top.saturating_sub(span)));
-            let mut range = Document::new();
-            if let Some(upper) = &upper {
-                range.insert("$lt", upper.as_str());
-            }
-            if let Some(lower) = &lower {
-                range.insert("$gte", lower.as_str());
-            }
-            let mut filter = list.filter();
-            if !range.is_empty() {
-                filter.insert("_id", range);
-            }
+            let filter = within(list.filter(), lower.as_deref(), upper.as_deref());
             // An offset skips whole windows by counting them (up to what is left to skip).
             if skip > 0 && lower.is_some() {
                 let here = collection.count_documents(filter.clone()).limit(skip).await?;
@@ -204,7 +194,37 @@ impl Store {
                 });
             }
         }
-        self.count(self.orders().clone_with_type(), list.filter()).await
+        if list.user.is_none() {
+            // A number, an e-mail address or a name: few orders.
+            return self.count(self.orders().clone_with_type(), list.filter()).await;
+        }
+        // A customer may have many orders: counted newest first, window by window, so that
+        // reaching the cap walks about the cap, not all of them.
+        let top = bson::DateTime::now().timestamp_millis().max(0) as u64;
+        let (mut counted, mut upper) = (0, None);
+        for span in COUNT_WINDOWS.iter().map(|h| Some(h * 3_600_000)).chain([None]) {
+            let lower = span.map(|span| id_at(top.saturating_sub(span)));
+            let filter = within(list.filter(), lower.as_deref(), upper.as_deref());
+            counted += self
+                .orders()
+                .count_documents(filter)
+                .limit(COUNT_CAP + 1 - counted)
+                .await?;
+            if counted > COUNT_CAP {
+                return Ok(Count {
+                    value: COUNT_CAP,
+                    exact: false,
+                });
+            }
+            if lower.is_none() {
+                break;
+            }
+            upper = lower;
+        }
+        Ok(Count {
+            value: counted,
+            exact: true,
+        })
     }
 
     pub async fn list_products(
@@ -436,6 +456,25 @@ fn ledger_index() -> Document {
 /// more follow.
 /// The time windows (hours below a page's start) an order list is read through.
 const ORDER_WINDOWS: [u64; 4] = [1, 16, 256, 4096];
+
+/// The time windows (hours back from now) a customer's orders are counted through: each four
+/// times the last, so that counting stops within about four times the cap.
+const COUNT_WINDOWS: [u64; 7] = [1, 4, 16, 64, 256, 1024, 4096];
+
+/// `filter` with order ids in `[lower, upper)` (either end open when absent).
+fn within(mut filter: Document, lower: Option<&str>, upper: Option<&str>) -> Document {
+    let mut range = Document::new();
+    if let Some(upper) = upper {
+        range.insert("$lt", upper);
+    }
+    if let Some(lower) = lower {
+        range.insert("$gte", lower);
+    }
+    if !range.is_empty() {
+        filter.insert("_id", range);
+    }
+    filter
+}
 
 /// The time (ms since the epoch) at the head of a UUIDv7, as its hex text carries it.
 fn id_millis(id: &str) -> Option<u64> {
