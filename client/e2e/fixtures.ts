@@ -111,18 +111,20 @@ export async function registerApi(request: APIRequestContext, name = 'Api Shoppe
   return { id: user.id, email, headers: { authorization: `Bearer ${access_token}` } };
 }
 
-/** Creates a product as the admin through the API (for tests about something else). */
-export async function seedProduct(request: APIRequestContext, name: string, stock = 50) {
+/** Creates a product as the admin through the API (for tests about something else); `price` in cents (USD). */
+export async function seedProduct(request: APIRequestContext, name: string, stock = 50, price = 1999) {
   const admin = await adminApi(request);
   const r = await request.post('/api/products', {
     headers: admin.headers,
     multipart: {
-      name, description: 'Seeded for a browser test', sku: unique('SKU'), price: '1999', currency: 'USD',
+      name, description: 'Seeded for a browser test', sku: unique('SKU'), price: String(price), currency: 'USD',
       stock: String(stock), image: { name: 'p.png', mimeType: 'image/png', buffer: PNG },
     },
   });
   expect(r.status(), await r.text()).toBe(201);
-  return (await r.json()) as { id: string; name: string; sku: string };
+  return (await r.json()) as {
+    id: string; name: string; sku: string; price: { amount: number; currency: string }; low_stock_threshold: number;
+  };
 }
 
 /** Places an order through the API; returns its id. */
