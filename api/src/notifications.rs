@@ -44,6 +44,8 @@ pub struct NotificationQuery {
 pub struct NotificationOut {
     pub id: String,
     pub order_id: String,
+    /// The order's short number (`#1042`); absent on orders placed before numbers existed.
+    pub order_number: Option<i64>,
     /// The order's new status.
     pub status: OrderStatus,
     pub from: Option<OrderStatus>,
@@ -60,6 +62,7 @@ impl From<NotificationDoc> for NotificationOut {
         Self {
             id: n.id,
             order_id: n.order_id.to_string(),
+            order_number: n.order_number,
             status: n.status,
             from: n.from,
             reason: n.reason,

@@ -121,6 +121,9 @@ pub enum StockCommand {
         order_id: OrderId,
         user_id: UserId,
         lines: Vec<OrderLine>,
+        /// The order's short number, for the events that announce its decision.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        number: Option<i64>,
     },
     /// Take `quantity` units for one order line, exactly once per (order, product).
     ReserveStock {
@@ -265,6 +268,10 @@ pub enum Event {
         lines: Vec<EventLine>,
         #[serde(default)]
         total: Option<Money>,
+        /// The order's short number (`#1042`), for people; absent on orders placed before
+        /// numbers existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        number: Option<i64>,
     },
     OrderTransitionRefused {
         order_id: OrderId,

@@ -118,6 +118,7 @@ impl WebhookEvent {
                 at,
                 lines,
                 total,
+                number,
                 ..
             } => Some(Self {
                 id: format!("evt_{}_{version}", order_id.as_str().replace('-', "")),
@@ -127,6 +128,7 @@ impl WebhookEvent {
                 timestamp: *at,
                 data: serde_json::json!({
                     "order_id": order_id,
+                    "number": number,
                     "user_id": user_id,
                     "status": to,
                     "from": from,
@@ -209,6 +211,7 @@ mod tests {
                 at: Utc::now(),
                 lines: vec![],
                 total: None,
+                number: Some(1042),
             },
         )
     }

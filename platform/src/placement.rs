@@ -17,6 +17,7 @@ pub fn placement(order: &OrderDoc, partitions: u32, causation_id: &str) -> Outgo
                 order_id: order.id.clone(),
                 user_id: order.user_id.clone(),
                 lines,
+                number: order.number,
             };
             Outgoing::command(
                 stock_queue(k),

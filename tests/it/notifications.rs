@@ -71,6 +71,17 @@ async fn a_shopper_is_notified_of_each_change_of_their_orders_and_only_theirs() 
     assert_eq!(statuses, ["SHIPPED", "CONFIRMED", "PLACED"], "newest first");
     assert_eq!(page["unread"], 3);
     assert_eq!(page["items"][0]["order_id"], order.as_str());
+    // Each notification names the order by its number, as the order does.
+    let placed: Value = app
+        .get(&format!("/api/orders/{order}"), Some(&shopper.access_token))
+        .await
+        .json()
+        .await
+        .expect("the order");
+    assert!(placed["number"].is_i64(), "{placed}");
+    for item in page["items"].as_array().expect("items") {
+        assert_eq!(item["order_number"], placed["number"], "{item}");
+    }
     assert_eq!(page["items"][0]["from"], "CONFIRMED");
     assert!(page["items"][0]["read_at"].is_null());
     // Paged by cursor: the same three, newest first, and the cursor is the shopper's alone.
@@ -169,6 +180,7 @@ async fn a_redelivered_event_adds_no_notification() {
         at: chrono::Utc::now(),
         lines: vec![],
         total: None,
+        number: Some(7),
     };
     let first = Envelope::new(order_id.to_string(), "test", event(3));
     // The same message twice, and the same change carried by another message.
@@ -190,5 +202,7 @@ async fn a_redelivered_event_adds_no_notification() {
         .expect("published");
     wait_count(&app, &shopper, 2).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(notifications(&app, &shopper, "").await["total"], 2);
+    let page = notifications(&app, &shopper, "").await;
+    assert_eq!(page["total"], 2);
+    assert_eq!(page["items"][0]["order_number"], 7);
 }

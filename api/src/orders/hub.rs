@@ -31,6 +31,8 @@ pub struct OrderEventOut {
     #[schema(example = "status")]
     pub kind: &'static str,
     pub order_id: String,
+    /// The order's short number (`#1042`), when the event carries it.
+    pub number: Option<i64>,
     #[serde(skip)]
     pub user_id: String,
     pub status: OrderStatus,
@@ -58,9 +60,11 @@ impl OrderEventOut {
                 // The stream says what happened; the order's lines are read with the order.
                 lines: _,
                 total: _,
+                number,
             } => Some(Self {
                 kind: "status",
                 order_id: order_id.to_string(),
+                number,
                 user_id: user_id.to_string(),
                 status: to,
                 from,
@@ -82,6 +86,7 @@ impl OrderEventOut {
             } => Some(Self {
                 kind: "refused",
                 order_id: order_id.to_string(),
+                number: None,
                 user_id: user_id.to_string(),
                 status,
                 from: None,
@@ -101,6 +106,7 @@ impl OrderEventOut {
         Self {
             kind: "status",
             order_id: order.id.to_string(),
+            number: order.number,
             user_id: order.user_id.to_string(),
             status: order.status,
             from: last.and_then(|h| h.from),

@@ -217,6 +217,7 @@ pub fn announce(order: &OrderDoc, partitions: u32, request_id: &str) -> [Outgoin
             at: store::to_chrono(order.created_at),
             lines: order.event_lines(),
             total: order.total,
+            number: order.number,
         },
     );
     [placement, Outgoing::event(&event)]

@@ -944,6 +944,11 @@ export interface components {
         NotificationOut: {
             id: string;
             order_id: string;
+            /**
+             * Format: int64
+             * @description The order's short number (`#1042`); absent on orders placed before numbers existed.
+             */
+            order_number?: number | null;
             /** @description The order's new status. */
             status: components["schemas"]["OrderStatus"];
             from?: components["schemas"]["OrderStatus"] | null;
@@ -1000,6 +1005,11 @@ export interface components {
              */
             type: string;
             order_id: string;
+            /**
+             * Format: int64
+             * @description The order's short number (`#1042`), when the event carries it.
+             */
+            number?: number | null;
             status: components["schemas"]["OrderStatus"];
             from?: components["schemas"]["OrderStatus"] | null;
             requested?: components["schemas"]["OrderStatus"] | null;

@@ -8,11 +8,12 @@ import { PageHeading } from '../components/page';
 import { Button, Empty, ErrorBox, Loading, StatusBadge, formatTime } from '../components/ui';
 import { CursorPager, useCursorList } from '../components/pager';
 import { useNotificationRefresh } from '../notifications/NotificationBell';
+import { orderName } from '../orders/words';
 
 const PER_PAGE = 20;
 
 function describe(n: Notification) {
-  const order = `Order …${n.order_id.slice(-8)}`;
+  const order = `Order ${orderName({ id: n.order_id, number: n.order_number ?? null })}`;
   const words: Record<string, string> = {
     PLACED: 'is placed: every item is reserved',
     REJECTED: 'was rejected',

@@ -71,6 +71,14 @@ beforeEach(() => {
 });
 
 describe('the notifications page', () => {
+  it('names an order by its number, and by the end of its id only when it has none', async () => {
+    store[0] = { ...store[0], order_number: 1042 };
+    open();
+    expect(await screen.findByText('1–20 of 23')).toBeInTheDocument();
+    expect(items()[0]).toHaveTextContent('Order #1042 has shipped');
+    expect(items()[1]).toHaveTextContent('Order …00000002 has shipped');
+  });
+
   it('pages by cursor, keeping the position in the address', async () => {
     open();
     expect(await screen.findByText('1–20 of 23')).toHaveAttribute('aria-live', 'polite');

@@ -17,6 +17,9 @@ pub struct NotificationDoc {
     pub id: String,
     pub user_id: UserId,
     pub order_id: OrderId,
+    /// The order's short number, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_number: Option<i64>,
     pub status: OrderStatus,
     pub from: Option<OrderStatus>,
     pub reason: Option<String>,

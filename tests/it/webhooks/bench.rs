@@ -31,6 +31,7 @@ fn events(n: usize) -> Vec<Outgoing> {
                     at: chrono::Utc::now(),
                     lines: vec![],
                     total: None,
+                    number: None,
                 },
             ))
         })

@@ -27,11 +27,13 @@ pub fn notification_of(event: &Event, now: DateTime) -> Option<NotificationDoc> 
             reason,
             version,
             at,
+            number,
             ..
         } => Some(NotificationDoc {
             id: NotificationDoc::key(order_id, *version),
             user_id: user_id.clone(),
             order_id: order_id.clone(),
+            order_number: *number,
             status: *to,
             from: Some(*from),
             reason: reason.clone(),

@@ -67,6 +67,7 @@ pub fn record_status(
         at: now,
         lines: next.event_lines(),
         total: next.total,
+        number: next.number,
     }
 }
 
@@ -88,6 +89,7 @@ pub fn replay_event(order: &OrderDoc, entry: &HistoryEntry) -> Option<Event> {
         at: entry.at,
         lines: order.event_lines(),
         total: order.total,
+        number: order.number,
     })
 }
 

@@ -187,18 +187,14 @@ pub fn as_placed(command: &StockCommand, at: DateTime<Utc>) -> Option<OrderDoc> 
         order_id,
         user_id,
         lines,
+        number,
     } = command
     else {
         return None;
     };
-    Some(OrderDoc::placed(
-        order_id,
-        user_id,
-        lines,
-        None,
-        String::new(),
-        at,
-    ))
+    let mut order = OrderDoc::placed(order_id, user_id, lines, None, String::new(), at);
+    order.number = *number;
+    Some(order)
 }
 
 /// Decides `commands` in delivery order against `read`, which is updated with every decision

@@ -78,6 +78,7 @@ fn place(order: &OrderDoc) -> StockCommand {
         order_id: order.id.clone(),
         user_id: order.user_id.clone(),
         lines: order.lines(),
+        number: order.number,
     }
 }
 
