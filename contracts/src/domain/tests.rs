@@ -52,6 +52,19 @@ fn names_are_trimmed_and_bounded() {
     assert!(ProductName::parse("zero\u{200B}width").is_err());
 }
 
+/// What the document's pattern and `maxLength` refuse, the parser refuses, though it trims: a
+/// line break around a one-line name (found by the long fuzz run: `"\u{dd236}\n"` was trimmed
+/// and stored), and a name within the bound only once trimmed.
+#[test]
+fn what_the_document_refuses_is_not_trimmed_into_shape() {
+    assert!(ProductName::parse("\u{dd236}\n").is_err());
+    assert!(PersonName::parse("\tAda").is_err());
+    assert!(ProductName::parse(&format!("{} ", "n".repeat(200))).is_err());
+    assert!(ProductName::parse(&"n".repeat(200)).is_ok());
+    assert!(Description::parse("two\nlines\n").is_ok());
+    assert!(ProductName::parse(" spaced ").is_ok());
+}
+
 #[test]
 fn skus_are_upper_cased_and_restricted() {
     assert_eq!(Sku::parse("ab-1.x_2").expect("valid").as_str(), "AB-1.X_2");

@@ -25,7 +25,10 @@ pub const LINE_PATTERN: &str =
 pub const PROSE_PATTERN: &str =
     "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2069\\ufeff]*$";
 
-/// A text field: trimmed, within `min..=max` characters, without control characters.
+/// A text field: trimmed, within `min..=max` characters, without control characters. What is
+/// refused is judged on the text as sent, as the OpenAPI document's pattern and `maxLength` do
+/// (a name of 200 characters plus a space, or ending in a line break, is refused, not trimmed
+/// into shape); the minimum is judged after trimming (blank is empty).
 pub(crate) fn bounded_text(
     raw: &str,
     min: usize,
@@ -33,24 +36,23 @@ pub(crate) fn bounded_text(
     allow_newlines: bool,
 ) -> Result<String, Invalid> {
     let text = raw.trim();
-    let len = text.chars().count();
-    if len < min {
+    if raw.chars().count() > max {
+        return Err(Invalid::new(format!("must be at most {max} characters")));
+    }
+    if text.chars().count() < min {
         return Err(Invalid::new(if min == 1 {
             "must not be empty".to_string()
         } else {
             format!("must be at least {min} characters")
         }));
     }
-    if len > max {
-        return Err(Invalid::new(format!("must be at most {max} characters")));
-    }
-    let bad = text
+    let bad = raw
         .chars()
         .any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\r' || c == '\t')));
     if bad {
         return Err(Invalid::new("must not contain control characters"));
     }
-    if text.chars().any(is_invisible_format) {
+    if raw.chars().any(is_invisible_format) {
         return Err(Invalid::new("must not contain invisible formatting characters"));
     }
     Ok(text.to_string())
