@@ -62,6 +62,9 @@ test('a shopper cancels a PLACED order: CANCELLED shows live and the stock comes
 
   await page.getByRole('link', { name: 'My orders' }).click();
   await orderLink(page, orderId).click();
+  // Wait for the order's page: the list it was opened from shows the status twice (its table, and the
+  // cards that replace the table on phones), so checking before the page has changed is ambiguous.
+  await orderNumberOn(page);
   await expect(page.getByTestId('order-status')).toHaveText('PLACED');
   await page.getByRole('button', { name: 'Cancel order' }).click();
   // Asked first: a cancelled order cannot be reopened.

@@ -4,11 +4,12 @@
 // `x-currency-minor-units`, so the client cannot disagree with the server about a currency.
 import type { Money } from './api/types';
 import document from '../openapi.json';
+import { LIMITS } from './api/limits';
 
 const EXPONENTS: Record<string, number> = document['x-currency-minor-units'];
 
-/** The largest price the API accepts, in minor units. */
-export const MAX_PRICE_MINOR = 1_000_000_000;
+/** The largest price the API accepts, in minor units (`ProductForm.price`'s maximum in the document). */
+export const MAX_PRICE_MINOR: number = LIMITS.product.price.maximum;
 
 export function minorDigits(currency: string): number {
   return EXPONENTS[currency.toUpperCase()] ?? 2;

@@ -1,13 +1,14 @@
 // The shopper's cart, kept in localStorage. Quantities are whole numbers from 1 to the stock the page knows
-// of (and 1000, the API's limit per line). Its idempotency key belongs to one checkout attempt: it stays the
+// of (and the API's limit per line, `LineIn.quantity`'s maximum in the OpenAPI document). Its idempotency key belongs to one checkout attempt: it stays the
 // same while the cart is unchanged (a double click or a retry sends the same key) and is renewed when the cart
 // changes. A placed order empties the cart only once it is PLACED: a REJECTED one leaves the cart as it was,
 // to be fixed and sent again (with a new key).
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import type { Money, OrderStatus } from '../api/types';
+import { LIMITS } from '../api/limits';
 
-/** The API's limit for one line. */
-export const MAX_LINE_QUANTITY = 1000;
+/** The API's limit for one line (from the OpenAPI document). */
+export const MAX_LINE_QUANTITY: number = LIMITS.line.quantity.maximum;
 
 export interface CartLine {
   productId: string;

@@ -2,6 +2,10 @@
 // currency's own decimals and says what will be saved, and a quantity stepper bounded by the stock.
 import { useEffect, useId, useState } from 'react';
 import { formatMoney, parseMoney } from '../money';
+import { LIMITS } from '../api/limits';
+
+/** The API's limit on one order line (`LineIn.quantity`'s maximum in the OpenAPI document). */
+const LINE_MAX = LIMITS.line.quantity.maximum;
 
 const inputClass =
   'block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500 aria-[invalid=true]:border-red-600';
@@ -42,9 +46,10 @@ export function MoneyField({ label, value, currency, onChange, error, id: givenI
 /**
  * A whole number from 1 to `max`, with − and + buttons. What is typed is kept as typed until it reads as a
  * quantity in range (then `onChange` gets it); anything else is shown as an error and never becomes a number.
- * A number above `max` becomes `max` at once (and `onCapped` says so).
+ * A number above `max` becomes `max` at once (and `onCapped` says so). `max` is never taken above the API's
+ * limit per order line (`LineIn.quantity`'s maximum).
  */
-export function QuantityStepper({ label, value, max, onChange, onCapped, onValidity, error, compact = false }: {
+export function QuantityStepper({ label, value, max: stockMax, onChange, onCapped, onValidity, error, compact = false }: {
   label: string;
   value: number;
   max: number;
@@ -56,6 +61,8 @@ export function QuantityStepper({ label, value, max, onChange, onCapped, onValid
   compact?: boolean;
 }) {
   const id = useId();
+  // Never more than the API takes on one line, whatever the stock.
+  const max = Math.min(stockMax, LINE_MAX);
   const [draft, setDraft] = useState(String(value));
   useEffect(() => setDraft(String(value)), [value]);
   const text = draft.trim();
@@ -64,7 +71,7 @@ export function QuantityStepper({ label, value, max, onChange, onCapped, onValid
     text === '' ? 'Enter a quantity.'
       : !/^-?\d+$/.test(text) ? 'Enter a whole number, like 3.'
         : whole < 1 ? 'At least 1 (or remove the item).'
-          : whole > max ? (max < 1 ? 'Out of stock.' : `Only ${max} available.`)
+          : whole > max ? (max < 1 ? 'Out of stock.' : max < stockMax ? `At most ${max} per order.` : `Only ${max} available.`)
             : undefined;
   const shown = problem ?? error;
   const valid = problem === undefined;

@@ -61,7 +61,7 @@ export function TextArea({ label, error, hint, ...rest }: FieldProps & TextareaH
         id={id}
         className={inputClass}
         aria-invalid={error ? true : undefined}
-        aria-describedby={error ? `${id}-error` : undefined}
+        aria-describedby={error ? `${id}-error` : hint ? `${id}-hint` : undefined}
         {...rest}
       />
     </FieldShell>

@@ -5,6 +5,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { orders } from '../api';
 import type { Order } from '../api/types';
 import { describeError } from '../api/errors';
+import { LIMITS } from '../api/limits';
 import { useFeedback } from '../components/feedback';
 import { ACTION_LABEL, orderActions, type Action, type Actor } from './stateMachine';
 import { useOrderEventListener } from './LiveEvents';
@@ -40,11 +41,17 @@ export function OrderActions({ order, actor }: { order: Order; actor: Actor }) {
     <div className="space-y-2 rounded-lg border border-slate-200 bg-white p-3">
       <h2 className="text-sm font-semibold">Actions</h2>
       {actor === 'admin' && (
-        <label className="block text-sm">
-          Reason (optional)
-          <input value={reason} onChange={(e) => setReason(e.target.value)}
-            className="mt-1 block w-full rounded-md border border-slate-300 bg-white px-2 py-1" />
-        </label>
+        <div>
+          <label className="block text-sm">
+            Reason (optional)
+            <input value={reason} onChange={(e) => setReason(e.target.value)} maxLength={LIMITS.status.reason.maxLength}
+              aria-describedby={`reason-hint-${order.id}`}
+              className="mt-1 block w-full rounded-md border border-slate-300 bg-white px-2 py-1" />
+          </label>
+          <p id={`reason-hint-${order.id}`} className="mt-1 text-xs text-slate-600">
+            At most {LIMITS.status.reason.maxLength} characters
+          </p>
+        </div>
       )}
       <div className="flex flex-wrap gap-2">
         {next.map((to) => (

@@ -3,6 +3,7 @@ import { Link, useNavigate, useSearchParams } from 'react-router';
 import { useMutation } from '@tanstack/react-query';
 import { useAuth } from '../auth/AuthContext';
 import { fieldError, formError } from '../api/errors';
+import { LIMITS, lengthHint } from '../api/limits';
 import { useFeedback } from '../components/feedback';
 import { PageHeading, useFocusFirstInvalid } from '../components/page';
 import { Button, ErrorBox, TextField } from '../components/ui';
@@ -73,12 +74,13 @@ export function RegisterPage() {
       <PageHeading title="Create an account" className="mb-4" />
       <form ref={form} onSubmit={submit} className="space-y-4" noValidate aria-label="Create an account">
         <ErrorBox error={formError(m.error, fields)} />
-        <TextField label="Name" autoComplete="name" required value={name}
+        <TextField label="Name" autoComplete="name" required value={name} maxLength={LIMITS.register.name.maxLength}
           onChange={(e) => setName(e.target.value)} error={fieldError(m.error, 'name')} />
-        <TextField label="Email" type="email" autoComplete="email" required value={email}
+        <TextField label="Email" type="email" autoComplete="email" required value={email} maxLength={LIMITS.register.email.maxLength}
           onChange={(e) => setEmail(e.target.value)} error={fieldError(m.error, 'email')} />
         <TextField label="Password" type="password" autoComplete="new-password" required value={password}
-          hint="8 to 128 characters." onChange={(e) => setPassword(e.target.value)} error={fieldError(m.error, 'password')} />
+          minLength={LIMITS.register.password.minLength} maxLength={LIMITS.register.password.maxLength}
+          hint={`${lengthHint(LIMITS.register.password)}.`} onChange={(e) => setPassword(e.target.value)} error={fieldError(m.error, 'password')} />
         <Button type="submit" disabled={m.isPending} className="w-full">
           {m.isPending ? 'Creating…' : 'Sign up'}
         </Button>

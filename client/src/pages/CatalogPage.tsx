@@ -2,7 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { products } from '../api';
 import type { Product, ProductSort } from '../api/types';
-import { useCart } from '../cart/CartContext';
+import { MAX_LINE_QUANTITY, useCart } from '../cart/CartContext';
 import { useFeedback } from '../components/feedback';
 import { PageHeading } from '../components/page';
 import { Button, Empty, ErrorBox, Loading, Money, StockBadge } from '../components/ui';
@@ -37,7 +37,9 @@ export function AddToCart({ p, quantity = 1, onAdded }: { p: Product; quantity?:
   const { toast } = useFeedback();
   const inCart = quantityOf(p.id);
   const out = p.stock <= 0;
-  const full = !out && inCart >= p.stock;
+  // The stock shown, and the API's limit per order line.
+  const cap = Math.min(p.stock, MAX_LINE_QUANTITY);
+  const full = !out && inCart >= cap;
   // The visible words start the button's name, and the product's name (for screen readers) completes it.
   const hidden = (text: string) => <span className="sr-only">{text}</span>;
   return (
@@ -45,10 +47,12 @@ export function AddToCart({ p, quantity = 1, onAdded }: { p: Product; quantity?:
       <Button
         disabled={out || full}
         onClick={() => {
-          const now = add({ productId: p.id, name: p.name, price: p.price, imageUrl: p.image.url }, quantity, p.stock);
+          const now = add({ productId: p.id, name: p.name, price: p.price, imageUrl: p.image.url }, quantity, cap);
           const wanted = inCart + quantity;
           toast(now < wanted
-            ? `Only ${p.stock} of ${p.name} in stock: your cart has ${now}.`
+            ? (cap < p.stock
+              ? `At most ${MAX_LINE_QUANTITY} of ${p.name} per order: your cart has ${now}.`
+              : `Only ${p.stock} of ${p.name} in stock: your cart has ${now}.`)
             : `${p.name} added to the cart (${now} in all).`);
           onAdded?.();
         }}
@@ -56,7 +60,7 @@ export function AddToCart({ p, quantity = 1, onAdded }: { p: Product; quantity?:
         {/* One span: the button is a flex box, which would drop the spaces between separate pieces. */}
         <span>
           {out ? <>Out of stock{hidden(` ${p.name}`)}</>
-            : full ? <>All {p.stock}{hidden(` of ${p.name}`)} in your cart</>
+            : full ? <>{cap < p.stock ? `${cap}, the most per order,` : `All ${p.stock}`}{hidden(` of ${p.name}`)} in your cart</>
               : <>Add{hidden(` ${p.name}`)} to cart</>}
         </span>
       </Button>

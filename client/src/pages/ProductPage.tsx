@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { useQuery } from '@tanstack/react-query';
 import { products } from '../api';
-import { useCart } from '../cart/CartContext';
+import { MAX_LINE_QUANTITY, useCart } from '../cart/CartContext';
 import { QuantityStepper } from '../components/inputs';
 import { PageHeading } from '../components/page';
 import { ErrorBox, Loading, Money, StockBadge } from '../components/ui';
@@ -25,7 +25,8 @@ export function ProductPage() {
     );
   }
   const p = q.data;
-  const room = Math.max(0, p.stock - quantityOf(p.id));
+  // The stock shown, and the API's limit per order line (LineIn.quantity's maximum).
+  const room = Math.max(0, Math.min(p.stock, MAX_LINE_QUANTITY) - quantityOf(p.id));
   return (
     <section className="space-y-4">
       <Link to="/" className="text-sm text-indigo-700 underline">← Catalog</Link>

@@ -4,6 +4,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { products } from '../../api';
 import type { AdjustmentStatusOut, Product, ProductPatch } from '../../api/types';
 import { fieldError, formError } from '../../api/errors';
+import { LIMITS } from '../../api/limits';
 import { useAuth } from '../../auth/AuthContext';
 import { CURRENCIES, minorToInput, parseMoney } from '../../money';
 import { orderName, who } from '../../orders/words';
@@ -42,6 +43,9 @@ function changes(p: Product, v: ReturnType<typeof asForm>): { patch: ProductPatc
   // An empty threshold goes back to the deployment's default.
   const threshold = v.threshold.trim();
   if (threshold !== '' && !/^\d+$/.test(threshold)) errors.low_stock_threshold = 'Enter a whole number of units, or leave it empty for the default.';
+  else if (threshold !== '' && Number(threshold) > LIMITS.productPatch.lowStockThreshold.maximum) {
+    errors.low_stock_threshold = `At most ${LIMITS.productPatch.lowStockThreshold.maximum.toLocaleString()} units.`;
+  }
   else if (threshold !== was.threshold) patch.low_stock_threshold = threshold === '' ? null : Number(threshold);
   return { patch, errors };
 }
@@ -90,15 +94,16 @@ function EditProduct({ p }: { p: Product }) {
     <form ref={formRef} onSubmit={submit} noValidate aria-label="Edit product" className="space-y-3 rounded-lg border border-slate-200 bg-white p-4">
       <h2 className="font-semibold">Details</h2>
       <ErrorBox error={formError(m.error, ['name', 'description', 'price', 'currency', 'low_stock_threshold', 'active'])} />
-      <TextField label="Name" value={v.name} onChange={field('name')} error={error('name')} />
+      <TextField label="Name" value={v.name} onChange={field('name')} maxLength={LIMITS.productPatch.name.maxLength} error={error('name')} />
       <div className="grid grid-cols-1 gap-3 sm:grid-cols-3">
         <MoneyField label="Price" value={v.price} currency={currency} onChange={(price) => change('price', price)} error={error('price')} />
         <TextField label="Currency" value={v.currency} maxLength={3} onChange={field('currency')}
           error={error('currency')} hint="ISO 4217, e.g. USD" />
         <TextField label="Low-stock threshold" inputMode="numeric" value={v.threshold} onChange={field('threshold')}
-          error={error('low_stock_threshold')} hint="Empty: the default" />
+          error={error('low_stock_threshold')} hint={`Empty: the default (at most ${LIMITS.productPatch.lowStockThreshold.maximum.toLocaleString()})`} />
       </div>
-      <TextArea label="Description" rows={3} value={v.description} onChange={field('description')} error={error('description')} />
+      <TextArea label="Description" rows={3} value={v.description} onChange={field('description')} error={error('description')}
+        maxLength={LIMITS.productPatch.description.maxLength} hint={`At most ${LIMITS.productPatch.description.maxLength.toLocaleString()} characters`} />
       <div className="flex flex-wrap items-center gap-2">
         <Button type="submit" disabled={m.isPending}>Save</Button>
         <Button type="button" variant={p.active ? 'danger' : 'secondary'} disabled={m.isPending}
@@ -176,6 +181,9 @@ function StockSection({ p }: { p: Product }) {
       const text = delta.trim().replace(/^\+/, '');
       if (!/^-?\d+$/.test(text)) details.push({ field: 'delta', code: 'validation_failed', message: text === '' ? 'Enter a change, like 5 or -2.' : 'Enter a whole number of units, like 5 or -2.' });
       else if (Number(text) === 0) details.push({ field: 'delta', code: 'validation_failed', message: 'must not be zero' });
+      else if (Number(text) < LIMITS.stock.delta.minimum || Number(text) > LIMITS.stock.delta.maximum) {
+        details.push({ field: 'delta', code: 'validation_failed', message: `Between ${LIMITS.stock.delta.minimum.toLocaleString()} and ${LIMITS.stock.delta.maximum.toLocaleString()} units.` });
+      }
       if (!reason.trim()) details.push({ field: 'reason', code: 'validation_failed', message: 'Say why, e.g. “Restock from the supplier”.' });
       if (details.length > 0) throw { code: 'validation_failed', message: 'Fix the fields marked.', field: details[0].field, details };
       const units = Number(text);
@@ -233,7 +241,8 @@ function StockSection({ p }: { p: Product }) {
       <div className="grid grid-cols-1 gap-3 sm:grid-cols-2">
         <TextField label="Change (+ restock, − correction)" autoComplete="off" value={delta} onChange={(e) => setDelta(e.target.value)} error={fieldError(m.error, 'delta')}
           hint="Whole units: 5 adds five, -2 takes two away." />
-        <TextField label="Reason" value={reason} onChange={(e) => setReason(e.target.value)} error={fieldError(m.error, 'reason')} />
+        <TextField label="Reason" value={reason} onChange={(e) => setReason(e.target.value)} error={fieldError(m.error, 'reason')}
+          maxLength={LIMITS.stock.reason.maxLength} hint={`At most ${LIMITS.stock.reason.maxLength} characters`} />
       </div>
       <Button type="submit" disabled={m.isPending || waiting}>Adjust stock</Button>
       {waiting && <p role="status" className="text-sm text-slate-600">Adjustment accepted; waiting for the stock worker…</p>}

@@ -4,6 +4,7 @@ import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { products } from '../../api';
 import type { ProductSort } from '../../api/types';
 import { fieldError, formError } from '../../api/errors';
+import { LIMITS } from '../../api/limits';
 import { parseMoney } from '../../money';
 import { DataTable } from '../../components/DataTable';
 import { useFeedback } from '../../components/feedback';
@@ -28,6 +29,7 @@ function check(v: { name: string; sku: string; price: string; currency: string; 
   const price = parseMoney(v.price, /^[A-Z]{3}$/.test(currency) ? currency : 'USD');
   if (!price.ok) errors.price = price.error;
   if (!/^\d+$/.test(v.stock.trim())) errors.stock = 'Enter a whole number of units, 0 or more.';
+  else if (Number(v.stock.trim()) > LIMITS.product.stock.maximum) errors.stock = `At most ${LIMITS.product.stock.maximum.toLocaleString()} units.`;
   return { errors, price: price.ok ? price.minor : null, currency };
 }
 
@@ -84,12 +86,15 @@ function CreateProduct() {
     <form ref={formRef} onSubmit={submit} noValidate className="grid grid-cols-1 gap-3 rounded-lg border border-slate-200 bg-white p-4 sm:grid-cols-2" aria-label="New product">
       <h2 className="text-lg font-semibold sm:col-span-2">New product</h2>
       <div className="sm:col-span-2"><ErrorBox error={formError(m.error, FIELDS)} /></div>
-      <TextField label="Name" value={v.name} onChange={set('name')} required error={error('name')} />
-      <TextField label="SKU" value={v.sku} onChange={set('sku')} required error={error('sku')} hint="Letters, digits, - _ . (unique)" />
+      <TextField label="Name" value={v.name} onChange={set('name')} required maxLength={LIMITS.product.name.maxLength} error={error('name')} />
+      <TextField label="SKU" value={v.sku} onChange={set('sku')} required maxLength={LIMITS.product.sku.maxLength} error={error('sku')}
+        hint={`Letters, digits, - _ . (unique, at most ${LIMITS.product.sku.maxLength})`} />
       <MoneyField label="Price" value={v.price} currency={v.currency.trim().toUpperCase()} onChange={(price) => change('price', price)} error={error('price')} />
       <TextField label="Currency" value={v.currency} onChange={set('currency')} maxLength={3} error={error('currency')} hint="ISO 4217, e.g. USD, EUR, JPY" />
-      <TextField label="Initial stock" inputMode="numeric" value={v.stock} onChange={set('stock')} error={error('stock')} />
-      <div className="sm:col-span-2"><TextArea label="Description" value={v.description} onChange={set('description')} rows={3} error={error('description')} /></div>
+      <TextField label="Initial stock" inputMode="numeric" value={v.stock} onChange={set('stock')} error={error('stock')}
+        hint={`0 to ${LIMITS.product.stock.maximum.toLocaleString()} units`} />
+      <div className="sm:col-span-2"><TextArea label="Description" value={v.description} onChange={set('description')} rows={3}
+        maxLength={LIMITS.product.description.maxLength} hint={`At most ${LIMITS.product.description.maxLength.toLocaleString()} characters`} error={error('description')} /></div>
       <div className="sm:col-span-2"><ImagePicker file={file} onFile={setFile} progress={progress} error={error('image')} /></div>
       <div className="sm:col-span-2"><Button type="submit" disabled={m.isPending}>{m.isPending ? 'Creating…' : 'Create product'}</Button></div>
     </form>

@@ -6,6 +6,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { webhooks } from '../../api';
 import type { Webhook, WebhookEventType } from '../../api/types';
 import { describeError, fieldError } from '../../api/errors';
+import { LIMITS } from '../../api/limits';
 import { useFeedback } from '../../components/feedback';
 import { PageHeading } from '../../components/page';
 import { Button, Empty, ErrorBox, Loading, TextField, formatTime } from '../../components/ui';
@@ -71,8 +72,9 @@ function NewWebhook({ onSecret }: { onSecret(s: string): void }) {
     <form onSubmit={submit} className="space-y-3 rounded-md border border-slate-200 bg-white p-4" aria-label="Add an endpoint">
       <h2 className="text-base font-semibold">Add an endpoint</h2>
       <TextField label="Endpoint URL" type="url" required value={url} placeholder="https://example.com/webhooks/oms"
-        error={fieldError(create.error, 'url')} onChange={(e) => setUrl(e.target.value)} />
+        maxLength={LIMITS.webhook.url.maxLength} error={fieldError(create.error, 'url')} onChange={(e) => setUrl(e.target.value)} />
       <TextField label="Description" value={description} error={fieldError(create.error, 'description')}
+        maxLength={LIMITS.webhook.description.maxLength} hint={`Optional, at most ${LIMITS.webhook.description.maxLength} characters`}
         onChange={(e) => setDescription(e.target.value)} />
       <EventPicker legend="Events" value={events} onChange={setEvents} error={fieldError(create.error, 'events')} />
       {create.isError && !fieldError(create.error, 'url') && !fieldError(create.error, 'events') && <ErrorBox error={create.error} />}
@@ -96,8 +98,9 @@ function EditWebhook({ webhook, onClose }: { webhook: Webhook; onClose(): void }
   return (
     <form className="mt-3 space-y-3" aria-label={`Edit ${webhook.url}`} onSubmit={(e) => { e.preventDefault(); save.mutate(); }}>
       <TextField label="Endpoint URL" type="url" required value={url} error={fieldError(save.error, 'url')}
-        onChange={(e) => setUrl(e.target.value)} />
-      <TextField label="Description" value={description} onChange={(e) => setDescription(e.target.value)} />
+        maxLength={LIMITS.webhookPatch.url.maxLength} onChange={(e) => setUrl(e.target.value)} />
+      <TextField label="Description" value={description} error={fieldError(save.error, 'description')}
+        maxLength={LIMITS.webhookPatch.description.maxLength} onChange={(e) => setDescription(e.target.value)} />
       <EventPicker legend="Events" value={events} onChange={setEvents} error={fieldError(save.error, 'events')} />
       {save.isError && !fieldError(save.error, 'url') && <ErrorBox error={save.error} />}
       <div className="flex gap-2">
