@@ -24,23 +24,7 @@ use oms_platform::store::OrderDoc;
 use oms_workers::consumer::Handler;
 use oms_workers::orders::OrderHandler;
 
-use crate::helpers::TestApp;
-
-/// A small deterministic generator (xorshift64*): the same seed gives the same sequence.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-}
+use crate::helpers::{Rng, TestApp};
 
 /// A few products and `PENDING` orders of one to three lines over them, as the API stores
 /// them, and one order id that was never stored (withdrawn by the API).

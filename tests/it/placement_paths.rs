@@ -15,19 +15,7 @@ use std::time::Duration;
 use futures_util::TryStreamExt;
 use serde_json::{Value, json};
 
-use crate::helpers::{Session, TestApp};
-
-/// A small deterministic generator (xorshift64*).
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
-    }
-}
+use crate::helpers::{Rng, Session, TestApp};
 
 #[derive(Clone, Debug)]
 enum Step {

@@ -20,22 +20,10 @@ use oms_workers::consumer::Handler;
 use oms_workers::stock::StockHandler;
 use secrecy::ExposeSecret;
 
-use crate::helpers::TestApp;
+use crate::helpers::{Rng, TestApp};
 
 /// Where the stock worker's replies go in this test.
 const REPLIES: &str = "test.stock-replies";
-
-/// A small deterministic generator (xorshift64*): the same seed gives the same sequence.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
-    }
-}
 
 /// Products of a run: a few active ones with little stock (so that refusals happen), an
 /// inactive one, and one that does not exist; orders for the saga's commands; and whole

@@ -37,9 +37,11 @@ pub fn amqp_base() -> String {
 
 /// RabbitMQ's management API: base URL and credentials.
 mod management;
+mod rng;
 mod sse;
 
 pub use management::Management;
+pub use rng::Rng;
 pub use sse::SseReader;
 
 /// A signed-in user.
