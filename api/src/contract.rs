@@ -213,7 +213,10 @@ pub fn apply(document: &mut Value) {
         ),
         (
             "customer_name",
-            json!({ "pattern": "\\S", "maxLength": crate::orders::MAX_NAME_SEARCH_LEN }),
+            json!({
+                "pattern": crate::orders::name_search_pattern(),
+                "maxLength": crate::orders::MAX_NAME_SEARCH_LEN,
+            }),
         ),
         ("limit", json!({ "minimum": 1, "maximum": MAX_DEAD_LETTER_LIST })),
         (

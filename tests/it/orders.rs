@@ -1145,11 +1145,26 @@ async fn orders_have_numbers_and_customers_and_admins_find_them_by_either() {
     );
     let (_, page) = list("customer_name=ada%20bob".into(), admin.access_token.clone()).await;
     assert_eq!(page["total"], 0, "{page}");
+    // Words are separated by spaces, any number of them; other white space is part of a word.
+    let (_, page) = list(
+        "customer_name=%20%20ADA%20%20ada%20".into(),
+        admin.access_token.clone(),
+    )
+    .await;
+    assert_eq!(page["total"], 3, "{page}");
+    let (status, page) = list("customer_name=ada%09".into(), admin.access_token.clone()).await;
+    assert_eq!(
+        (status, page["total"].clone()),
+        (StatusCode::OK, json!(0)),
+        "{page}"
+    );
     for bad in [
         "number=0",
         "customer=not-an-address",
         "customer_name=%20%20",
         "customer_name=a%20b%20c%20d%20e%20f",
+        // Six words, though one word six times: the document's pattern counts words, so does the server.
+        "customer_name=a%20a%20a%20a%20a%20a",
     ] {
         let response = app
             .get(&format!("/api/orders?{bad}"), Some(&admin.access_token))

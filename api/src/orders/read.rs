@@ -208,7 +208,14 @@ pub(crate) async fn order_stats(
 pub const MAX_NAME_SEARCH_WORDS: usize = 5;
 pub const MAX_NAME_SEARCH_LEN: usize = 100;
 
-/// The words a customer-name search asks for: some, not too many.
+/// What the document says a customer-name search is: one to `MAX_NAME_SEARCH_WORDS` words
+/// separated by spaces, exactly the texts `customer_words` takes.
+pub fn name_search_pattern() -> String {
+    format!("^ *[^ ]+( +[^ ]+){{0,{}}} *$", MAX_NAME_SEARCH_WORDS - 1)
+}
+
+/// The words a customer-name search asks for: some, not too many, separated by spaces. A word
+/// holding other white space matches no stored name word (those are split on all of it).
 fn customer_words(text: &str) -> Result<Vec<String>, ApiError> {
     let invalid = |message: String| ApiError::Invalid {
         code: "invalid_query",
@@ -220,12 +227,19 @@ fn customer_words(text: &str) -> Result<Vec<String>, ApiError> {
             "must be at most {MAX_NAME_SEARCH_LEN} characters"
         )));
     }
-    let words = oms_platform::store::name_words(text);
+    let words: Vec<&str> = text.split(' ').filter(|w| !w.is_empty()).collect();
     match words.len() {
         0 => Err(invalid(
             "must name at least one word of the customer's name".into(),
         )),
-        n if n > MAX_NAME_SEARCH_WORDS => Err(invalid(format!("at most {MAX_NAME_SEARCH_WORDS} words"))),
-        _ => Ok(words),
+        n if n > MAX_NAME_SEARCH_WORDS => Err(invalid(format!(
+            "at most {MAX_NAME_SEARCH_WORDS} words, separated by spaces"
+        ))),
+        _ => {
+            let mut words: Vec<String> = words.into_iter().map(str::to_lowercase).collect();
+            words.sort_unstable();
+            words.dedup();
+            Ok(words)
+        }
     }
 }
