@@ -42,27 +42,20 @@ pub fn changes_of(order: &OrderDoc) -> Vec<Change> {
         .collect()
 }
 
-/// Replaces the read model with one built from every order.
+/// Orders folded between two writes of the model: bounds the rebuild's memory by this many
+/// orders' facts and the buckets they touch, whatever the store holds.
+const FLUSH_EVERY: u64 = 10_000;
+
+/// Replaces the read model with one built from every order, streaming: the model is emptied
+/// first, then every `FLUSH_EVERY` orders their facts are stored and their counts added (the
+/// counts are `$inc` upserts, so adding them in parts sums to the same model). A rebuild that
+/// stops half-way leaves a partial model; running it again replaces that.
 pub async fn rebuild(store: &Store) -> mongodb::error::Result<Rebuilt> {
-    let mut delta = Delta::default();
-    let mut facts_statements: Vec<Document> = Vec::new();
-    let mut rebuilt = Rebuilt {
-        orders: 0,
-        changes: 0,
-    };
-    let mut orders = store.orders().find(doc! {}).await?;
-    while let Some(order) = orders.try_next().await? {
-        let mut facts = OrderFacts::default();
-        for change in changes_of(&order) {
-            if projection::apply(&mut facts, &change, &mut delta) {
-                rebuilt.changes += 1;
-            }
-        }
-        rebuilt.orders += 1;
-        if !facts.applied.is_empty() {
-            facts_statements.push(write::facts_statement(order.id.as_str(), 0, &facts)?);
-        }
-    }
+    rebuild_in_parts(store, FLUSH_EVERY).await
+}
+
+/// [`rebuild`], writing every `every` orders.
+pub async fn rebuild_in_parts(store: &Store, every: u64) -> mongodb::error::Result<Rebuilt> {
     for name in ANALYTICS_COLLECTIONS {
         store
             .db()
@@ -71,14 +64,57 @@ pub async fn rebuild(store: &Store) -> mongodb::error::Result<Rebuilt> {
             .await?;
     }
     let mut session = store.client().start_session().await?;
-    write::run(store, &mut session, ANALYTICS_ORDERS, facts_statements).await?;
-    for (collection, statements) in write::delta_statements(&delta) {
-        write::run(store, &mut session, collection, statements).await?;
+    let mut pending = Pending::default();
+    let mut rebuilt = Rebuilt {
+        orders: 0,
+        changes: 0,
+    };
+    let mut orders = store.orders().find(doc! {}).await?;
+    while let Some(order) = orders.try_next().await? {
+        let mut facts = OrderFacts::default();
+        for change in changes_of(&order) {
+            if projection::apply(&mut facts, &change, &mut pending.delta) {
+                rebuilt.changes += 1;
+            }
+        }
+        rebuilt.orders += 1;
+        if !facts.applied.is_empty() {
+            pending
+                .facts
+                .push(write::facts_statement(order.id.as_str(), 0, &facts)?);
+        }
+        if rebuilt.orders.is_multiple_of(every.max(1)) {
+            pending.write(store, &mut session).await?;
+            tracing::info!(orders = rebuilt.orders, "analytics rebuild: orders folded");
+        }
     }
+    pending.write(store, &mut session).await?;
     tracing::info!(
         orders = rebuilt.orders,
         changes = rebuilt.changes,
         "analytics read model rebuilt"
     );
     Ok(rebuilt)
+}
+
+/// What a rebuild has folded and not yet written.
+#[derive(Default)]
+struct Pending {
+    facts: Vec<Document>,
+    delta: Delta,
+}
+
+impl Pending {
+    async fn write(
+        &mut self,
+        store: &Store,
+        session: &mut mongodb::ClientSession,
+    ) -> mongodb::error::Result<()> {
+        let Pending { facts, delta } = std::mem::take(self);
+        write::run(store, session, ANALYTICS_ORDERS, facts).await?;
+        for (collection, statements) in write::delta_statements(&delta) {
+            write::run(store, session, collection, statements).await?;
+        }
+        Ok(())
+    }
 }
