@@ -96,7 +96,7 @@ impl Dispatcher {
         let due = doc! { "status": DeliveryStatus::Pending.as_str(), "next_attempt_at": { "$lte": now } };
         let ids: Vec<bson::Bson> = deliveries
             .clone_with_type::<bson::Document>()
-            .find(due.clone())
+            .find(due)
             .sort(doc! { "next_attempt_at": 1 })
             .limit(CLAIM_BATCH)
             .projection(doc! { "_id": 1 })
@@ -108,11 +108,12 @@ impl Dispatcher {
             return Ok(Vec::new());
         }
         let token = uuid::Uuid::new_v4().simple().to_string();
-        let mut filter = due;
-        filter.insert("_id", doc! { "$in": ids });
+        // Still due, by id: a settled delivery has no next attempt, one claimed meanwhile by
+        // another worker has its lease ahead. No `status` here: with it, secantusd-rs walks the
+        // whole due range of the status index (16 ms with 5,000 due) instead of the ids (2.7 ms).
         deliveries
             .update_many(
-                filter,
+                doc! { "_id": { "$in": ids }, "next_attempt_at": { "$lte": now } },
                 doc! { "$set": { "next_attempt_at": later(now, self.lease), "claim": &token } },
             )
             .await?;
@@ -168,16 +169,7 @@ impl Dispatcher {
     ) -> mongodb::error::Result<()> {
         let deliveries = self.store.webhook_deliveries();
         let claim = delivery.claim.clone().unwrap_or_default();
-        let earlier = deliveries
-            .find_one(doc! {
-                "endpoint_id": delivery.endpoint_id.as_str(),
-                "ordering_key": &delivery.ordering_key,
-                "seq": { "$lt": delivery.seq },
-                "status": DeliveryStatus::Pending.as_str(),
-            })
-            .sort(doc! { "seq": 1 })
-            .await?;
-        if let Some(earlier) = earlier {
+        if let Some(earlier) = self.earlier_pending(delivery).await? {
             // Wait behind it: woken when it settles, or at its own next attempt at the latest.
             let until = earlier.next_attempt_at.unwrap_or_else(DateTime::now);
             deliveries
@@ -204,6 +196,26 @@ impl Dispatcher {
             Some(e) => self.post(e, delivery).await,
         };
         self.record(delivery, &claim, endpoint.as_ref(), outcome).await
+    }
+
+    /// The first delivery of the same order to the same endpoint, before this one, that is still
+    /// pending. All the earlier ones are read (an order has a few events) and judged here: asked
+    /// for `status` as well, secantusd-rs walked every pending delivery (14 ms with 5,000
+    /// pending, against 0.3 ms for the order's own few).
+    async fn earlier_pending(&self, delivery: &DeliveryDoc) -> mongodb::error::Result<Option<DeliveryDoc>> {
+        let earlier: Vec<DeliveryDoc> = self
+            .store
+            .webhook_deliveries()
+            .find(doc! {
+                "endpoint_id": delivery.endpoint_id.as_str(),
+                "ordering_key": &delivery.ordering_key,
+                "seq": { "$lt": delivery.seq },
+            })
+            .sort(doc! { "seq": 1 })
+            .await?
+            .try_collect()
+            .await?;
+        Ok(earlier.into_iter().find(|d| d.status == DeliveryStatus::Pending))
     }
 
     async fn post(&self, endpoint: &EndpointDoc, delivery: &DeliveryDoc) -> Outcome {
@@ -319,10 +331,11 @@ impl Dispatcher {
         if settled && has_waiters {
             deliveries
                 .update_many(
+                    // Only a pending delivery waits (settling one clears `waiting`); no
+                    // `status`, for the reason given at `earlier_pending`.
                     doc! {
                         "endpoint_id": delivery.endpoint_id.as_str(),
                         "ordering_key": &delivery.ordering_key,
-                        "status": DeliveryStatus::Pending.as_str(),
                         "waiting": true,
                     },
                     doc! { "$set": { "next_attempt_at": now, "waiting": false } },
