@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::Store;
 
+/// The server's error code for dropping an index that does not exist.
+const INDEX_NOT_FOUND: i32 = 27;
+
 pub const WEBHOOK_ENDPOINTS: &str = "webhook_endpoints";
 pub const WEBHOOK_DELIVERIES: &str = "webhook_deliveries";
 
@@ -252,14 +255,23 @@ impl Store {
                     .build(),
             )
             .await?;
-        // Ordering: is an earlier delivery of the same order still pending?
+        // Ordering: is an earlier delivery of the same order still pending, and which later
+        // ones wait for this one? `status` is in the index because secantusd-rs serves a query
+        // with a field its index lacks by walking far more (every pending delivery, or a hot
+        // product's whole history): each ordering query names exactly these fields.
         deliveries
             .create_index(
                 IndexModel::builder()
-                    .keys(doc! { "endpoint_id": 1, "ordering_key": 1, "seq": 1 })
+                    .keys(doc! { "endpoint_id": 1, "ordering_key": 1, "status": 1, "seq": 1 })
                     .build(),
             )
             .await?;
+        // The index it replaces, which the planner could still pick where it was made.
+        if let Err(err) = deliveries.drop_index("endpoint_id_1_ordering_key_1_seq_1").await
+            && !matches!(*err.kind, mongodb::error::ErrorKind::Command(ref e) if e.code == INDEX_NOT_FOUND)
+        {
+            return Err(err);
+        }
         // A worker reads back what it claimed.
         deliveries
             .create_index(

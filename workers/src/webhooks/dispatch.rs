@@ -199,23 +199,45 @@ impl Dispatcher {
     }
 
     /// The first delivery of the same order to the same endpoint, before this one, that is still
-    /// pending. All the earlier ones are read (an order has a few events) and judged here: asked
-    /// for `status` as well, secantusd-rs walked every pending delivery (14 ms with 5,000
-    /// pending, against 0.3 ms for the order's own few).
+    /// pending. The query names exactly the fields of its index (see `ensure_webhook_indexes`).
     async fn earlier_pending(&self, delivery: &DeliveryDoc) -> mongodb::error::Result<Option<DeliveryDoc>> {
-        let earlier: Vec<DeliveryDoc> = self
-            .store
+        self.store
             .webhook_deliveries()
-            .find(doc! {
+            .find_one(doc! {
                 "endpoint_id": delivery.endpoint_id.as_str(),
                 "ordering_key": &delivery.ordering_key,
+                "status": DeliveryStatus::Pending.as_str(),
                 "seq": { "$lt": delivery.seq },
             })
             .sort(doc! { "seq": 1 })
+            .await
+    }
+
+    /// Makes the later deliveries of the same order that wait for `delivery` due now: they are
+    /// found through the ordering index (pending, later), then set by id.
+    async fn wake_waiters(&self, delivery: &DeliveryDoc, now: DateTime) -> mongodb::error::Result<()> {
+        let deliveries = self.store.webhook_deliveries();
+        let waiting: Vec<String> = deliveries
+            .find(doc! {
+                "endpoint_id": delivery.endpoint_id.as_str(),
+                "ordering_key": &delivery.ordering_key,
+                "status": DeliveryStatus::Pending.as_str(),
+                "seq": { "$gt": delivery.seq },
+            })
+            .sort(doc! { "seq": 1 })
             .await?
+            .try_filter_map(|d| async move { Ok(d.waiting.then(|| d.id.to_string())) })
             .try_collect()
             .await?;
-        Ok(earlier.into_iter().find(|d| d.status == DeliveryStatus::Pending))
+        if !waiting.is_empty() {
+            deliveries
+                .update_many(
+                    doc! { "_id": { "$in": waiting }, "waiting": true },
+                    doc! { "$set": { "next_attempt_at": now, "waiting": false } },
+                )
+                .await?;
+        }
+        Ok(())
     }
 
     async fn post(&self, endpoint: &EndpointDoc, delivery: &DeliveryDoc) -> Outcome {
@@ -329,18 +351,7 @@ impl Dispatcher {
             .await?;
         let has_waiters = before.is_some_and(|d| d.get_bool("has_waiters").unwrap_or(false));
         if settled && has_waiters {
-            deliveries
-                .update_many(
-                    // Only a pending delivery waits (settling one clears `waiting`); no
-                    // `status`, for the reason given at `earlier_pending`.
-                    doc! {
-                        "endpoint_id": delivery.endpoint_id.as_str(),
-                        "ordering_key": &delivery.ordering_key,
-                        "waiting": true,
-                    },
-                    doc! { "$set": { "next_attempt_at": now, "waiting": false } },
-                )
-                .await?;
+            self.wake_waiters(delivery, now).await?;
         }
         if let Some(endpoint) = endpoint
             && !outcome.abandon
