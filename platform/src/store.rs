@@ -258,6 +258,15 @@ impl Store {
                     .build(),
             )
             .await?;
+        // Ended orders whose stock is on its way back, for the reconciler (few at any time).
+        self.orders()
+            .create_index(
+                IndexModel::builder()
+                    .keys(doc! { "releasing_since": 1 })
+                    .options(IndexOptions::builder().sparse(true).build())
+                    .build(),
+            )
+            .await?;
         for (collection, keys) in Self::list_indexes() {
             self.db()
                 .collection::<Document>(collection)

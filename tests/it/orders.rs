@@ -875,26 +875,54 @@ async fn the_reconciler_resends_a_release_that_never_came_back() {
     let user = app.register("lost-release").await;
     let product = id(&app.create_product(&admin, "LOSTREL", 100, 5).await);
     let order = app.order(&user, &[(&product, 2)]).await;
-    app.wait_for_order(&order, &user.access_token, |o| o["status"] == "PLACED")
-        .await;
-    assert_eq!(app.assert_stock_consistent(&product).await, 3);
+    let earlier = app.order(&user, &[(&product, 1)]).await;
+    for o in [&order, &earlier] {
+        app.wait_for_order(o, &user.access_token, |o| o["status"] == "PLACED")
+            .await;
+    }
+    assert_eq!(app.assert_stock_consistent(&product).await, 2);
 
-    // The order was cancelled, but its ReleaseStock was lost (dead-lettered, say).
-    app.store
-        .orders()
-        .update_one(
-            doc! {"_id": &order},
-            doc! {"$set": {
-                "status": "CANCELLED",
-                "items.0.reservation": "releasing",
-                "updated_at": mongodb::bson::DateTime::from_millis(chrono::Utc::now().timestamp_millis() - 60_000),
-            }},
-        )
-        .await
-        .expect("update");
+    // Both were cancelled, but their ReleaseStock was lost (dead-lettered, say): the first as
+    // the order worker now records it, the second as it did before orders kept the time.
+    let a_minute_ago = mongodb::bson::DateTime::from_millis(chrono::Utc::now().timestamp_millis() - 60_000);
+    for (o, since) in [(&order, Some(a_minute_ago)), (&earlier, None)] {
+        let mut set = doc! {
+            "status": "CANCELLED",
+            "items.0.reservation": "releasing",
+            "updated_at": a_minute_ago,
+        };
+        if let Some(since) = since {
+            set.insert("releasing_since", since);
+        }
+        app.store
+            .orders()
+            .update_one(doc! {"_id": o}, doc! {"$set": set})
+            .await
+            .expect("update");
+    }
+    // What a reconciler does when it starts: the earlier shape is marked, then found.
+    let reconciler = oms_workers::reconciler::Reconciler {
+        store: app.store.clone(),
+        broker: app.broker.clone(),
+        partitions: app.config.partitions,
+        after: Duration::from_secs(1),
+    };
+    reconciler.adopt_unmarked_releases().await.expect("marked");
 
-    let released = app.wait_until(&order, &user.access_token, "CANCELLED").await;
-    assert_eq!(released["items"][0]["reservation"], "released");
+    for o in [&order, &earlier] {
+        let released = app.wait_until(o, &user.access_token, "CANCELLED").await;
+        assert_eq!(released["items"][0]["reservation"], "released");
+        let stored = app
+            .store
+            .order(&OrderId::parse(o).expect("id"))
+            .await
+            .expect("read")
+            .expect("order");
+        assert_eq!(
+            stored.releasing_since, None,
+            "nothing is on its way back any more"
+        );
+    }
     assert_eq!(app.assert_stock_consistent(&product).await, 5);
 }
 

@@ -30,6 +30,9 @@ pub struct Reconciler {
 
 impl Reconciler {
     pub async fn run(self, shutdown: CancellationToken) {
+        if let Err(err) = self.adopt_unmarked_releases().await {
+            tracing::warn!(error = %format!("{err:#}"), "reconciler could not mark earlier releases");
+        }
         let period = (self.after / 2).max(Duration::from_millis(200));
         loop {
             tokio::select! {
@@ -42,6 +45,30 @@ impl Reconciler {
                 Err(err) => tracing::warn!(error = %format!("{err:#}"), "reconciler pass failed"),
             }
         }
+    }
+
+    /// Orders written before orders kept `releasing_since` that still wait for a release get
+    /// it now, so that the passes find them: one walk of the ended orders at start.
+    pub async fn adopt_unmarked_releases(&self) -> anyhow::Result<()> {
+        let marked = self
+            .store
+            .orders()
+            .update_many(
+                doc! {
+                    "status": { "$in": [OrderStatus::Cancelled.as_str(), OrderStatus::Rejected.as_str()] },
+                    "items.reservation": "releasing",
+                    "releasing_since": { "$exists": false },
+                },
+                doc! { "$set": { "releasing_since": bson::DateTime::now() } },
+            )
+            .await?;
+        if marked.modified_count > 0 {
+            tracing::info!(
+                orders = marked.modified_count,
+                "reconciler marked earlier orders waiting for a release"
+            );
+        }
+        Ok(())
     }
 
     /// One pass; returns how many orders it acted on.
@@ -57,11 +84,7 @@ impl Reconciler {
         let stuck: Vec<OrderDoc> = self
             .store
             .orders()
-            .find(doc! {
-                "status": { "$in": [OrderStatus::Cancelled.as_str(), OrderStatus::Rejected.as_str()] },
-                "items.reservation": "releasing",
-                "updated_at": { "$lt": oms_platform::store::from_chrono(cutoff) },
-            })
+            .find(doc! { "releasing_since": { "$lt": oms_platform::store::from_chrono(cutoff) } })
             .limit(200)
             .await?
             .try_collect()
@@ -74,8 +97,8 @@ impl Reconciler {
                 .store
                 .orders()
                 .update_one(
-                    doc! { "_id": order.id.as_str(), "version": order.version, "updated_at": order.updated_at },
-                    doc! { "$set": { "updated_at": bson::DateTime::now() } },
+                    doc! { "_id": order.id.as_str(), "version": order.version, "releasing_since": order.releasing_since },
+                    doc! { "$set": { "releasing_since": bson::DateTime::now() } },
                 )
                 .await?;
             if claimed.modified_count == 0 {

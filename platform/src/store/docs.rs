@@ -266,6 +266,11 @@ pub struct OrderDoc {
     /// Who placed the order, as they were then (the admin's list shows it and is searched by it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer: Option<CustomerDoc>,
+    /// Since when a line's stock has been on its way back (`releasing`), while one is: the
+    /// reconciler finds ended orders whose release never came back through its sparse index,
+    /// without walking every cancelled and rejected order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub releasing_since: Option<DateTime>,
 }
 
 /// The customer of an order: the owner's name and e-mail address when they placed it.
@@ -356,7 +361,18 @@ impl OrderDoc {
             updated_at: now,
             number: None,
             customer: None,
+            releasing_since: None,
         }
+    }
+
+    /// Keeps `releasing_since` true to the lines: `now` when a line starts releasing, as it
+    /// was while one still is, gone when none is.
+    pub fn track_releasing(&mut self, now: DateTime) {
+        let releasing = self
+            .items
+            .iter()
+            .any(|l| l.reservation == LineReservation::Releasing);
+        self.releasing_since = releasing.then(|| self.releasing_since.unwrap_or(now));
     }
 
     /// The order's lines as placed.

@@ -148,6 +148,7 @@ impl OrderHandler {
             };
             // `next.version` is already one on per change decided (see `process::change`).
             next.updated_at = bson::DateTime::now();
+            next.track_releasing(next.updated_at);
             // Only the new messages: a re-sent outbox is published, not stored again.
             next.outbox = outgoing.iter().map(stored).collect();
             next.seen = current
